@@ -1,0 +1,102 @@
+"""All configuration, read from the environment in one place.
+
+Every setting has a default that works out of the box on a laptop: the embedded Redis and
+PostgreSQL live under ``MINDQ_HOME`` and the tiny model is built there on first start.
+Tests build ``Settings`` explicitly with ``load_settings(env={...})`` instead of patching
+``os.environ``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    base_path: Path
+    adapter_path: Path | None
+    dtype: str = "auto"  # auto | bf16 | fp16 | fp32
+    quant: str = "none"  # none | 8bit | 4bit | fp8
+    merge: bool = False
+    max_batch: int = 32
+    max_new_tokens: int = 128
+    max_context: int = 0  # 0: the model's own max_position_embeddings
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    api_host: str
+    api_port: int
+    flower_port: int
+    redis_url: str | None  # None: start the embedded redis-server
+    database_url: str | None  # None: start the embedded PostgreSQL
+    bootstrap_key: str | None
+    encryption_keys: tuple[str, ...]  # newest first; MultiFernet decrypts with any, encrypts with the first
+    max_body_bytes: int
+    task_time_limit: int
+    visibility_timeout: int
+    reconcile_interval: float
+    reconcile_grace: float
+    job_result_ttl_days: int
+    rate_limit: str
+    sse_heartbeat: float
+    log_level: str
+    model: ModelSettings
+    gpus: str = "auto"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    home = Path(env.get("MINDQ_HOME", "./.mindq")).resolve()
+    keys = tuple(k.strip() for k in env.get("MINDQ_ENCRYPTION_KEYS", "").split(",") if k.strip())
+    base = env.get("MODEL_BASE_PATH") or str(home / "models" / "tiny-llama")
+    adapter = env.get("MODEL_ADAPTER_PATH")
+    if adapter is None:
+        adapter = str(home / "models" / "tiny-lora") if "MODEL_BASE_PATH" not in env else ""
+    task_time_limit = int(env.get("MINDQ_TASK_TIME_LIMIT", "900"))
+    return Settings(
+        home=home,
+        api_host=env.get("MINDQ_API_HOST", "127.0.0.1"),
+        api_port=int(env.get("MINDQ_API_PORT", "8000")),
+        flower_port=int(env.get("MINDQ_FLOWER_PORT", "5555")),
+        redis_url=env.get("REDIS_URL") or None,
+        database_url=env.get("DATABASE_URL") or None,
+        bootstrap_key=env.get("MINDQ_BOOTSTRAP_KEY") or None,
+        encryption_keys=keys,
+        max_body_bytes=int(env.get("MINDQ_MAX_BODY_BYTES", str(1024 * 1024))),
+        task_time_limit=task_time_limit,
+        # Redis redelivers an unacked message after this long: it must exceed the longest task
+        visibility_timeout=int(env.get("MINDQ_VISIBILITY_TIMEOUT", str(task_time_limit * 2))),
+        reconcile_interval=float(env.get("MINDQ_RECONCILE_INTERVAL", "30")),
+        reconcile_grace=float(env.get("MINDQ_RECONCILE_GRACE", "60")),
+        job_result_ttl_days=int(env.get("MINDQ_RESULT_TTL_DAYS", "30")),
+        rate_limit=env.get("MINDQ_RATE_LIMIT", "6000 per minute"),
+        sse_heartbeat=float(env.get("MINDQ_SSE_HEARTBEAT", "15")),
+        log_level=env.get("MINDQ_LOG_LEVEL", "INFO"),
+        gpus=env.get("MINDQ_GPUS", "auto"),
+        model=ModelSettings(
+            base_path=Path(base),
+            adapter_path=Path(adapter) if adapter else None,
+            dtype=env.get("MODEL_DTYPE", "auto"),
+            quant=env.get("MODEL_QUANT", "none"),
+            merge=_bool(env.get("MODEL_MERGE"), False),
+            max_batch=int(env.get("MODEL_MAX_BATCH", "32")),
+            max_new_tokens=int(env.get("MODEL_MAX_NEW_TOKENS", "128")),
+            max_context=int(env.get("MODEL_MAX_CONTEXT", "0")),
+        ),
+        extra={k: v for k, v in env.items() if k.startswith("MINDQ_")},
+    )
