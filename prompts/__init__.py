@@ -1,0 +1,27 @@
+"""Analysis prompts and parsers for mindq (pure Python; no mindq, web, queue or model imports).
+
+    prompts.render(analysis_type, text, **fields) -> str     the full model prompt
+    prompts.parse(analysis_type, raw) -> dict                label/confidence/rationale/raw/parsed
+    prompts.prompt_version(analysis_type) -> str             e.g. "risk@1"
+    prompts.ANALYSIS_TYPES                                   name -> AnalysisType
+"""
+
+from .errors import InvalidField, MissingField, PromptError, UnknownAnalysisType
+from .parsing import parse
+from .registry import ANALYSIS_TYPES, get_type, prompt_version
+from .rendering import render
+from .spec import AnalysisType, Choice
+
+__all__ = [
+    "ANALYSIS_TYPES",
+    "AnalysisType",
+    "Choice",
+    "InvalidField",
+    "MissingField",
+    "PromptError",
+    "UnknownAnalysisType",
+    "get_type",
+    "parse",
+    "prompt_version",
+    "render",
+]
