@@ -23,6 +23,12 @@ _LEADING_MARKER = re.compile(
 )
 _REASONING_MARKER = re.compile(r"\b(?:reasoning|reasons?|explanation|rationale)\s*:\s*",
                                re.IGNORECASE)
+# `A) School` / `B. Other causes` lines: the model listing the options, not choosing one.
+_OPTION_LINE = re.compile(r"^[ \t]*\(?[A-Ia-i][.)][ \t]+[^\n]{1,80}$", re.MULTILINE)
+_CONCLUSION = re.compile(
+    r"^(?:therefore|thus|hence|overall|in\s+conclusion|in\s+summary|to\s+summarize|so),?\s",
+    re.IGNORECASE,
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _APOSTROPHES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'"})
 _CONFIDENCE_TEXT = re.compile(
@@ -67,6 +73,8 @@ def split(text: str) -> Answer:
     """Separate the label part from the reasoning of a cleaned answer."""
     while (marker := _LEADING_MARKER.match(text)) is not None:
         text = text[marker.end():]
+    if len(_OPTION_LINE.findall(text)) >= 2:
+        text = _OPTION_LINE.sub("", text).strip()
     markers = list(_REASONING_MARKER.finditer(text))
     if not markers:
         return Answer(text, None, None)
@@ -81,10 +89,18 @@ def split(text: str) -> Answer:
 
 
 def first_sentence(text: str) -> str:
-    for part in _SENTENCE_END.split(text):
-        if part.strip():
-            return part.strip()
-    return ""
+    """The first sentence with words in it (list numbers such as `1.` are skipped)."""
+    return next((s for s in sentences(text) if any(ch.isalpha() for ch in s)), "")
+
+
+
+def sentences(text: str) -> list[str]:
+    return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
+
+
+def conclusions(text: str) -> str:
+    """The sentences that state a conclusion (`Therefore, ...`, `Overall, ...`)."""
+    return " ".join(s for s in sentences(text) if _CONCLUSION.match(s))
 
 
 def json_object(text: str) -> dict[str, Any] | None:

@@ -24,12 +24,15 @@ _CLAUSE_BREAK = re.compile(r"[.;:!?,()\n]|\b(?:but|however|although|though|while
 # A label right after one of these cues is the answer, not a passing mention.
 _ANCHOR = re.compile(
     r"(?:\b(?:related\s+to|due\s+to|caused\s+by|shows?|is|are|was|appears?(?:\s+to\s+be)?"
-    r"|seems?(?:\s+to\s+be)?|be|as|level|answer|label|prediction|sentiment|trend|risk)"
-    r")\s*:?\s*(?:[a-i]\)\s*)?(?:the\s+|an?\s+)?$",
+    r"|seems?(?:\s+to\s+be)?|(?:would|should|to|must|will)\s+be|as|category\s+of"
+    r"|falls?\s+(?:under|into)|level|answer|label|prediction|sentiment|trend|risk)"
+    r")\s*:?\s*(?:[a-i][.)]\s*)?(?:(?:the|an?|their|his|her|its|this|that)\s+)?$",
     re.IGNORECASE,
 )
 # Only punctuation or list markers before the phrase: the answer opens with the label.
-_LEADING_ONLY = re.compile(r"[\s\W]*(?:[a-i]\)\s*)?")
+_LEADING_ONLY = re.compile(r"[\s\W]*(?:[a-i][.)]\s*)?")
+# Markup and punctuation an answer may open with before its label (`**No**`, `- yes`).
+_OPENING_NOISE = " \t\n*#>-_\"'(`"
 _UNDETERMINED = re.compile(
     r"\b(?:cannot|can\s*not|can't|unable\s+to|not\s+possible\s+to|impossible\s+to"
     r"|difficult\s+to|hard\s+to)\s+(?:be\s+)?(?:determine|tell|say|assess|conclude|know|judge)"
@@ -104,15 +107,21 @@ def _clause_before(segment: str, start: int) -> str:
     return " ".join(words[-_NEGATION_WINDOW_WORDS:])
 
 
+def undetermined(segment: str) -> bool:
+    """Whether the text says the answer cannot be told (`not enough information to determine`)."""
+    return _UNDETERMINED.search(segment) is not None
+
+
 def decide(vocabulary: Vocabulary, segment: str, strict: bool = False,
            anchored_only: bool = False) -> str | None:
     """The label `segment` answers with, or None.
 
-    Anchored mentions win (the earliest); otherwise the most frequent label, ties going to the
-    earliest. With `strict` (used when scanning a whole free-text answer) any disagreement
+    Anchored mentions win (the earliest); otherwise the most frequent label, and a tie is no
+    answer. With `strict` (used when scanning a whole free-text answer) any disagreement
     between the deciding mentions gives None rather than a guess; `anchored_only` ignores
     passing mentions altogether.
     """
+    segment = segment.lstrip(_OPENING_NOISE)
     mentions = vocabulary.mentions(segment)
     anchored = [m for m in mentions if m.anchored]
     if not anchored and (anchored_only or _UNDETERMINED.search(segment)):
@@ -127,4 +136,5 @@ def decide(vocabulary: Vocabulary, segment: str, strict: bool = False,
         return anchored[0].label
     counts = {label: sum(1 for m in deciding if m.label == label) for label in labels}
     best = max(counts.values())
-    return next(m.label for m in deciding if counts[m.label] == best)
+    leaders = [label for label, count in counts.items() if count == best]
+    return leaders[0] if len(leaders) == 1 else None  # a tie is no answer

@@ -3,7 +3,7 @@
 from typing import Any
 
 from . import answer
-from .matching import decide
+from .matching import decide, undetermined
 from .registry import get_type
 from .spec import AnalysisType
 from .vocabulary import VOCABULARIES
@@ -46,16 +46,18 @@ def _from_prose(spec: AnalysisType, text: str) -> tuple[str | None, str | None]:
     parts = answer.split(text)
     if parts.head is not None:
         return decide(vocabulary, parts.head), parts.rationale
-    # No label before a `Reasoning:`: look for it in the prose, most explicit evidence first.
+    # No label before a `Reasoning:`: look for it in the prose, most explicit evidence first;
+    # a label merely mentioned somewhere in the reasoning is not an answer.
     body = parts.rationale if parts.rationale is not None else parts.text
     sentence = answer.first_sentence(body)
+    hedged = undetermined(body)
     label = decide(vocabulary, sentence, anchored_only=True)
-    if label is None:
+    if label is None and not hedged:
         label = decide(vocabulary, body, strict=True, anchored_only=True)
     if label is None:
         label = decide(vocabulary, sentence)
-    if label is None:
-        label = decide(vocabulary, body, strict=True)
+    if label is None and not hedged:
+        label = decide(vocabulary, answer.conclusions(body), strict=True)
     if parts.rationale is not None or label is None:
         return label, parts.rationale
     # Free prose: the reasoning is what follows the label sentence.

@@ -15,9 +15,11 @@ _SUFFERS = r"suffer(?:s|ing|ed)?\s+from"
 def _yes_no(*concept: str) -> Vocabulary:
     # Yes/no questions: `yes`/`no` themselves, plus the affirmative phrases of the question,
     # which stand for `no` when negated ("does not suffer from stress").
+    # A bare `no` is the answer only when the answer opens with it: elsewhere it is a
+    # determiner ("no one", "no indication of stress", the latter caught by negation).
     return Vocabulary(
         phrases={
-            "no": (r"no(?!\s+doubt)",),
+            "no": (r"(?<![\s\S])no",),
             "yes": (r"yes",) + concept,
         },
         negates_to="no",
@@ -59,8 +61,9 @@ VOCABULARIES: dict[str, Vocabulary] = {
     "imhi.dr": _yes_no(_SUFFERS, r"depress(?:ed|ion|ive)"),
     "imhi.dreaddit": _yes_no(_SUFFERS, r"stress(?:ed|ful)?"),
     "imhi.loneliness": _yes_no(_SUFFERS, r"lonel(?:y|iness)", r"isolated"),
-    "imhi.irf": _yes_no(r"shows?\s+(?:this\s+|a\s+|the\s+)?risk", r"risk",
-                        r"(?:thwarted\s+)?belongingness", r"(?:perceived\s+)?burdensomeness"),
+    "imhi.irf": _yes_no(r"shows?\s+(?:this\s+|a\s+|the\s+)?risk",
+                        r"(?:at\s+)?risk\s+of\s+(?:thwarted\s+belongingness|perceived\s+burdensomeness)",
+                        r"thwarted\s+belongingness", r"perceived\s+burdensomeness"),
     "imhi.multiwd": _yes_no(r"(?:wellness\s+)?dimension\s+exists?", r"exists?", r"present"),
     # IMHI multi-class sets
     "imhi.sad": Vocabulary({
