@@ -63,10 +63,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     home = Path(env.get("MINDQ_HOME", "./.mindq")).resolve()
     keys = tuple(k.strip() for k in env.get("MINDQ_ENCRYPTION_KEYS", "").split(",") if k.strip())
-    base = env.get("MODEL_BASE_PATH") or str(home / "models" / "tiny-llama")
+    # default model: the tiny LLaMA + LoRA that `mindq up` builds (`mindq model build-tiny`)
+    base = env.get("MODEL_BASE_PATH") or str(home / "models" / "tiny" / "base")
     adapter = env.get("MODEL_ADAPTER_PATH")
     if adapter is None:
-        adapter = str(home / "models" / "tiny-lora") if "MODEL_BASE_PATH" not in env else ""
+        adapter = str(home / "models" / "tiny" / "adapter") if "MODEL_BASE_PATH" not in env else ""
     task_time_limit = int(env.get("MINDQ_TASK_TIME_LIMIT", "900"))
     return Settings(
         home=home,

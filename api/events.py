@@ -1,0 +1,100 @@
+"""GET /v1/jobs/<id>/events: Server-Sent Events of a job's state, stage and progress.
+
+History first (so a late subscriber still sees every event and the terminal one), then live
+events from the process's StreamHub, heartbeat comments while idle, and the stream closes after
+the terminal event. ``Last-Event-ID`` resumes right after that event.
+"""
+from __future__ import annotations
+
+import json
+import queue
+import re
+
+from flask import Blueprint, Response, current_app, request, stream_with_context
+
+from api import auth
+from api.errors import ApiError
+from api.jobs import _parse_uuid
+from jobstore import events
+from mindq import runtime
+
+bp = Blueprint("events", __name__)
+EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+def _format(event_id: str, data: dict) -> str:
+    return f"id: {event_id}\nevent: {'end' if events.is_terminal_event(data) else 'job'}\ndata: " \
+           f"{json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def _terminal_from_row(job: dict) -> tuple[str, dict]:
+    """The terminal event rebuilt from PostgreSQL when the stream lost it (Redis restart, TTL)."""
+    ms = int(job["finished_at"].timestamp() * 1000) if job.get("finished_at") else 0
+    data = {"job_id": str(job["id"]), "state": job["state"], "stage": job["stage"],
+            "progress": job["progress"], "at": job["finished_at"].isoformat() if job.get("finished_at") else None}
+    if job.get("error"):
+        data["error"] = job["error"]
+    return f"{ms}-0", data
+
+
+@bp.get("/v1/jobs/<job_id>/events")
+def job_events(job_id: str):
+    principal = auth.require("jobs:read")
+    jid = _parse_uuid(job_id)
+    service = runtime.job_service()
+    job = service.get(jid, principal.tenant_id)
+    if job is None:
+        raise ApiError(404, "NOT_FOUND", "No such job.")
+    last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or None
+    if last_id is not None and not EVENT_ID.match(last_id):
+        raise ApiError(400, "INVALID_LAST_EVENT_ID", "Last-Event-ID must be an event id from this stream.")
+    hub = current_app.extensions["mindq_hub"]
+    heartbeat = current_app.config["MINDQ_SSE_HEARTBEAT"]
+    r = runtime.redis_client()
+    sid = str(jid)
+
+    def _finish(cursor: str):
+        """The job is terminal: the rest of the stream, or its terminal event rebuilt from the row
+        when Redis lost it (restart, TTL)."""
+        for event_id, data in events.history(r, sid, cursor if cursor != "0-0" else None):
+            yield _format(event_id, data)
+            if events.is_terminal_event(data):
+                return
+        yield _format(*_terminal_from_row(service.get(jid)))
+
+    def generate():
+        yield "retry: 2000\n\n"
+        backlog = events.history(r, sid, last_id)
+        cursor = last_id or "0-0"
+        for event_id, data in backlog:
+            cursor = event_id
+            yield _format(event_id, data)
+            if events.is_terminal_event(data):
+                return
+        if job["state"] in ("succeeded", "failed", "cancelled") or _terminal_now(service, jid):
+            yield from _finish(cursor)
+            return
+        sub = hub.subscribe(sid, cursor)
+        try:
+            while True:
+                try:
+                    event_id, data = sub.queue.get(timeout=heartbeat)
+                except queue.Empty:
+                    yield ": heartbeat\n\n"
+                    if _terminal_now(service, jid) and sub.queue.empty():
+                        yield from _finish(sub.cursor)
+                        return
+                    continue
+                yield _format(event_id, data)
+                if events.is_terminal_event(data):
+                    return
+        finally:
+            hub.unsubscribe(sub)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
+    return Response(stream_with_context(generate()), mimetype="text/event-stream", headers=headers)
+
+
+def _terminal_now(service, jid) -> bool:
+    row = service.get(jid)
+    return row is not None and row["state"] in ("succeeded", "failed", "cancelled")

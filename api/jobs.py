@@ -1,0 +1,217 @@
+"""/v1/jobs and /v1/batches."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+import redis
+from flask import Blueprint, current_app, jsonify, request
+
+from api import auth
+from api.body import json_body, parse, validation_details
+from api.errors import ApiError
+from api.schemas import BatchCreate, JobCreate
+from jobstore.jobs import IdempotencyConflict, NewJob, body_hash
+from mindq import runtime
+from mindq.jobtypes import JobType, job_types
+from mindq.logs import log_context
+from tasks.enqueue import enqueue_job, revoke_job
+from tasks.routing import queue_for
+
+log = logging.getLogger("mindq.api")
+bp = Blueprint("jobs", __name__)
+
+
+def _job_type(name: str) -> JobType:
+    spec = job_types().get(name)
+    if spec is None:
+        raise ApiError(422, "UNKNOWN_ANALYSIS_TYPE", f"Unknown analysis type {name!r}.",
+                       {"type": name, "known": sorted(job_types())})
+    return spec
+
+
+def _check_inputs(spec: JobType, text: str | None, previous_text: str | None, payload: dict | None,
+                  where: str = "") -> dict:
+    """The encrypted payload of one job, after checking the fields its type needs."""
+    max_chars = current_app.config["MINDQ_MAX_TEXT_CHARS"]
+
+    def need_text(field: str, value: str | None) -> str:
+        if value is None or not value.strip():
+            raise ApiError(422, "MISSING_TEXT", f"Type {spec.name!r} needs a non-empty '{field}'.",
+                           {"field": where + field})
+        if len(value) > max_chars:
+            raise ApiError(422, "TEXT_TOO_LONG", f"'{field}' exceeds {max_chars} characters.",
+                           {"field": where + field, "limit": max_chars, "length": len(value)})
+        return value
+
+    if spec.input == "payload":
+        if payload is None:
+            raise ApiError(422, "MISSING_PAYLOAD", f"Type {spec.name!r} needs a 'payload'.", {"field": where + "payload"})
+        from forecasting import jobtypes as forecast_types
+
+        try:
+            forecast_types.validate(spec.name, payload)
+        except Exception as exc:
+            from pydantic import ValidationError
+
+            if isinstance(exc, ValidationError):
+                raise ApiError(422, "INVALID_SERIES", "The payload is invalid.", validation_details(exc)) from None
+            raise
+        return {"payload": payload}
+    out = {"text": need_text("text", text)}
+    if spec.input == "texts":
+        out["previous_text"] = need_text("previous_text", previous_text)
+    return out
+
+
+def job_view(job: dict, *, with_result: bool = True) -> dict:
+    job_id = str(job["id"])
+    view = {
+        "id": job_id, "type": job["type"], "state": job["state"], "stage": job["stage"],
+        "progress": job["progress"], "priority": job["priority"],
+        "batch_id": str(job["batch_id"]) if job.get("batch_id") else None,
+        "created_at": _iso(job["created_at"]), "started_at": _iso(job.get("started_at")),
+        "finished_at": _iso(job.get("finished_at")), "result": None, "error": job.get("error"),
+        "links": {"self": f"/v1/jobs/{job_id}", "events": f"/v1/jobs/{job_id}/events"},
+    }
+    if with_result and job["state"] == "succeeded":
+        view["result"] = runtime.job_service().result(job["id"])
+    return view
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _enqueue(job: dict) -> None:
+    try:
+        enqueue_job(job["id"], job["queue"])
+    except (redis.RedisError, OSError) as exc:
+        # the job is durable in PostgreSQL; the reconciler sends it once Redis is back
+        log.warning("enqueue deferred to the reconciler",
+                    extra={"job_id": str(job["id"]), "error_type": type(exc).__name__})
+
+
+def _parse_uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ApiError(404, "NOT_FOUND", "No such job.") from None
+
+
+@bp.post("/v1/jobs")
+def create_job():
+    principal = auth.require("jobs:write")
+    raw = json_body()
+    req = parse(JobCreate, raw)
+    spec = _job_type(req.type)
+    payload = _check_inputs(spec, req.text, req.previous_text, req.payload)
+    if req.patient_ref:
+        payload["patient_ref"] = req.patient_ref
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= 255):
+        raise ApiError(400, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1-255 characters.")
+    new = NewJob(
+        tenant_id=principal.tenant_id, type=spec.name, priority=req.priority,
+        queue=queue_for(spec.kind, req.priority), payload=payload, options=req.options,
+        patient_ref=req.patient_ref, callback_url=str(req.callback_url) if req.callback_url else None,
+        idempotency_key=key, body_hash=body_hash(raw) if key else None)
+    try:
+        job, created = runtime.job_service().create(new, actor=principal.actor)
+    except IdempotencyConflict as exc:
+        raise ApiError(409, "IDEMPOTENCY_CONFLICT",
+                       "This Idempotency-Key was used with a different body.", {"job_id": str(exc)}) from None
+    with log_context(job_id=str(job["id"]), tenant_id=str(principal.tenant_id)):
+        if created:
+            _enqueue(job)
+            log.info("job accepted", extra={"job_type": spec.name, "priority": req.priority})
+        resp = jsonify(job_view(job))
+    resp.status_code = 202 if created else 200
+    resp.headers["Location"] = f"/v1/jobs/{job['id']}"
+    return resp
+
+
+@bp.get("/v1/jobs")
+def list_jobs():
+    principal = auth.require("jobs:read")
+    state = request.args.get("state")
+    if state and state not in ("queued", "running", "succeeded", "failed", "cancelled"):
+        raise ApiError(422, "VALIDATION_ERROR", "Unknown state filter.", {"state": state})
+    try:
+        limit = min(max(int(request.args.get("limit", "50")), 1), 500)
+    except ValueError:
+        raise ApiError(422, "VALIDATION_ERROR", "limit must be an integer.") from None
+    rows = runtime.job_service().list(principal.tenant_id, state=state, limit=limit)
+    return jsonify({"jobs": [job_view(j, with_result=False) for j in rows]})
+
+
+@bp.get("/v1/jobs/<job_id>")
+def get_job(job_id: str):
+    principal = auth.require("jobs:read")
+    job = runtime.job_service().get(_parse_uuid(job_id), principal.tenant_id)
+    if job is None:  # another tenant's job is indistinguishable from a missing one
+        raise ApiError(404, "NOT_FOUND", "No such job.")
+    return jsonify(job_view(job))
+
+
+@bp.delete("/v1/jobs/<job_id>")
+def cancel_job(job_id: str):
+    principal = auth.require("jobs:write")
+    jid = _parse_uuid(job_id)
+    service = runtime.job_service()
+    job = service.cancel(jid, principal.tenant_id, actor=principal.actor)
+    if job is None:
+        existing = service.get(jid, principal.tenant_id)
+        if existing is None:
+            raise ApiError(404, "NOT_FOUND", "No such job.")
+        raise ApiError(409, "JOB_FINISHED", f"The job is already {existing['state']}.",
+                       {"state": existing["state"]})
+    try:
+        revoke_job(jid)  # drop the queued message early; a running task finds the state itself
+    except (redis.RedisError, OSError):
+        pass
+    return jsonify(job_view(job))
+
+
+@bp.post("/v1/batches")
+def create_batch():
+    principal = auth.require("batches:write")
+    req = parse(BatchCreate, json_body())
+    spec = _job_type(req.type)
+    news = []
+    for i, item in enumerate(req.items):
+        payload = _check_inputs(spec, item.text, item.previous_text, item.payload, where=f"items.{i}.")
+        if item.patient_ref:
+            payload["patient_ref"] = item.patient_ref
+        news.append(NewJob(tenant_id=principal.tenant_id, type=spec.name, priority=req.priority,
+                           queue=queue_for(spec.kind, req.priority), payload=payload,
+                           options=req.options, patient_ref=item.patient_ref))
+    batch, created = runtime.job_service().create_batch(principal.tenant_id, spec.name, req.priority,
+                                                        news, actor=principal.actor)
+    for job in created:
+        _enqueue(job)
+    log.info("batch accepted", extra={"batch_id": str(batch["id"]), "tenant_id": str(principal.tenant_id),
+                                      "jobs": len(created)})
+    resp = jsonify(_batch_view(batch, [{"id": j["id"], "state": j["state"]} for j in created]))
+    resp.status_code = 202
+    resp.headers["Location"] = f"/v1/batches/{batch['id']}"
+    return resp
+
+
+@bp.get("/v1/batches/<batch_id>")
+def get_batch(batch_id: str):
+    principal = auth.require("jobs:read")
+    found = runtime.job_service().batch(_parse_uuid(batch_id), principal.tenant_id)
+    if found is None:
+        raise ApiError(404, "NOT_FOUND", "No such batch.")
+    return jsonify(_batch_view(*found))
+
+
+def _batch_view(batch: dict, members: list[dict]) -> dict:
+    counts = {s: 0 for s in ("queued", "running", "succeeded", "failed", "cancelled")}
+    for m in members:
+        counts[m["state"]] += 1
+    return {"id": str(batch["id"]), "type": batch["type"], "priority": batch["priority"],
+            "total": batch["total"], "created_at": _iso(batch["created_at"]), "counts": counts,
+            "done": counts["queued"] + counts["running"] == 0,
+            "jobs": [str(m["id"]) for m in members]}

@@ -1,0 +1,75 @@
+"""Health, metrics, the analysis-type catalogue, the OpenAPI document and its docs page."""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, jsonify
+
+from api import openapi
+from api.metrics import render
+from mindq import runtime
+from mindq.jobtypes import job_types
+from tasks.routing import QUEUES
+
+bp = Blueprint("meta", __name__)
+
+
+@bp.get("/health/live")
+def live():
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/health/ready")
+def ready():
+    from worker.heartbeat import live_workers
+
+    checks: dict[str, dict] = {}
+    t = time.perf_counter()
+    try:
+        with runtime.db().connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        checks["postgres"] = {"ok": True, "ms": round((time.perf_counter() - t) * 1000, 1)}
+    except Exception as exc:
+        checks["postgres"] = {"ok": False, "error": type(exc).__name__}
+    t = time.perf_counter()
+    workers: list[dict] = []
+    try:
+        r = runtime.redis_client()
+        r.ping()
+        checks["redis"] = {"ok": True, "ms": round((time.perf_counter() - t) * 1000, 1)}
+        workers = live_workers(r)
+    except Exception as exc:
+        checks["redis"] = {"ok": False, "error": type(exc).__name__}
+    for q in QUEUES:
+        serving = [w["hostname"] for w in workers if q in w.get("queues", [])]
+        checks[f"queue:{q}"] = {"ok": bool(serving), "workers": serving}
+    ok = all(c["ok"] for c in checks.values())
+    body = {"status": "ready" if ok else "unavailable", "checks": checks,
+            "workers": [{k: w.get(k) for k in ("hostname", "kind", "queues", "device", "model_id", "gpu_memory")
+                         if k in w} for w in workers]}
+    resp = jsonify(body)
+    resp.status_code = 200 if ok else 503
+    return resp
+
+
+@bp.get("/metrics")
+def metrics():
+    data, content_type = render()
+    return Response(data, content_type=content_type)
+
+
+@bp.get("/v1/analysis-types")
+def analysis_types():
+    return jsonify({"analysis_types": [
+        {"name": t.name, "kind": t.kind, "input": t.input, "description": t.description,
+         "version": t.version, "labels": list(t.labels)} for t in job_types().values()]})
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return jsonify(openapi.spec())
+
+
+@bp.get("/docs")
+def docs():
+    return Response(openapi.docs_html(), mimetype="text/html")

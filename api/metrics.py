@@ -1,0 +1,80 @@
+"""Prometheus metrics for the API, plus queue/job/worker gauges computed at scrape time."""
+from __future__ import annotations
+
+import os
+import time
+
+from prometheus_client import (CollectorRegistry, Counter, Histogram, generate_latest, multiprocess,
+                               CONTENT_TYPE_LATEST)
+from prometheus_client.core import GaugeMetricFamily
+
+REQUESTS = Counter("mindq_http_requests_total", "HTTP requests", ["method", "endpoint", "status"])
+LATENCY = Histogram("mindq_http_request_seconds", "HTTP request latency", ["method", "endpoint"],
+                    buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+
+
+class PlatformCollector:
+    """Queue depths (Redis), jobs by state (PostgreSQL) and live workers, read when scraped."""
+
+    def __init__(self, ttl_s: float = 5.0):
+        self._ttl = ttl_s
+        self._cache: tuple[float, list] = (0.0, [])
+
+    def collect(self):
+        now = time.monotonic()
+        if now - self._cache[0] < self._ttl:
+            yield from self._cache[1]
+            return
+        metrics = list(self._read())
+        self._cache = (now, metrics)
+        yield from metrics
+
+    def _read(self):
+        import sqlalchemy as sa
+
+        from jobstore.tables import jobs
+        from mindq import runtime
+        from tasks.routing import QUEUES
+        from worker.heartbeat import live_workers
+
+        r = runtime.redis_client()
+        depth = GaugeMetricFamily("mindq_queue_depth", "Messages waiting per Celery queue", labels=["queue"])
+        for q in QUEUES:
+            depth.add_metric([q], r.llen(q))
+        yield depth
+        states = GaugeMetricFamily("mindq_jobs", "Jobs by state", labels=["state"])
+        with runtime.db().connect() as conn:
+            for state, n in conn.execute(sa.select(jobs.c.state, sa.func.count()).group_by(jobs.c.state)):
+                states.add_metric([state], n)
+        yield states
+        workers = GaugeMetricFamily("mindq_workers", "Live workers by kind", labels=["kind"])
+        counts: dict[str, int] = {}
+        for w in live_workers(r):
+            counts[w.get("kind", "?")] = counts.get(w.get("kind", "?"), 0) + 1
+        for kind, n in counts.items():
+            workers.add_metric([kind], n)
+        yield workers
+
+
+def render() -> tuple[bytes, str]:
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)  # every gunicorn and Celery process on this host
+    else:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY
+    out = generate_latest(registry)
+    out += generate_latest(_platform_registry())
+    return out, CONTENT_TYPE_LATEST
+
+
+_platform = None
+
+
+def _platform_registry() -> CollectorRegistry:
+    global _platform
+    if _platform is None:
+        _platform = CollectorRegistry()
+        _platform.register(PlatformCollector())
+    return _platform

@@ -1,0 +1,114 @@
+"""The OpenAPI 3.1 document, generated from the pydantic models, and a self-contained docs page."""
+from __future__ import annotations
+
+import functools
+import html
+
+from pydantic import BaseModel
+
+from api import schemas
+
+REF = "#/components/schemas/{model}"
+MODELS: tuple[type[BaseModel], ...] = (schemas.JobCreate, schemas.Job, schemas.BatchCreate, schemas.Batch,
+                                       schemas.AnalysisType, schemas.ErrorBody)
+
+
+def _ref(model: type[BaseModel]) -> dict:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json(model: type[BaseModel], description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _errors(*codes: int) -> dict:
+    text = {400: "Malformed request", 401: "Missing or invalid API key", 403: "Missing scope",
+            404: "Not found (or another tenant's)", 409: "Conflict", 413: "Body too large",
+            415: "Not JSON", 422: "Validation error", 429: "Rate limited", 503: "Dependency unavailable"}
+    return {str(c): _json(schemas.ErrorBody, text[c]) for c in codes}
+
+
+JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+AUTH = [{"bearer": []}]
+
+
+@functools.lru_cache(maxsize=1)
+def spec() -> dict:
+    components: dict = {}
+    for model in MODELS:
+        schema = model.model_json_schema(ref_template=REF, mode="serialization")
+        components.update(schema.pop("$defs", {}))
+        components[model.__name__] = schema
+    paths = {
+        "/v1/jobs": {
+            "post": {"summary": "Submit a job", "security": AUTH, "operationId": "createJob",
+                     "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                                     "schema": {"type": "string", "maxLength": 255}}],
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(schemas.JobCreate)}}},
+                     "responses": {"202": _json(schemas.Job, "Accepted; Location points at the job"),
+                                   "200": _json(schemas.Job, "Replay of an earlier request with the same Idempotency-Key"),
+                                   **_errors(400, 401, 403, 409, 413, 415, 422, 429)}},
+            "get": {"summary": "List recent jobs", "security": AUTH, "operationId": "listJobs",
+                    "parameters": [{"name": "state", "in": "query", "schema": {"type": "string"}},
+                                   {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}}],
+                    "responses": {"200": {"description": "Jobs, newest first"}, **_errors(401, 403, 422)}},
+        },
+        "/v1/jobs/{job_id}": {
+            "get": {"summary": "A job and, when succeeded, its result", "security": AUTH, "operationId": "getJob",
+                    "parameters": [JOB_ID], "responses": {"200": _json(schemas.Job, "The job"), **_errors(401, 404)}},
+            "delete": {"summary": "Cancel a job that is not finished", "security": AUTH, "operationId": "cancelJob",
+                       "parameters": [JOB_ID],
+                       "responses": {"200": _json(schemas.Job, "Cancelled"), **_errors(401, 404, 409)}},
+        },
+        "/v1/jobs/{job_id}/events": {
+            "get": {"summary": "Server-Sent Events: state, stage and progress until the terminal event",
+                    "security": AUTH, "operationId": "jobEvents",
+                    "parameters": [JOB_ID, {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "text/event-stream",
+                                          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                                  **_errors(400, 401, 404)}},
+        },
+        "/v1/batches": {
+            "post": {"summary": "Submit many texts of one type at once", "security": AUTH, "operationId": "createBatch",
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(schemas.BatchCreate)}}},
+                     "responses": {"202": _json(schemas.Batch, "Accepted"), **_errors(400, 401, 403, 413, 415, 422, 429)}},
+        },
+        "/v1/batches/{batch_id}": {
+            "get": {"summary": "Progress of a batch", "security": AUTH, "operationId": "getBatch",
+                    "parameters": [{**JOB_ID, "name": "batch_id"}],
+                    "responses": {"200": _json(schemas.Batch, "The batch"), **_errors(401, 404)}},
+        },
+        "/v1/analysis-types": {"get": {"summary": "The analysis types this deployment accepts",
+                                       "operationId": "analysisTypes", "responses": {"200": {"description": "Types"}}}},
+        "/health/live": {"get": {"summary": "Liveness", "operationId": "live", "responses": {"200": {"description": "Alive"}}}},
+        "/health/ready": {"get": {"summary": "Readiness: PostgreSQL, Redis and a worker per queue",
+                                  "operationId": "ready", "responses": {"200": {"description": "Ready"},
+                                                                        "503": {"description": "Not ready"}}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics",
+                             "responses": {"200": {"description": "text/plain exposition"}}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "mindq", "version": "1.0.0",
+                 "description": "Asynchronous mental-health text analysis jobs. Patient text is "
+                                "encrypted at rest and scrubbed of PHI before any model sees it."},
+        "paths": paths,
+        "components": {"schemas": components,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+def docs_html() -> str:
+    """A plain page listing every operation; no CDN, so it works on an offline clinic network."""
+    rows = []
+    for path, ops in spec()["paths"].items():
+        for method, op in ops.items():
+            codes = ", ".join(sorted(op.get("responses", {})))
+            rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"
+                        f"<td>{html.escape(op['summary'])}</td><td>{codes}</td></tr>")
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>mindq API</title>"
+            "<style>body{font-family:system-ui;margin:2rem}td{padding:.3rem .8rem;border-bottom:1px solid #ddd}"
+            "</style></head><body><h1>mindq API</h1><p>Machine-readable: <a href='/openapi.json'>/openapi.json</a>."
+            " Authenticate with <code>Authorization: Bearer &lt;key&gt;</code>. Errors are "
+            "<code>{\"error\": {\"code\", \"message\", \"details\"}}</code>.</p><table><tr><th>Method</th>"
+            "<th>Path</th><th>What</th><th>Responses</th></tr>" + "".join(rows) + "</table></body></html>")

@@ -1,0 +1,22 @@
+"""Engine creation: one pool per process, created after fork."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and pick the psycopg 3 driver."""
+    for prefix in ("postgresql+psycopg://", "postgres://", "postgresql://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url[len(prefix):]
+    return database_url
+
+
+def make_engine(database_url: str, *, pool_size: int = 5) -> sa.Engine:
+    return sa.create_engine(
+        sqlalchemy_url(database_url),
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )

@@ -1,0 +1,315 @@
+"""The job service: creation with idempotency, conditional state writes, results, cancellation.
+
+Every write after creation is conditional on the job not being terminal, so a redelivered or
+duplicated task can never move a finished job or store a second result (``results.job_id`` is
+the primary key, and the result insert and the terminal update share one transaction).
+A lease (owner token + expiry, renewed while a task runs) lets a redelivered task tell a live
+execution from a dead one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import uuid
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+
+from jobstore import events
+from jobstore.crypto import Cipher
+from jobstore.tables import TERMINAL_STATES, audit_log, batches, jobs, results
+
+log = logging.getLogger("mindq.jobs")
+NOT_TERMINAL = sa.not_(jobs.c.state.in_(TERMINAL_STATES))
+
+
+def body_hash(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclasses.dataclass(frozen=True)
+class NewJob:
+    tenant_id: uuid.UUID
+    type: str
+    priority: str
+    queue: str
+    payload: dict[str, Any]  # encrypted as a whole: text, patient_ref, and any other input
+    options: dict[str, Any]
+    patient_ref: str | None = None
+    callback_url: str | None = None
+    idempotency_key: str | None = None
+    body_hash: str | None = None
+    batch_id: uuid.UUID | None = None
+    stage: str = "queued"
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different body."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    status: str  # claimed | terminal | leased | missing
+    retry_in: float = 0.0
+    attempt: int = 0
+    job: dict | None = None
+
+
+class JobService:
+    def __init__(self, engine: sa.Engine, r: redis.Redis, cipher: Cipher):
+        self.engine = engine
+        self.redis = r
+        self.cipher = cipher
+
+    # -- creation ---------------------------------------------------------------------------
+    def create(self, new: NewJob, *, actor: str) -> tuple[dict, bool]:
+        """Insert a queued job; returns (row, created). Same idempotency key + body → same job."""
+        row = self._insert_many([new], actor=actor)
+        if row:
+            job = row[0]
+            self._publish(job)
+            return job, True
+        existing = self._by_idempotency_key(new.tenant_id, new.idempotency_key)
+        if existing is None:  # raced with a delete that cannot happen; be explicit anyway
+            raise RuntimeError("idempotent insert conflicted but no job found")
+        if existing["body_hash"] != new.body_hash:
+            raise IdempotencyConflict(str(existing["id"]))
+        return existing, False
+
+    def create_batch(self, tenant_id: uuid.UUID, job_type: str, priority: str, news: list[NewJob],
+                     *, actor: str) -> tuple[dict, list[dict]]:
+        """One batch row and its jobs in one transaction."""
+        batch = dict(id=uuid.uuid4(), tenant_id=tenant_id, type=job_type, priority=priority, total=len(news))
+        news = [dataclasses.replace(n, batch_id=batch["id"]) for n in news]
+        with self.engine.begin() as conn:
+            row = conn.execute(batches.insert().values(**batch).returning(*batches.c)).first()
+            created = self._insert_many(news, actor=actor, conn=conn)
+        for job in created:
+            self._publish(job)
+        return dict(row._mapping), created
+
+    def batch(self, batch_id: uuid.UUID, tenant_id: uuid.UUID) -> tuple[dict, list[dict]] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(batches).where(batches.c.id == batch_id,
+                                                        batches.c.tenant_id == tenant_id)).first()
+            if row is None:
+                return None
+            members = conn.execute(sa.select(jobs.c.id, jobs.c.state).where(jobs.c.batch_id == batch_id)
+                                   .order_by(jobs.c.created_at, jobs.c.id)).all()
+        return dict(row._mapping), [dict(m._mapping) for m in members]
+
+    def list(self, tenant_id: uuid.UUID, *, state: str | None = None, limit: int = 50,
+             before: dt.datetime | None = None) -> list[dict]:
+        q = sa.select(jobs).where(jobs.c.tenant_id == tenant_id)
+        if state:
+            q = q.where(jobs.c.state == state)
+        if before:
+            q = q.where(jobs.c.created_at < before)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q.order_by(jobs.c.created_at.desc()).limit(limit))]
+
+    def _insert_many(self, news: list[NewJob], *, actor: str, conn: sa.Connection | None = None) -> list[dict]:
+        from sqlalchemy.dialects.postgresql import insert
+
+        rows = []
+        for n in news:
+            rows.append(dict(
+                id=uuid.uuid4(), tenant_id=n.tenant_id, batch_id=n.batch_id, type=n.type,
+                priority=n.priority, queue=n.queue, state="queued", stage=n.stage, progress=0,
+                input_ciphertext=self.cipher.encrypt_json(n.payload),
+                patient_ref_hash=self.cipher.lookup_hash(n.patient_ref) if n.patient_ref else None,
+                options=n.options, callback_url=n.callback_url,
+                idempotency_key=n.idempotency_key, body_hash=n.body_hash,
+            ))
+        stmt = insert(jobs).values(rows)
+        if len(news) == 1 and news[0].idempotency_key:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"],
+                                               index_where=jobs.c.idempotency_key.isnot(None))
+        stmt = stmt.returning(*jobs.c)
+        if conn is None:
+            with self.engine.begin() as own:
+                return self._insert_rows(own, stmt, actor)
+        return self._insert_rows(conn, stmt, actor)
+
+    @staticmethod
+    def _insert_rows(conn: sa.Connection, stmt, actor: str) -> list[dict]:
+        created = [dict(r._mapping) for r in conn.execute(stmt)]
+        if created:
+            conn.execute(audit_log.insert(), [
+                dict(tenant_id=j["tenant_id"], actor=actor, action="job.create", job_id=j["id"],
+                     details={"type": j["type"], "priority": j["priority"]}) for j in created])
+        return created
+
+    def _by_idempotency_key(self, tenant_id: uuid.UUID, key: str | None) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(jobs).where(
+                jobs.c.tenant_id == tenant_id, jobs.c.idempotency_key == key)).first()
+        return dict(row._mapping) if row else None
+
+    # -- reading ----------------------------------------------------------------------------
+    def get(self, job_id: uuid.UUID | str, tenant_id: uuid.UUID | None = None) -> dict | None:
+        q = sa.select(jobs).where(jobs.c.id == _uuid(job_id))
+        if tenant_id is not None:
+            q = q.where(jobs.c.tenant_id == tenant_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return dict(row._mapping) if row else None
+
+    def result(self, job_id: uuid.UUID) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(results).where(results.c.job_id == job_id)).first()
+        if row is None:
+            return None
+        return self.cipher.decrypt_json(row.ciphertext)
+
+    def payload(self, job: dict) -> dict:
+        return self.cipher.decrypt_json(job["input_ciphertext"])
+
+    # -- worker side ------------------------------------------------------------------------
+    def claim(self, job_id: str, owner: str, lease_s: float) -> Claim:
+        """Take the job for this execution unless it is finished or another live execution has it."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.update(jobs)
+                .where(jobs.c.id == _uuid(job_id), NOT_TERMINAL,
+                       sa.or_(jobs.c.lease_expires_at.is_(None), jobs.c.lease_expires_at < now,
+                              jobs.c.lease_owner == owner))
+                .values(state="running", lease_owner=owner,
+                        lease_expires_at=now + dt.timedelta(seconds=lease_s),
+                        attempts=jobs.c.attempts + 1, updated_at=now,
+                        started_at=sa.func.coalesce(jobs.c.started_at, now))
+                .returning(*jobs.c)
+            ).first()
+            if row is not None:
+                claimed = Claim("claimed", attempt=row.attempts, job=dict(row._mapping))
+            else:
+                cur = conn.execute(sa.select(jobs.c.state, jobs.c.lease_expires_at)
+                                   .where(jobs.c.id == _uuid(job_id))).first()
+                if cur is None:
+                    return Claim("missing")
+                if cur.state in TERMINAL_STATES:
+                    return Claim("terminal")
+                return Claim("leased", retry_in=max(1.0, (cur.lease_expires_at - now).total_seconds() + 0.5))
+        self._publish_event(job_id, {"state": "running", "stage": row.stage, "progress": row.progress,
+                                     "attempt": row.attempts})
+        return claimed
+
+    def renew_lease(self, job_id: str, owner: str, lease_s: float) -> bool:
+        with self.engine.begin() as conn:
+            res = conn.execute(sa.update(jobs).where(
+                jobs.c.id == _uuid(job_id), jobs.c.lease_owner == owner, NOT_TERMINAL)
+                .values(lease_expires_at=utcnow() + dt.timedelta(seconds=lease_s)))
+        return res.rowcount == 1
+
+    def set_stage(self, job_id: str, stage: str, progress: int, extra: dict | None = None,
+                  *, persist: bool = True) -> bool:
+        """Record a stage/progress change; ``persist=False`` only streams it (token progress)."""
+        if persist:
+            with self.engine.begin() as conn:
+                res = conn.execute(sa.update(jobs).where(jobs.c.id == _uuid(job_id), NOT_TERMINAL)
+                                   .values(stage=stage, progress=progress, updated_at=utcnow()))
+            if res.rowcount != 1:
+                return False
+        self._publish_event(job_id, {"state": "running", "stage": stage, "progress": progress, **(extra or {})})
+        return True
+
+    def is_cancelled(self, job_id: str) -> bool:
+        with self.engine.connect() as conn:
+            state = conn.execute(sa.select(jobs.c.state).where(jobs.c.id == _uuid(job_id))).scalar()
+        return state == "cancelled"
+
+    def succeed(self, job_id: str, result: dict, *, model_id: str | None = None,
+                prompt_version: str | None = None) -> bool:
+        """Store the one result and finish the job, atomically; False if it was already terminal."""
+        from sqlalchemy.dialects.postgresql import insert
+
+        now = utcnow()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.update(jobs).where(jobs.c.id == _uuid(job_id), NOT_TERMINAL)
+                .values(state="succeeded", stage="done", progress=100, finished_at=now, updated_at=now,
+                        lease_owner=None, lease_expires_at=None)
+                .returning(jobs.c.tenant_id)).first()
+            if row is None:
+                return False
+            conn.execute(insert(results).values(
+                job_id=_uuid(job_id), ciphertext=self.cipher.encrypt_json(result),
+                model_id=model_id, prompt_version=prompt_version))
+        self._publish_event(job_id, {"state": "succeeded", "stage": "done", "progress": 100})
+        return True
+
+    def fail(self, job_id: str, code: str, message: str, details: dict | None = None) -> bool:
+        now = utcnow()
+        error = {"code": code, "message": message, "details": details or {}}
+        with self.engine.begin() as conn:
+            res = conn.execute(sa.update(jobs).where(jobs.c.id == _uuid(job_id), NOT_TERMINAL)
+                               .values(state="failed", stage="done", finished_at=now, updated_at=now,
+                                       error=error, lease_owner=None, lease_expires_at=None))
+        if res.rowcount != 1:
+            return False
+        self._publish_event(job_id, {"state": "failed", "stage": "done", "progress": 100, "error": error})
+        return True
+
+    def cancel(self, job_id: uuid.UUID, tenant_id: uuid.UUID, *, actor: str) -> dict | None:
+        """Cancel a non-terminal job; returns the updated row, or None when it was already terminal."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.update(jobs).where(jobs.c.id == job_id, jobs.c.tenant_id == tenant_id, NOT_TERMINAL)
+                .values(state="cancelled", finished_at=now, updated_at=now,
+                        lease_owner=None, lease_expires_at=None)
+                .returning(*jobs.c)).first()
+            if row is None:
+                return None
+            conn.execute(audit_log.insert().values(tenant_id=tenant_id, actor=actor,
+                                                   action="job.cancel", job_id=job_id))
+        job = dict(row._mapping)
+        self._publish_event(str(job_id), {"state": "cancelled", "stage": job["stage"],
+                                          "progress": job["progress"]})
+        return job
+
+    # -- reconciliation -----------------------------------------------------------------------
+    def stale_jobs(self, older_than_s: float, limit: int = 500) -> list[dict]:
+        """Queued jobs older than the grace period, and running jobs whose lease has expired."""
+        now = utcnow()
+        cutoff = now - dt.timedelta(seconds=older_than_s)
+        q = (sa.select(jobs.c.id, jobs.c.queue, jobs.c.state, jobs.c.tenant_id, jobs.c.type)
+             .where(sa.or_(
+                 sa.and_(jobs.c.state == "queued", jobs.c.updated_at < cutoff),
+                 sa.and_(jobs.c.state == "running", jobs.c.lease_expires_at < now)))
+             .order_by(jobs.c.created_at).limit(limit))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def touch(self, job_ids: list[uuid.UUID]) -> None:
+        if not job_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(jobs).where(jobs.c.id.in_(job_ids), jobs.c.state == "queued")
+                         .values(updated_at=utcnow()))
+
+    # -- events -----------------------------------------------------------------------------
+    def _publish(self, job: dict) -> None:
+        self._publish_event(str(job["id"]), {"state": job["state"], "stage": job["stage"],
+                                             "progress": job["progress"]})
+
+    def _publish_event(self, job_id: str, event: dict) -> None:
+        # PostgreSQL already holds the change; a lost event only delays the SSE feed, whose
+        # reader falls back to the job row for the terminal state
+        try:
+            events.publish(self.redis, str(job_id), {"job_id": str(job_id), "at": utcnow().isoformat(), **event})
+        except redis.RedisError as exc:
+            log.warning("event not published", extra={"job_id": str(job_id), "error_type": type(exc).__name__})
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

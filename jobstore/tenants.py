@@ -1,0 +1,84 @@
+"""Tenants and their API keys. Only a SHA-256 of each key is stored.
+
+Keys are ``mq_<prefix>_<secret>`` with 190+ bits of randomness, so a fast hash is enough (no
+password stretching needed); the prefix finds the row, the hash is compared in constant time.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import secrets
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
+from jobstore.tables import api_keys, tenants
+
+ALL_SCOPES = ("jobs:write", "jobs:read", "batches:write", "admin")
+
+
+@dataclasses.dataclass(frozen=True)
+class Principal:
+    tenant_id: uuid.UUID
+    tenant_name: str
+    key_id: uuid.UUID
+    scopes: tuple[str, ...]
+
+    @property
+    def actor(self) -> str:
+        return f"key:{self.key_id}"
+
+
+def _hash(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def _split(key: str) -> str | None:
+    parts = key.split("_")
+    if len(parts) < 3 or parts[0] != "mq" or not parts[1]:
+        return None
+    return parts[1]
+
+
+def new_key() -> str:
+    return f"mq_{secrets.token_hex(4)}_{secrets.token_urlsafe(24)}"
+
+
+def ensure_tenant(engine: sa.Engine, name: str) -> uuid.UUID:
+    with engine.begin() as conn:
+        conn.execute(insert(tenants).values(id=uuid.uuid4(), name=name)
+                     .on_conflict_do_nothing(index_elements=["name"]))
+        return conn.execute(sa.select(tenants.c.id).where(tenants.c.name == name)).scalar_one()
+
+
+def add_key(engine: sa.Engine, tenant_id: uuid.UUID, key: str | None = None,
+            scopes: tuple[str, ...] = ALL_SCOPES) -> str:
+    """Store a key (a given one, e.g. MINDQ_BOOTSTRAP_KEY, or a fresh one); returns it."""
+    key = key or new_key()
+    prefix = _split(key)
+    if prefix is None:
+        raise ValueError("API keys look like mq_<prefix>_<secret>")
+    with engine.begin() as conn:
+        conn.execute(insert(api_keys).values(id=uuid.uuid4(), tenant_id=tenant_id, prefix=prefix,
+                                             key_hash=_hash(key), scopes=list(scopes))
+                     .on_conflict_do_update(index_elements=["prefix"],
+                                            set_=dict(key_hash=_hash(key), scopes=list(scopes),
+                                                      tenant_id=tenant_id, revoked_at=None)))
+    return key
+
+
+def authenticate(engine: sa.Engine, key: str) -> Principal | None:
+    prefix = _split(key)
+    if prefix is None:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(api_keys.c.id, api_keys.c.key_hash, api_keys.c.scopes, api_keys.c.revoked_at,
+                      tenants.c.id.label("tenant_id"), tenants.c.name)
+            .join(tenants, tenants.c.id == api_keys.c.tenant_id)
+            .where(api_keys.c.prefix == prefix)).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(bytes(row.key_hash), _hash(key)):
+        return None
+    return Principal(row.tenant_id, row.name, row.id, tuple(row.scopes))

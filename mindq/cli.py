@@ -1,0 +1,153 @@
+"""The ``mindq`` command."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def _settings():
+    from mindq import runtime
+
+    return runtime.settings()
+
+
+def cmd_up(args) -> int:
+    from mindq.stack import up
+
+    return up(demo=not args.no_demo, roles=args.roles.split(",") if args.roles else None)
+
+
+def cmd_migrate(args) -> int:
+    from migrations.runner import upgrade
+
+    upgrade(_require_db())
+    print("migrated to head")
+    return 0
+
+
+def _require_db() -> str:
+    url = _settings().database_url
+    if not url:
+        sys.exit("DATABASE_URL is not set")
+    return url
+
+
+def cmd_web(args) -> int:
+    s = _settings()
+    workers = args.workers or int(os.environ.get("MINDQ_WEB_WORKERS", "2"))
+    argv = [sys.executable, "-m", "gunicorn", "api.wsgi:app", "-k", "gevent", "-w", str(workers),
+            "--worker-connections", os.environ.get("MINDQ_WEB_CONNECTIONS", "4000"),
+            "-b", f"{s.api_host}:{s.api_port}", "--timeout", "60", "--graceful-timeout", "10",
+            "--keep-alive", "75", "--access-logfile", "-", "--access-logformat",
+            '{"ts":"%(t)s","method":"%(m)s","path":"%(U)s","status":%(s)s,"ms":%(M)s}']
+    os.execv(sys.executable, argv)
+
+
+def cmd_worker(args) -> int:
+    from worker import launch
+
+    s = _settings()
+    if args.gpus:
+        os.environ["MINDQ_GPUS"] = args.gpus
+        from mindq import runtime
+
+        runtime.reset()
+        s = runtime.settings()
+    return launch.run_cpu(s) if args.kind == "cpu" else launch.run_gpu(s)
+
+
+def cmd_beat(args) -> int:
+    s = _settings()
+    s.home.mkdir(parents=True, exist_ok=True)
+    os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "worker.main", "beat",
+                              "-s", str(s.home / "celerybeat-schedule"), "--loglevel", "INFO"])
+
+
+def cmd_flower(args) -> int:
+    s = _settings()
+    password = s.bootstrap_key or os.environ.get("MINDQ_FLOWER_PASSWORD")
+    if not password:
+        sys.exit("set MINDQ_FLOWER_PASSWORD (or MINDQ_BOOTSTRAP_KEY): Flower never runs without auth")
+    os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "tasks.app", "flower",
+                              f"--port={s.flower_port}", f"--address={s.api_host}",
+                              f"--basic-auth=mindq:{password}", "--persistent=False",
+                              "--purge_offline_workers=60"])
+
+
+def cmd_model(args) -> int:
+    if args.model_cmd == "build-tiny":
+        from worker.llm.tiny import build_tiny
+
+        base, adapter = build_tiny(Path(args.dir), size=args.size)
+        print(json.dumps({"base": str(base), "adapter": str(adapter)}))
+        return 0
+    if args.model_cmd == "train":
+        from forecasting.registry import train_and_register
+
+        info = train_and_register(args.kind, _settings(), _require_db())
+        print(json.dumps(info, default=str))
+        return 0
+    return 2
+
+
+def cmd_tenant(args) -> int:
+    from jobstore import tenants
+    from jobstore.db import make_engine
+
+    engine = make_engine(_require_db(), pool_size=1)
+    tenant_id = tenants.ensure_tenant(engine, args.name)
+    scopes = tuple(args.scopes.split(",")) if args.scopes else tenants.ALL_SCOPES
+    key = tenants.add_key(engine, tenant_id, scopes=scopes)
+    print(json.dumps({"tenant": args.name, "tenant_id": str(tenant_id), "api_key": key, "scopes": scopes}))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from mindq.demo import run_demo
+
+    s = _settings()
+    info = json.loads((s.home / "stack.json").read_text())
+    key = s.bootstrap_key or (s.home / "secrets" / "demo-api.key").read_text().strip()
+    run_demo(info["api"], key, lambda m: print(f"mindq | {m}", flush=True))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mindq", description="mental-health analysis job platform")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("up", help="start the whole stack (embedded Redis/PostgreSQL unless configured)")
+    p.add_argument("--no-demo", action="store_true")
+    p.add_argument("--roles", help="comma-separated subset of web,worker-cpu,worker-gpu,beat,flower")
+    p.set_defaults(func=cmd_up)
+    sub.add_parser("migrate", help="alembic upgrade head").set_defaults(func=cmd_migrate)
+    p = sub.add_parser("web", help="the API under gunicorn (gevent workers, for SSE)")
+    p.add_argument("--workers", type=int)
+    p.set_defaults(func=cmd_web)
+    p = sub.add_parser("worker", help="a Celery worker")
+    p.add_argument("kind", choices=["cpu", "gpu"])
+    p.add_argument("--gpus", help="gpu workers: all | auto | none | 0,1")
+    p.set_defaults(func=cmd_worker)
+    sub.add_parser("beat", help="Celery beat (the reconciler)").set_defaults(func=cmd_beat)
+    sub.add_parser("flower", help="Flower, behind basic auth").set_defaults(func=cmd_flower)
+    p = sub.add_parser("model", help="models")
+    msub = p.add_subparsers(dest="model_cmd", required=True)
+    b = msub.add_parser("build-tiny", help="build a tiny random LLaMA + tokenizer + LoRA into DIR")
+    b.add_argument("dir")
+    b.add_argument("--size", default="tiny", choices=["tiny", "small"])
+    t = msub.add_parser("train", help="train and register a forecasting model")
+    t.add_argument("kind", choices=["forecast", "deterioration"])
+    p.set_defaults(func=cmd_model)
+    p = sub.add_parser("tenant", help="create a tenant (or add a key to one); prints the new API key")
+    p.add_argument("name")
+    p.add_argument("--scopes")
+    p.set_defaults(func=cmd_tenant)
+    sub.add_parser("demo", help="submit the demo jobs to a running stack").set_defaults(func=cmd_demo)
+    args = parser.parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Per-process wiring: settings → database engine, Redis client, cipher, job service.
+
+Built lazily on first use so that nothing opens a connection before a fork (gunicorn and Celery
+prefork children each build their own).
+"""
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import redis
+import sqlalchemy as sa
+
+from jobstore.crypto import Cipher
+from jobstore.db import make_engine
+from jobstore.jobs import JobService
+from mindq.config import Settings, load_settings
+
+
+class NotConfigured(RuntimeError):
+    pass
+
+
+@functools.lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load_settings()
+
+
+def encryption_keys(s: Settings) -> tuple[str, ...]:
+    """Configured keys, or a key generated once under MINDQ_HOME (mode 0600) for the embedded stack."""
+    if s.encryption_keys:
+        return s.encryption_keys
+    path = s.home / "secrets" / "encryption.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(Cipher.generate_key())
+    return (Path(path).read_text().strip(),)
+
+
+@functools.lru_cache(maxsize=1)
+def db() -> sa.Engine:
+    s = settings()
+    if not s.database_url:
+        raise NotConfigured("DATABASE_URL is not set (start the stack with `mindq up`)")
+    return make_engine(s.database_url, pool_size=int(os.environ.get("MINDQ_DB_POOL", "10")))
+
+
+@functools.lru_cache(maxsize=1)
+def redis_client() -> redis.Redis:
+    s = settings()
+    if not s.redis_url:
+        raise NotConfigured("REDIS_URL is not set (start the stack with `mindq up`)")
+    return redis.Redis.from_url(s.redis_url, health_check_interval=30, socket_keepalive=True,
+                                max_connections=int(os.environ.get("MINDQ_REDIS_POOL", "200")))
+
+
+@functools.lru_cache(maxsize=1)
+def cipher() -> Cipher:
+    return Cipher(encryption_keys(settings()))
+
+
+@functools.lru_cache(maxsize=1)
+def job_service() -> JobService:
+    return JobService(db(), redis_client(), cipher())
+
+
+def reset() -> None:
+    """Forget every cached client (after fork, or in tests that switch settings)."""
+    for fn in (settings, db, redis_client, cipher, job_service):
+        fn.cache_clear()

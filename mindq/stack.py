@@ -1,0 +1,209 @@
+"""``mindq up``: the whole stack in the foreground, with its demo; Ctrl-C stops everything.
+
+Embedded Redis and PostgreSQL when REDIS_URL / DATABASE_URL are unset, migrations, the demo
+tenant, the tiny model, then the roles of the Procfile as child processes: web (gunicorn +
+gevent for SSE), worker-cpu, worker-gpu, beat, flower. Ready once /health/ready says so; then
+``$MINDQ_HOME/stack.json`` is written.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from mindq.config import Settings, load_settings
+from mindq.embedded import Service, free_port, start_postgres, start_redis
+
+PY = sys.executable
+
+
+def _secret(path: Path, make) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value)
+    return value
+
+
+def role_commands(s: Settings, env: dict[str, str]) -> dict[str, list[str]]:
+    """The Procfile's roles as argument lists (the Procfile itself calls the same `mindq` commands)."""
+    return {
+        "web": [PY, "-m", "mindq.cli", "web"],
+        "worker-cpu": [PY, "-m", "mindq.cli", "worker", "cpu"],
+        "worker-gpu": [PY, "-m", "mindq.cli", "worker", "gpu", "--gpus", s.gpus],
+        "beat": [PY, "-m", "mindq.cli", "beat"],
+        "flower": [PY, "-m", "mindq.cli", "flower"],
+    }
+
+
+class Stack:
+    def __init__(self, settings: Settings, *, demo: bool = True, roles: list[str] | None = None):
+        self.s = settings
+        self.demo = demo
+        self.roles = roles
+        self.services: list[Service] = []
+        self.children: dict[str, subprocess.Popen] = {}
+        self.stopping = False
+
+    def say(self, message: str) -> None:
+        print(f"mindq | {message}", flush=True)
+
+    def prepare(self) -> dict[str, str]:
+        """Start the data services, migrate, seed; returns the environment for the roles."""
+        s = self.s
+        s.home.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env["MINDQ_HOME"] = str(s.home)
+        if not s.encryption_keys:
+            from jobstore.crypto import Cipher
+
+            env["MINDQ_ENCRYPTION_KEYS"] = _secret(s.home / "secrets" / "encryption.key", Cipher.generate_key)
+        from jobstore.tenants import new_key
+
+        key = s.bootstrap_key or _secret(s.home / "secrets" / "demo-api.key", new_key)
+        env["MINDQ_BOOTSTRAP_KEY"] = key
+        redis_url, database_url = s.redis_url, s.database_url
+        if not redis_url:
+            svc = start_redis(s.home / "redis", int(s.extra.get("MINDQ_REDIS_PORT", "0")) or None)
+            self.services.append(svc)
+            redis_url = svc.url
+            self.say(f"embedded redis-server (AOF on, noeviction) at {redis_url}")
+        if not database_url:
+            svc = start_postgres(s.home / "postgres", int(s.extra.get("MINDQ_PG_PORT", "0")) or None)
+            self.services.append(svc)
+            database_url = svc.url
+            self.say(f"embedded PostgreSQL at {database_url}")
+        env["REDIS_URL"], env["DATABASE_URL"] = redis_url, database_url
+        prom = s.home / "prometheus"
+        shutil.rmtree(prom, ignore_errors=True)
+        prom.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
+
+        from migrations.runner import upgrade
+
+        upgrade(database_url)
+        self.say("database migrated to head")
+        bootstrap_tenant(database_url, "demo", key)
+        if "MODEL_BASE_PATH" not in os.environ:
+            ensure_tiny_model(s.home / "models")
+            self.say(f"model: {s.model.base_path} + {s.model.adapter_path}")
+        self.key, self.env = key, env
+        return env
+
+    def start_roles(self) -> None:
+        env = self.env
+        for name, cmd in role_commands(self.s, env).items():
+            if self.roles and name not in self.roles:
+                continue
+            self.children[name] = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)
+            self.say(f"started {name} (pid {self.children[name].pid})")
+
+    def wait_ready(self, timeout: float = 300) -> dict:
+        api = f"http://{self.s.api_host}:{self.s.api_port}"
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            self._check_children()
+            try:
+                with urllib.request.urlopen(api + "/health/ready", timeout=5) as resp:
+                    if resp.status == 200:
+                        return json.loads(resp.read())
+            except Exception as exc:  # not up yet, or 503 while workers start
+                last = exc
+            time.sleep(0.5)
+        raise RuntimeError(f"stack not ready after {timeout}s: {last}")
+
+    def _check_children(self) -> None:
+        for name, proc in self.children.items():
+            if proc.poll() is not None and not self.stopping:
+                raise RuntimeError(f"{name} exited with status {proc.returncode}")
+
+    def write_stack_json(self) -> Path:
+        info = {"api": f"http://{self.s.api_host}:{self.s.api_port}",
+                "flower": f"http://{self.s.api_host}:{self.s.flower_port}",
+                "redis_url": self.env["REDIS_URL"], "database_url": self.env["DATABASE_URL"]}
+        path = self.s.home / "stack.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info, indent=2))
+        tmp.replace(path)
+        return path
+
+    def stop(self) -> None:
+        self.stopping = True
+        (self.s.home / "stack.json").unlink(missing_ok=True)
+        for name in reversed(list(self.children)):
+            proc = self.children[name]
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for name, proc in self.children.items():
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for svc in reversed(self.services):
+            svc.stop()
+        self.say("stopped")
+
+
+def bootstrap_tenant(database_url: str, name: str, key: str) -> None:
+    from jobstore import tenants
+    from jobstore.db import make_engine
+
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        tenant_id = tenants.ensure_tenant(engine, name)
+        tenants.add_key(engine, tenant_id, key)
+    finally:
+        engine.dispose()
+
+
+def ensure_tiny_model(models_dir: Path) -> None:
+    if (models_dir / "tiny" / "base" / "config.json").exists():
+        return
+    from worker.llm.tiny import build_tiny
+
+    build_tiny(models_dir / "tiny")
+
+
+def up(demo: bool = True, roles: list[str] | None = None) -> int:
+    stack = Stack(load_settings(), demo=demo, roles=roles)
+
+    def _terminate(signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        stack.prepare()
+        stack.start_roles()
+        ready = stack.wait_ready()
+        path = stack.write_stack_json()
+        stack.say(f"ready: API http://{stack.s.api_host}:{stack.s.api_port} (docs at /docs), "
+                  f"Flower http://{stack.s.api_host}:{stack.s.flower_port} (user mindq, password = API key)")
+        stack.say(f"demo API key: {stack.key}")
+        stack.say(f"workers: {', '.join(w['hostname'] for w in ready.get('workers', []))}; wrote {path}")
+        if demo:
+            from mindq.demo import run_demo
+
+            run_demo(f"http://{stack.s.api_host}:{stack.s.api_port}", stack.key, stack.say)
+        stack.say("running; Ctrl-C stops every process")
+        while True:
+            stack._check_children()
+            time.sleep(1)
+    except KeyboardInterrupt:
+        stack.say("stopping")
+        return 0
+    except Exception as exc:
+        stack.say(f"error: {exc}")
+        return 1
+    finally:
+        stack.stop()

@@ -1,0 +1,51 @@
+"""The Celery application, built from mindq's settings (``celery -A tasks.app worker ...``)."""
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from mindq.config import Settings, load_settings
+from tasks.routing import CPU_QUEUE, LLM_BATCH, LLM_INTERACTIVE
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("mindq", broker=settings.redis_url, include=[
+        "tasks.jobs", "tasks.housekeeping"])
+    app.conf.update(
+        # one message in flight per process slot, acknowledged only after the job is done:
+        # a killed worker's message goes back to the queue instead of being lost
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_acks_on_failure_or_timeout=True,
+        broker_transport_options={
+            # redelivery of unacked messages after a lost worker: above the longest task
+            "visibility_timeout": settings.visibility_timeout,
+            # BRPOP lists queues in the given order: interactive before batch
+            "queue_order_strategy": "priority",
+        },
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        task_time_limit=settings.task_time_limit,
+        task_soft_time_limit=max(settings.task_time_limit - 30, 30),
+        task_serializer="json",
+        accept_content=["json"],
+        result_backend=None,
+        task_ignore_result=True,
+        task_default_queue=CPU_QUEUE,
+        task_queues=[Queue(CPU_QUEUE), Queue(LLM_INTERACTIVE), Queue(LLM_BATCH)],
+        task_routes={"mindq.reconcile": {"queue": CPU_QUEUE}, "mindq.noop": {"queue": CPU_QUEUE}},
+        worker_hijack_root_logger=False,
+        worker_send_task_events=True,  # Flower shows tasks live
+        task_send_sent_event=True,
+        beat_schedule={
+            "reconcile": {"task": "mindq.reconcile", "schedule": settings.reconcile_interval,
+                          "options": {"expires": settings.reconcile_interval}},
+        },
+        timezone="UTC",
+    )
+    return app
+
+
+app = make_celery(load_settings())

@@ -1,0 +1,171 @@
+"""One base class for job tasks: claim with a lease, log context, metrics, conditional finish.
+
+A task only ever receives a job id. It claims the job (conditional UPDATE: not terminal, lease
+free or expired), keeps the lease alive while it runs, and finishes with a conditional write, so
+a redelivered message (killed worker, Redis restart, reconciler) ends in exactly one terminal
+state and one result.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+import traceback
+import uuid
+from typing import Any, Callable
+
+from celery import Task
+from prometheus_client import Counter, Histogram
+
+from jobstore.crypto import DecryptionError
+from mindq import runtime
+from mindq.logs import log_context
+
+log = logging.getLogger("mindq.tasks")
+
+LEASE_S = 30.0
+JOBS_DONE = Counter("mindq_worker_jobs_total", "Jobs finished by this worker", ["type", "state"])
+JOB_SECONDS = Histogram("mindq_worker_job_seconds", "Job run time in the worker", ["type"],
+                        buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900))
+
+
+class JobError(Exception):
+    """An expected failure with a stable code; its message is safe to show (never patient text)."""
+
+    def __init__(self, code: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+class JobCancelled(Exception):
+    pass
+
+
+@dataclasses.dataclass
+class JobContext:
+    job: dict
+    payload: dict
+    attempt: int
+
+    @property
+    def id(self) -> str:
+        return str(self.job["id"])
+
+    @property
+    def type(self) -> str:
+        return self.job["type"]
+
+    @property
+    def options(self) -> dict:
+        return self.job.get("options") or {}
+
+    @property
+    def priority(self) -> str:
+        return self.job["priority"]
+
+    def stage(self, stage: str, progress: int, **extra: Any) -> None:
+        """Persist a stage change and stream it; raises JobCancelled if the job was cancelled."""
+        if not runtime.job_service().set_stage(self.id, stage, progress, extra or None):
+            raise JobCancelled(self.id)
+
+    def progress_event(self, stage: str, progress: int, **extra: Any) -> None:
+        """Stream-only progress (token counts): too frequent to write to PostgreSQL each time."""
+        runtime.job_service().set_stage(self.id, stage, progress, extra or None, persist=False)
+
+
+@dataclasses.dataclass
+class Outcome:
+    result: dict
+    model_id: str | None = None
+    prompt_version: str | None = None
+
+
+class _LeaseKeeper(threading.Thread):
+    def __init__(self, job_id: str, owner: str):
+        super().__init__(daemon=True, name=f"lease-{job_id[:8]}")
+        self.job_id, self.owner = job_id, owner
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(LEASE_S / 3):
+            try:
+                runtime.job_service().renew_lease(self.job_id, self.owner, LEASE_S)
+            except Exception as exc:  # a failed renewal only risks a harmless duplicate run
+                log.warning("lease renewal failed", extra={"error_type": type(exc).__name__})
+
+
+class JobTask(Task):
+    """Base for ``run_job``: everything around the handler that every job needs."""
+
+    abstract = True
+    handler_for: Callable[[str], Callable[[JobContext], Outcome]]
+
+    def execute_job(self, job_id: str) -> str:
+        service = runtime.job_service()
+        owner = f"{self.request.hostname}:{self.request.id}:{uuid.uuid4().hex[:8]}"
+        claim = service.claim(job_id, owner, LEASE_S)
+        if claim.status in ("terminal", "missing"):
+            log.info("job skipped", extra={"job_id": job_id, "reason": claim.status})
+            return claim.status
+        if claim.status == "leased":
+            # another execution holds a live lease; if it died the lease expires and we take over
+            raise self.retry(countdown=claim.retry_in, max_retries=None)
+        job = claim.job
+        with log_context(job_id=job_id, tenant_id=str(job["tenant_id"]), job_type=job["type"],
+                         attempt=claim.attempt):
+            keeper = _LeaseKeeper(job_id, owner)
+            keeper.start()
+            started = time.perf_counter()
+            try:
+                return self._run(service, job, claim.attempt)
+            finally:
+                keeper.stopped.set()
+                JOB_SECONDS.labels(job["type"]).observe(time.perf_counter() - started)
+
+    def _run(self, service, job: dict, attempt: int) -> str:
+        job_id = str(job["id"])
+        log.info("job started")
+        try:
+            try:
+                payload = service.payload(job)
+            except DecryptionError:
+                raise JobError("DECRYPTION_FAILED", "the job input cannot be decrypted with the "
+                               "configured keys (was a key removed from MINDQ_ENCRYPTION_KEYS?)")
+            ctx = JobContext(job=job, payload=payload, attempt=attempt)
+            outcome = self.handler_for(job["type"])(ctx)
+        except JobCancelled:
+            log.info("job cancelled while running")
+            JOBS_DONE.labels(job["type"], "cancelled").inc()
+            return "cancelled"
+        except JobError as exc:
+            service.fail(job_id, exc.code, exc.message, exc.details)
+            log.info("job failed", extra={"error_code": exc.code})
+            JOBS_DONE.labels(job["type"], "failed").inc()
+            return "failed"
+        except Exception as exc:
+            # the exception message may quote input: log only its type and where it happened
+            where = [f"{f.filename}:{f.lineno}" for f in traceback.extract_tb(exc.__traceback__)[-3:]]
+            log.error("job crashed", extra={"error_type": type(exc).__name__, "where": where})
+            if attempt < 3 and _transient(exc):
+                raise self.retry(countdown=2 ** attempt, max_retries=None)
+            service.fail(job_id, "INTERNAL_ERROR", f"the job failed unexpectedly ({type(exc).__name__})")
+            JOBS_DONE.labels(job["type"], "failed").inc()
+            return "failed"
+        if service.succeed(job_id, outcome.result, model_id=outcome.model_id,
+                           prompt_version=outcome.prompt_version):
+            log.info("job succeeded")
+            JOBS_DONE.labels(job["type"], "succeeded").inc()
+            return "succeeded"
+        log.info("job finished elsewhere or was cancelled; result discarded")
+        return "discarded"
+
+
+def _transient(exc: Exception) -> bool:
+    import redis
+    import sqlalchemy.exc
+
+    return isinstance(exc, (redis.ConnectionError, redis.TimeoutError, sqlalchemy.exc.OperationalError,
+                            sqlalchemy.exc.InterfaceError, ConnectionError, TimeoutError))

@@ -1,0 +1,17 @@
+"""Sending job messages: the only place that knows the task name and message shape."""
+from __future__ import annotations
+
+import uuid
+
+from tasks.app import app
+
+RUN_JOB = "mindq.run_job"
+
+
+def enqueue_job(job_id: uuid.UUID | str, queue: str) -> None:
+    # the task id is the job id: revoke(job_id) and the reconciler's broker scan find it
+    app.send_task(RUN_JOB, args=[str(job_id)], queue=queue, task_id=str(job_id))
+
+
+def revoke_job(job_id: uuid.UUID | str) -> None:
+    app.control.revoke(str(job_id))

@@ -1,0 +1,61 @@
+"""Entry point of worker processes: ``celery -A worker.main worker -Q ...``.
+
+Adds to the shared Celery app what only workers need: JSON logging, a heartbeat in Redis that
+/health/ready reads (queues, device, model identity), and, in gpu workers, the model loaded
+once at process start (a load failure exits the process with one clear log line).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from celery import signals
+
+from mindq import runtime
+from mindq.logs import configure_logging
+from tasks.app import app  # noqa: F401  (the app celery -A loads)
+from worker import heartbeat
+
+log = logging.getLogger("mindq.worker")
+WORKER_KIND = os.environ.get("MINDQ_WORKER_KIND", "cpu")  # cpu | gpu
+
+
+@signals.setup_logging.connect
+def _setup_logging(**_kwargs) -> None:
+    configure_logging(runtime.settings().log_level, service=f"worker-{WORKER_KIND}")
+
+
+@signals.worker_init.connect
+def _load_models(**_kwargs) -> None:
+    if WORKER_KIND != "gpu":
+        return
+    from worker import serving
+
+    try:
+        serving.start_engine(runtime.settings())
+    except serving.ModelStartError as exc:
+        log.critical("model failed to load: %s", exc)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(3)  # Celery would otherwise catch SystemExit and keep a model-less worker
+
+
+@signals.worker_ready.connect
+def _start_heartbeat(sender=None, **_kwargs) -> None:
+    queues = sorted(q.name for q in sender.app.amqp.queues.consume_from.values()) if sender else []
+    heartbeat.start(sender.hostname if sender else "worker", WORKER_KIND, queues)
+
+
+@signals.worker_process_init.connect
+def _after_fork(**_kwargs) -> None:
+    runtime.reset()  # never share a parent's connections with a forked child
+
+
+@signals.worker_shutdown.connect
+def _stop(**_kwargs) -> None:
+    heartbeat.stop()
+    if WORKER_KIND == "gpu":
+        from worker import serving
+
+        serving.stop_engine()
