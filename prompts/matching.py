@@ -10,7 +10,7 @@ priority order; whole words, negation and anchors make the same answers parse an
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Words that negate a label phrase when they come shortly before it in the same clause.
 _NEGATION = re.compile(
@@ -41,24 +41,23 @@ _UNDETERMINED = re.compile(
 )
 
 
-@dataclass(frozen=True)
 class Vocabulary:
     """Label phrases of one analysis type.
 
-    `phrases` maps a label to regular-expression alternatives (no groups needed). For yes/no
-    questions, `negates_to` names the label a negated phrase stands for: a negated `suffers
-    from depression` is an answer `no`, where for other types a negated label just doesn't count.
+    `phrases` maps a label to regular-expression alternatives. For yes/no questions,
+    `negates_to` names the label a negated phrase stands for: a negated `suffers from
+    depression` is an answer `no`, where for other types a negated label just doesn't count.
     """
 
-    phrases: dict[str, tuple[str, ...]]
-    negates_to: str | None = None
-    _compiled: list[tuple[str, re.Pattern[str]]] = field(default_factory=list, compare=False,
-                                                         repr=False)
-
-    def __post_init__(self) -> None:
-        for label, alternatives in self.phrases.items():
-            pattern = r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?!\w)"
-            self._compiled.append((label, re.compile(pattern, re.IGNORECASE)))
+    def __init__(self, phrases: dict[str, tuple[str, ...]], negates_to: str | None = None):
+        self.phrases = dict(phrases)
+        self.negates_to = negates_to
+        # Whole words only; a leading hyphen also blocks a match (`non-suicidal`).
+        self._compiled = [
+            (label, re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?!\w)",
+                               re.IGNORECASE))
+            for label, alternatives in self.phrases.items()
+        ]
 
     @property
     def labels(self) -> tuple[str, ...]:
