@@ -1,0 +1,11 @@
+"""PHI scrubber for clinical notes and patient journals, built on scrubadub.
+
+    from phi import Scrubber
+    Scrubber().scrub("Dr. Smith saw me on 3/4").text  ->  "Dr. [NAME] saw me on [DATE]"
+
+Imports nothing from the rest of mindq; all word lists ship as package data.
+"""
+from .scrubber import Scrubber
+from .spans import KINDS, PhiSpan, ScrubResult
+
+__all__ = ["KINDS", "PhiSpan", "ScrubResult", "Scrubber"]

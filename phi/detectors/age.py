@@ -1,0 +1,29 @@
+"""Ages over 89 (HIPAA: younger ages are not identifiers)."""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..adapter import PhiDetector
+from ..spans import PhiSpan
+
+_OLD = r"(?P<v>(?:9\d|1[0-2]\d)(?:\.\d)?)"
+_PATTERNS = [
+    ("years-old", re.compile(_OLD + r"\s*[\-\s]?\s*(?:years?|yrs?|y)[\-\s]*(?:old|of\s+age)?\b|" + _OLD.replace("v", "w")
+                             + r"\s*(?:yo|y/o|y\.o\.?|yrs?\.?)(?!\w)", re.IGNORECASE)),
+    ("age-word", re.compile(r"\b(?:age|aged|ages|age:|turned|turning|turns)\s*:?\s*" + _OLD + r"\b", re.IGNORECASE)),
+    ("decade", re.compile(r"\b(?:in\s+(?:his|her|their)\s+)(?P<v>(?:late\s+|mid\s+)?(?:nineties|90s|100s))\b",
+                          re.IGNORECASE)),
+    ("word", re.compile(r"\b(?P<v>nonagenarian|centenarian)\b", re.IGNORECASE)),
+]
+
+
+class AgeDetector(PhiDetector):
+    name = "age"
+    kind = "AGE"
+
+    def find(self, text: str) -> Iterator[PhiSpan]:
+        for pattern, regex in _PATTERNS:
+            for m in regex.finditer(text):
+                group = "v" if m.start("v") >= 0 else "w"
+                yield self.span(*m.span(group), pattern)

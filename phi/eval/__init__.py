@@ -1,0 +1,1 @@
+"""Evaluation of the scrubber against gold files. Never imported by the runtime path."""

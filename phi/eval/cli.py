@@ -1,0 +1,55 @@
+"""``python -m phi eval FILE.jsonl [...]``: score the scrubber on gold files."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Sequence
+
+from ..scrubber import Scrubber
+from . import gold
+from .metrics import Report, format_report, score_doc
+
+
+def evaluate(docs: Sequence[gold.GoldDoc], scrubber: Scrubber | None = None) -> Report:
+    scrubber = scrubber or Scrubber()
+    report = Report()
+    started = time.perf_counter()
+    predictions = [scrubber.detect(doc.text) for doc in docs]
+    report.seconds = time.perf_counter() - started
+    for doc, predicted in zip(docs, predictions):
+        score_doc(report, doc, predicted)
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m phi")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ev = sub.add_parser("eval", help="strict/overlap recall and character precision on gold JSONL files")
+    ev.add_argument("files", nargs="+")
+    ev.add_argument("--errors", type=int, default=0, help="print this many misses and false positives")
+    gen = sub.add_parser("generate", help="write synthetic gold files (clinical notes, patient journals)")
+    gen.add_argument("outdir")
+    gen.add_argument("--n", type=int, default=300)
+    gen.add_argument("--split", choices=("dev", "heldout"), default="dev")
+    args = parser.parse_args(argv)
+
+    if args.command == "generate":
+        from .synth import write_sets
+        for path in write_sets(args.outdir, args.n, args.split):
+            print(path)
+        return 0
+
+    scrubber = Scrubber()
+    for path in args.files:
+        report = evaluate(gold.read(path), scrubber)
+        print(format_report(report, title=f"== {path}"))
+        for doc_id, kind, value in report.misses[:args.errors]:
+            print(f"MISS {doc_id} {kind}: {value!r}")
+        for doc_id, kind, value, pattern in report.false_positives[:args.errors]:
+            print(f"FP   {doc_id} {kind}/{pattern}: {value!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
