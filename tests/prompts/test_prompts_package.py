@@ -29,3 +29,10 @@ def test_analysis_types_serialise_for_the_api():
     assert irf["choices"][0]["name"] == "risk_factor"
     assert prompts.ANALYSIS_TYPES["progress"].inputs == ("text", "previous_text")
     assert prompts.ANALYSIS_TYPES["risk"].extra_result_keys == ("requires_attention",)
+
+
+def test_templates_folder_is_a_package_so_wheels_ship_it():
+    # setup.cfg's package_data `*.txt` covers packages only, not plain sub-folders.
+    import importlib
+
+    assert importlib.import_module("prompts.templates").__file__
