@@ -1,0 +1,209 @@
+"""Continuous batching on the tiny model: batch invariance, admission order, progress, limits."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import torch
+
+from worker.llm.engine import Engine, EngineError, GenerationResult, RequestCancelled
+from worker.llm.truncation import PromptTooLongError
+
+PROMPTS = [
+    "USER: Consider this post: \"I can't sleep and I feel hopeless.\" Question: Does the poster "
+    "suffer from depression? ASSISTANT:",
+    "hello",
+    "The patient reports anxiety, low mood, fatigue and poor appetite over the last weeks.",
+    "Question: What is the suicide risk level of this post?",
+    "USER: Consider this post: \"Work is stressful but my friends help me.\" Question: Does the "
+    "poster suffer from stress? ASSISTANT: no. Reasoning:",
+    "sleep",
+]
+NEW = 16
+
+
+def hf_greedy(loaded, prompt: str, new: int = NEW) -> list[int]:
+    """Plain HF generate, one prompt, no padding: the reference."""
+    ids = loaded.tokenizer(prompt, return_tensors="pt")
+    with torch.inference_mode():
+        out = loaded.model.generate(**ids, max_new_tokens=new, do_sample=False,
+                                    pad_token_id=loaded.tokenizer.pad_token_id)
+    tokens = out[0, ids["input_ids"].shape[1]:].tolist()
+    eos = loaded.tokenizer.eos_token_id
+    return tokens[: tokens.index(eos)] if eos in tokens else tokens
+
+
+def engine_tokens(loaded, result: GenerationResult) -> list[int]:
+    return loaded.tokenizer(result.text, add_special_tokens=False)["input_ids"]
+
+
+@pytest.fixture(scope="module")
+def alone(loaded):
+    """Each prompt's output when it runs alone in the engine."""
+    eng = Engine(loaded, max_batch=1)
+    try:
+        return [eng.generate(p, max_new_tokens=NEW) for p in PROMPTS]
+    finally:
+        eng.shutdown()
+
+
+def test_alone_matches_plain_hf_generate(loaded, alone):
+    for prompt, result in zip(PROMPTS, alone):
+        ids = loaded.tokenizer(prompt)["input_ids"]
+        assert result.prompt_tokens == len(ids)
+        assert result.completion_tokens == NEW and result.finish_reason == "length"
+        assert result.text == loaded.tokenizer.decode(hf_greedy(loaded, prompt), skip_special_tokens=True)
+
+
+def test_mixed_batch_gives_same_outputs(engine, alone):
+    futures = [engine.submit(p, max_new_tokens=NEW) for p in PROMPTS]
+    results = [f.result(timeout=60) for f in futures]
+    assert [r.text for r in results] == [r.text for r in alone]
+    assert engine.stats["batch_rows"] > engine.stats["steps"]  # really batched
+
+
+def test_joining_midway_gives_same_outputs(loaded, alone):
+    eng = Engine(loaded, max_batch=8, start=False)  # driven step by step from the test
+    first = [eng.submit(p, max_new_tokens=NEW) for p in PROMPTS[:3]]
+    for _ in range(5):
+        eng.step()
+    late = [eng.submit(p, max_new_tokens=NEW if i % 2 else 5) for i, p in enumerate(PROMPTS[3:])]
+    while not all(f.done() for f in first + late):
+        eng.step()
+    assert [f.result().text for f in first] == [r.text for r in alone[:3]]
+    assert late[1].result().text == alone[4].text
+    # a shorter request leaves early; its text is the prefix of the full one
+    assert alone[3].text.startswith(late[0].result().text)
+    assert late[0].result().completion_tokens == 5
+    assert eng.runner.running_ids == [] and not eng.scheduler.has_work()
+
+
+def test_different_lengths_and_finishers_leave(loaded, alone):
+    eng = Engine(loaded, max_batch=3, start=False)
+    futures = [eng.submit(p, max_new_tokens=4 + 3 * i) for i, p in enumerate(PROMPTS)]
+    max_rows = 0
+    while not all(f.done() for f in futures):
+        eng.step()
+        max_rows = max(max_rows, len(eng.runner.running_ids))
+    assert max_rows == 3
+    for i, (f, ref) in enumerate(zip(futures, alone)):
+        r = f.result()
+        assert r.completion_tokens == 4 + 3 * i
+        assert ref.text.startswith(r.text) or r.text.startswith(ref.text)
+
+
+def test_interactive_admitted_first(loaded):
+    eng = Engine(loaded, max_batch=1, start=False)
+    order = []
+    for i in range(3):
+        eng.submit(PROMPTS[i], max_new_tokens=2, request_id=f"b{i}").add_done_callback(
+            lambda f: order.append(f.result().request_id))
+    eng.submit(PROMPTS[3], max_new_tokens=2, priority="interactive",
+               request_id="i0").add_done_callback(lambda f: order.append(f.result().request_id))
+    while eng.scheduler.has_work() or eng._inbox:
+        eng.step()
+    assert order == ["i0", "b0", "b1", "b2"]
+
+
+def test_progress_every_n_tokens(loaded):
+    eng = Engine(loaded, progress_every_tokens=4, progress_interval_s=3600, start=False)
+    calls = []
+    fut = eng.submit(PROMPTS[0], max_new_tokens=NEW, on_progress=lambda d, m: calls.append((d, m)))
+    while not fut.done():
+        eng.step()
+    assert calls == [(4, NEW), (8, NEW), (12, NEW)]  # the 16th token completes the Future
+
+
+def test_progress_by_time_and_broken_callback(loaded, monkeypatch):
+    eng = Engine(loaded, progress_every_tokens=1000, progress_interval_s=0.0, start=False)
+    calls = []
+
+    def callback(done, total):
+        calls.append(done)
+        raise RuntimeError("a broken callback must not stop generation")
+
+    fut = eng.submit(PROMPTS[1], max_new_tokens=6, on_progress=callback)
+    while not fut.done():
+        eng.step()
+    assert fut.result().completion_tokens == 6
+    assert calls == [2, 3, 4, 5]  # clock starts at the first token; then each step
+
+
+def test_many_threads_submit_concurrently(engine, alone):
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(lambda i: engine.generate(PROMPTS[i % 6], max_new_tokens=NEW,
+                                                          request_id=f"t{i}"), range(24)))
+    assert [r.text for r in results] == [alone[i % 6].text for i in range(24)]
+    assert {r.request_id for r in results} == {f"t{i}" for i in range(24)}
+
+
+def test_prompt_longer_than_context_rejected(loaded):
+    eng = Engine(loaded, start=False)
+    with pytest.raises(PromptTooLongError):
+        eng.submit("word " * 2000, max_new_tokens=4)
+
+
+def test_generation_stops_at_context_end(loaded):
+    eng = Engine(loaded, start=False)
+    n = len(loaded.tokenizer(PROMPTS[0])["input_ids"])
+    eng.max_context = n + 3
+    fut = eng.submit(PROMPTS[0], max_new_tokens=10)
+    while not fut.done():
+        eng.step()
+    assert fut.result().finish_reason == "context" and fut.result().completion_tokens == 3
+
+
+def test_truncation_info_travels_to_result(engine):
+    fitted = engine.fit("word " * 600, lambda t: f"USER: Consider this post: \"{t}\" ASSISTANT:",
+                        max_new_tokens=8)
+    assert fitted.truncated and fitted.truncated["policy"] == "head_tail"
+    result = engine.generate(fitted.prompt, max_new_tokens=8, truncated=fitted.truncated)
+    assert result.truncated == fitted.truncated
+    assert result.prompt_tokens + 8 <= engine.max_context
+
+
+def test_cancel_and_shutdown(loaded):
+    eng = Engine(loaded, max_batch=1, start=False)
+    running = eng.submit(PROMPTS[0], max_new_tokens=NEW, request_id="run")
+    waiting = eng.submit(PROMPTS[1], max_new_tokens=NEW, request_id="wait")
+    eng.step()
+    eng.cancel("run")
+    eng.cancel("wait")
+    eng.step()
+    with pytest.raises(RequestCancelled):
+        running.result(timeout=1)
+    with pytest.raises(RequestCancelled):
+        waiting.result(timeout=1)
+    assert eng.runner.running_ids == []
+    late = eng.submit(PROMPTS[2], max_new_tokens=NEW)
+    eng.shutdown()
+    with pytest.raises(EngineError):
+        late.result(timeout=1)
+    with pytest.raises(EngineError):
+        eng.submit(PROMPTS[2], max_new_tokens=NEW)
+
+
+def test_forward_failure_fails_batch_and_engine_keeps_serving(loaded, monkeypatch, alone):
+    eng = Engine(loaded, start=False)
+    fut = eng.submit(PROMPTS[0], max_new_tokens=NEW)
+
+    def boom(*a, **k):
+        raise RuntimeError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(eng.runner, "prefill", boom)
+    eng.step()
+    with pytest.raises(EngineError, match="out of memory"):
+        fut.result(timeout=1)
+    monkeypatch.undo()
+    fut = eng.submit(PROMPTS[0], max_new_tokens=NEW)
+    while not fut.done():
+        eng.step()
+    assert fut.result().text == alone[0].text
+
+
+def test_background_thread_idles_without_work(engine):
+    assert engine.generate(PROMPTS[5], max_new_tokens=3).completion_tokens == 3
+    steps = engine.stats["steps"]
+    threading.Event().wait(0.2)
+    assert engine.stats["steps"] == steps

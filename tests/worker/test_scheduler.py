@@ -1,0 +1,93 @@
+"""Admission policy, with no model and no torch."""
+from __future__ import annotations
+
+import sys
+
+from worker.llm.scheduler import ScheduledRequest, Scheduler, SchedulerLimits
+
+
+def req(rid: str, priority: str = "batch", prompt: int = 10, new: int = 10) -> ScheduledRequest:
+    return ScheduledRequest(rid, prompt, new, priority)
+
+
+def test_scheduler_module_does_not_import_torch():
+    import importlib
+    import subprocess
+    code = "import sys, worker.llm.scheduler; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert importlib.import_module("worker.llm.scheduler")
+
+
+def test_interactive_admitted_before_earlier_batch():
+    s = Scheduler(SchedulerLimits(max_batch=2))
+    for r in (req("b1"), req("b2"), req("i1", "interactive"), req("b3"), req("i2", "interactive")):
+        s.add(r)
+    assert [r.request_id for r in s.schedule().admitted] == ["i1", "i2"]
+    s.finish(["i1"])
+    assert [r.request_id for r in s.schedule().admitted] == ["b1"]
+    assert s.waiting_ids() == ["b2", "b3"]
+
+
+def test_interactive_jumps_queue_when_slot_frees():
+    s = Scheduler(SchedulerLimits(max_batch=1))
+    s.add(req("b1"))
+    s.add(req("b2"))
+    assert [r.request_id for r in s.schedule().admitted] == ["b1"]
+    s.add(req("i1", "interactive"))
+    assert s.schedule().admitted == []  # full: nobody is preempted
+    s.finish(["b1"])
+    assert [r.request_id for r in s.schedule().admitted] == ["i1"]
+
+
+def test_max_batch_and_running_list():
+    s = Scheduler(SchedulerLimits(max_batch=3))
+    for i in range(5):
+        s.add(req(f"r{i}"))
+    out = s.schedule()
+    assert len(out.admitted) == 3 and out.running == ["r0", "r1", "r2"]
+    assert s.num_waiting == 2 and s.num_running == 3
+
+
+def test_token_budget_limits_admission_fifo():
+    s = Scheduler(SchedulerLimits(max_batch=10, max_batch_tokens=100))
+    s.add(req("a", prompt=40, new=20))  # 60
+    s.add(req("b", prompt=40, new=20))  # would make 120
+    s.add(req("c", prompt=5, new=5))   # small, but must not overtake b
+    assert [r.request_id for r in s.schedule().admitted] == ["a"]
+    s.finish(["a"])
+    assert [r.request_id for r in s.schedule().admitted] == ["b", "c"]
+
+
+def test_prefill_budget_spreads_a_burst_over_steps():
+    s = Scheduler(SchedulerLimits(max_batch=10, max_prefill_tokens=25))
+    for i in range(4):
+        s.add(req(f"r{i}", prompt=10))
+    assert len(s.schedule().admitted) == 2
+    assert len(s.schedule().admitted) == 2
+
+
+def test_oversized_request_runs_alone_rather_than_starving():
+    s = Scheduler(SchedulerLimits(max_batch=4, max_batch_tokens=50, max_prefill_tokens=50))
+    s.add(req("huge", prompt=200, new=10))
+    s.add(req("small"))
+    assert [r.request_id for r in s.schedule().admitted] == ["huge"]
+    assert s.schedule().admitted == []
+    s.finish(["huge"])
+    assert [r.request_id for r in s.schedule().admitted] == ["small"]
+
+
+def test_abort_waiting_and_running():
+    s = Scheduler(SchedulerLimits(max_batch=1))
+    s.add(req("a"))
+    s.add(req("b"))
+    s.schedule()
+    assert s.abort("b") and s.waiting_ids() == []
+    assert s.abort("a") and not s.has_work()
+    assert not s.abort("zzz")
+
+
+def test_unknown_priority_rejected():
+    import pytest
+    with pytest.raises(ValueError):
+        Scheduler().add(req("x", priority="urgent"))

@@ -1,0 +1,296 @@
+"""The serving engine: one background thread running ``step()`` over a shared batch.
+
+Celery task threads (a ``threads`` pool) call ``submit()`` concurrently and wait on the returned
+``Future``; the engine thread loops schedule → forward → sample → update, so concurrent jobs
+share forward passes (continuous batching: requests join between decode steps and leave as soon
+as they finish). Logs carry request ids and lengths, never prompt text.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from worker.llm.runner import ModelRunner, PrefillInput
+from worker.llm.scheduler import PRIORITIES, Priority, ScheduledRequest, Scheduler, SchedulerLimits
+from worker.llm.truncation import FittedPrompt, PromptTooLongError, fit_prompt
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+
+
+class EngineError(RuntimeError):
+    """The engine could not finish a request (the forward pass failed or the engine stopped)."""
+
+
+class RequestCancelled(EngineError):
+    pass
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    request_id: str
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str  # "stop" (EOS) | "length" (max_new_tokens) | "context" (window full)
+    truncated: dict[str, Any] | None  # from fit_prompt: {"policy", "original_tokens", "kept_tokens"}
+    model_id: str
+    queue_seconds: float  # submit → admitted into the batch
+    total_seconds: float  # submit → finished
+
+
+@dataclass
+class _Request:
+    request_id: str
+    input_ids: list[int]
+    max_new_tokens: int  # capped so that prompt + completion fits the context
+    requested_new_tokens: int
+    priority: Priority
+    on_progress: ProgressCallback | None
+    truncated: dict[str, Any] | None
+    future: Future
+    submitted: float = field(default_factory=time.monotonic)
+    admitted: float = 0.0
+    tokens: list[int] = field(default_factory=list)
+    reported_tokens: int = 0
+    reported_at: float = 0.0
+
+
+class Engine:
+    def __init__(
+        self,
+        loaded: Any,  # worker.llm.loader.LoadedModel
+        *,
+        max_batch: int = 32,
+        max_batch_tokens: int | None = None,
+        max_prefill_tokens: int = 8192,
+        default_max_new_tokens: int = 128,
+        progress_every_tokens: int = 8,
+        progress_interval_s: float = 0.25,
+        start: bool = True,
+    ) -> None:
+        self.loaded = loaded
+        self.tokenizer = loaded.tokenizer
+        self.model_id: str = loaded.model_id
+        self.max_context: int = loaded.max_context
+        self.default_max_new_tokens = default_max_new_tokens
+        self.progress_every_tokens = progress_every_tokens
+        self.progress_interval_s = progress_interval_s
+        eos = getattr(loaded.model.generation_config, "eos_token_id", None)
+        eos = eos if eos is not None else self.tokenizer.eos_token_id
+        self._eos: set[int] = set(eos if isinstance(eos, (list, tuple)) else [eos])
+        limits = SchedulerLimits(
+            max_batch=max_batch,
+            max_batch_tokens=max_batch_tokens or max_batch * max(self.max_context, 1),
+            max_prefill_tokens=max_prefill_tokens,
+        )
+        self.scheduler = Scheduler(limits)
+        self.runner = ModelRunner(loaded.model, pad_token_id=self.tokenizer.pad_token_id,
+                                  device=loaded.device)
+        self._requests: dict[str, _Request] = {}  # engine thread only
+        self._inbox: list[_Request] = []
+        self._cancel: set[str] = set()
+        self._cv = threading.Condition()
+        self._tok_lock = threading.Lock()  # HF tokenizers mutate state per call: not thread-safe
+        self._ids = itertools.count(1)
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.stats: dict[str, int] = {"submitted": 0, "completed": 0, "failed": 0, "steps": 0,
+                                      "prompt_tokens": 0, "generated_tokens": 0, "batch_rows": 0}
+        if start:
+            self.start()
+
+    # -- public API (any thread) ----------------------------------------------------------------
+    def submit(
+        self,
+        prompt: str,
+        *,
+        max_new_tokens: int | None = None,
+        priority: Priority = "batch",
+        on_progress: ProgressCallback | None = None,
+        request_id: str | None = None,
+        truncated: dict[str, Any] | None = None,
+    ) -> Future:
+        """Queue a rendered prompt; the Future resolves to a GenerationResult.
+
+        Raises PromptTooLongError at once if the prompt alone fills the context (use ``fit``
+        first). When prompt + max_new_tokens exceeds the context, generation stops at the
+        context end with finish_reason "context".
+        """
+        if priority not in PRIORITIES:
+            raise ValueError(f"priority must be one of {PRIORITIES}, not {priority!r}")
+        max_new = self.default_max_new_tokens if max_new_tokens is None else int(max_new_tokens)
+        if max_new < 1:
+            raise ValueError("max_new_tokens must be >= 1")
+        with self._tok_lock:
+            input_ids = self.tokenizer(prompt)["input_ids"]
+        if len(input_ids) >= self.max_context:
+            raise PromptTooLongError(f"prompt has {len(input_ids)} tokens; context is {self.max_context}")
+        req = _Request(request_id or f"req-{next(self._ids)}", list(input_ids),
+                       min(max_new, self.max_context - len(input_ids)), max_new, priority,
+                       on_progress, truncated, Future())
+        with self._cv:
+            if self._stopping:
+                raise EngineError("engine is shut down")
+            self._inbox.append(req)
+            self.stats["submitted"] += 1
+            self._cv.notify()
+        log.debug("submitted request=%s prompt_tokens=%d max_new=%d priority=%s",
+                  req.request_id, len(input_ids), max_new, priority)
+        return req.future
+
+    def generate(self, prompt: str, **kwargs: Any) -> GenerationResult:
+        """Blocking convenience: ``submit(...).result()``."""
+        return self.submit(prompt, **kwargs).result()
+
+    def fit(self, text: str, render: Callable[[str], str], *, max_new_tokens: int | None = None,
+            policy: str = "head_tail") -> FittedPrompt:
+        """Render ``text`` so that prompt + max_new_tokens fits this model's context."""
+        with self._tok_lock:
+            return fit_prompt(text, render, self.tokenizer, max_context=self.max_context,
+                              max_new_tokens=max_new_tokens or self.default_max_new_tokens,
+                              policy=policy)
+
+    def cancel(self, request_id: str) -> None:
+        """Stop a request wherever it is; its Future fails with RequestCancelled."""
+        with self._cv:
+            self._cancel.add(request_id)
+            self._cv.notify()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="mindq-llm-engine", daemon=True)
+            self._thread.start()
+
+    def shutdown(self, timeout: float | None = 30) -> None:
+        """Stop the loop; unfinished requests fail with EngineError."""
+        with self._cv:
+            self._stopping = True
+            self._cv.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for req in list(self._requests.values()) + self._inbox:
+            self._fail(req, EngineError("engine shut down"))
+
+    def snapshot(self) -> dict[str, Any]:
+        """Queue depths and counters for health/metrics."""
+        return {"model_id": self.model_id, "waiting": self.scheduler.num_waiting + len(self._inbox),
+                "running": self.scheduler.num_running, **self.stats}
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    # -- engine thread --------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                while not (self._stopping or self._inbox or self._cancel or self.scheduler.has_work()):
+                    self._cv.wait()
+                if self._stopping:
+                    return
+            try:
+                self.step()
+            except Exception:  # noqa: BLE001 - never let the loop die; fail the batch instead
+                log.exception("engine step failed")
+
+    def step(self) -> None:
+        """One iteration: admit → prefill new + decode running → sample → update/finish."""
+        self._take_inbox()
+        plan = self.scheduler.schedule()
+        now = time.monotonic()
+        prefill = []
+        for item in plan.admitted:
+            req = self._requests[item.request_id]
+            req.admitted = now
+            prefill.append(PrefillInput(req.request_id, req.input_ids))
+        try:
+            tokens = self.runner.decode()  # requests already running
+            tokens.update(self.runner.prefill(prefill))  # newcomers get their first token
+        except Exception as exc:  # noqa: BLE001 - e.g. CUDA OOM: fail this batch, keep serving
+            log.exception("forward failed; failing %d running requests", len(plan.running))
+            self.runner.reset()
+            self.scheduler.finish(plan.running)
+            for rid in plan.running:
+                self._fail(self._requests.pop(rid), EngineError(f"generation failed: {exc}"))
+            return
+        self.stats["steps"] += 1
+        self.stats["batch_rows"] += len(tokens)
+        finished = self._update(tokens)
+        self.runner.release(finished)
+        self.scheduler.finish(finished)
+
+    def _take_inbox(self) -> None:
+        with self._cv:
+            inbox, self._inbox = self._inbox, []
+            cancel, self._cancel = self._cancel, set()
+        for req in inbox:
+            if not req.future.set_running_or_notify_cancel():
+                continue  # cancelled by the caller before we saw it
+            self._requests[req.request_id] = req
+            self.scheduler.add(ScheduledRequest(req.request_id, len(req.input_ids),
+                                                req.max_new_tokens, req.priority))
+        for rid in cancel:
+            if self.scheduler.abort(rid):
+                self.runner.release([rid])
+                self._fail(self._requests.pop(rid), RequestCancelled(f"request {rid} cancelled"))
+
+    def _update(self, tokens: dict[str, int]) -> list[str]:
+        finished = []
+        now = time.monotonic()
+        for rid, token in tokens.items():
+            req = self._requests[rid]
+            reason = None
+            if token in self._eos:
+                reason = "stop"
+            else:
+                req.tokens.append(token)
+                if len(req.tokens) >= req.max_new_tokens:
+                    reason = "length" if req.max_new_tokens == req.requested_new_tokens else "context"
+            if reason is not None:
+                finished.append(rid)
+                self._complete(self._requests.pop(rid), reason, now)
+            elif req.on_progress is not None and (
+                len(req.tokens) - req.reported_tokens >= self.progress_every_tokens
+                or now - req.reported_at >= self.progress_interval_s and req.reported_at
+            ):
+                self._progress(req, now)
+            elif req.on_progress is not None and not req.reported_at:
+                req.reported_at = now  # the interval clock starts at the first token
+        return finished
+
+    def _progress(self, req: _Request, now: float) -> None:
+        req.reported_tokens, req.reported_at = len(req.tokens), now
+        try:
+            req.on_progress(len(req.tokens), req.max_new_tokens)
+        except Exception:  # noqa: BLE001 - a broken callback must not stop generation
+            log.exception("progress callback failed for request=%s", req.request_id)
+
+    def _complete(self, req: _Request, reason: str, now: float) -> None:
+        with self._tok_lock:
+            text = self.tokenizer.decode(req.tokens, skip_special_tokens=True)
+        result = GenerationResult(
+            request_id=req.request_id, text=text, prompt_tokens=len(req.input_ids),
+            completion_tokens=len(req.tokens), finish_reason=reason, truncated=req.truncated,
+            model_id=self.model_id, queue_seconds=req.admitted - req.submitted,
+            total_seconds=now - req.submitted,
+        )
+        self.stats["completed"] += 1
+        self.stats["prompt_tokens"] += result.prompt_tokens
+        self.stats["generated_tokens"] += result.completion_tokens
+        log.debug("finished request=%s prompt_tokens=%d completion_tokens=%d reason=%s",
+                  req.request_id, result.prompt_tokens, result.completion_tokens, reason)
+        req.future.set_result(result)
+
+    def _fail(self, req: _Request, exc: Exception) -> None:
+        self.stats["failed"] += 1
+        if not req.future.done():
+            req.future.set_exception(exc)

@@ -1,0 +1,136 @@
+"""Admission control for the serving engine: which waiting requests join the running batch.
+
+The scheduler owns the queues and limits and nothing else: it never imports torch and never
+sees the model, so its policy is unit-tested with plain dataclasses. The runner owns model
+state; the engine joins the two in ``step()`` and tells the scheduler explicitly which requests
+finished so both sides free them.
+
+Policy:
+- interactive requests are admitted before batch ones; FIFO within a priority class;
+- at most ``max_batch`` requests run at once;
+- ``max_batch_tokens`` bounds the KV cache: the sum over running requests of
+  prompt + max_new tokens (their worst-case cache length) stays under it;
+- ``max_prefill_tokens`` bounds the prompt tokens prefilled in one step, so a burst of long
+  prompts does not stall the requests already decoding for too long.
+A request that alone exceeds a token budget is still admitted when nothing else runs
+(otherwise it would wait forever); the engine rejects prompts longer than the context earlier.
+"""
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+Priority = Literal["interactive", "batch"]
+PRIORITIES: tuple[Priority, ...] = ("interactive", "batch")
+
+
+@dataclass(frozen=True)
+class ScheduledRequest:
+    """What the scheduler needs to know about a request: ids and lengths, never text."""
+
+    request_id: str
+    prompt_tokens: int
+    max_new_tokens: int
+    priority: Priority = "batch"
+
+    @property
+    def budget_tokens(self) -> int:
+        return self.prompt_tokens + self.max_new_tokens
+
+
+@dataclass(frozen=True)
+class SchedulerLimits:
+    max_batch: int = 32
+    max_batch_tokens: int = 32 * 2048
+    max_prefill_tokens: int = 8192
+
+
+@dataclass
+class SchedulerOutput:
+    """One step's decision: requests to prefill now, and everything running after admission."""
+
+    admitted: list[ScheduledRequest] = field(default_factory=list)
+    running: list[str] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.running
+
+
+class Scheduler:
+    """Not thread-safe: the engine calls it from its loop thread (submissions go through a lock
+    in the engine)."""
+
+    def __init__(self, limits: SchedulerLimits | None = None) -> None:
+        self.limits = limits or SchedulerLimits()
+        self._waiting: dict[Priority, deque[ScheduledRequest]] = {p: deque() for p in PRIORITIES}
+        self._running: dict[str, ScheduledRequest] = {}
+        self._order = itertools.count()
+
+    # -- queue state -----------------------------------------------------------------------
+    @property
+    def num_waiting(self) -> int:
+        return sum(len(q) for q in self._waiting.values())
+
+    @property
+    def num_running(self) -> int:
+        return len(self._running)
+
+    def has_work(self) -> bool:
+        return bool(self._running) or self.num_waiting > 0
+
+    def waiting_ids(self) -> list[str]:
+        return [r.request_id for p in PRIORITIES for r in self._waiting[p]]
+
+    # -- transitions -----------------------------------------------------------------------
+    def add(self, request: ScheduledRequest) -> None:
+        if request.priority not in self._waiting:
+            raise ValueError(f"unknown priority {request.priority!r}")
+        self._waiting[request.priority].append(request)
+
+    def schedule(self) -> SchedulerOutput:
+        """Admit waiting requests (interactive first) within the limits."""
+        out = SchedulerOutput()
+        used_tokens = sum(r.budget_tokens for r in self._running.values())
+        prefill_tokens = 0
+        for priority in PRIORITIES:
+            queue = self._waiting[priority]
+            while queue:
+                req = queue[0]
+                if len(self._running) >= self.limits.max_batch:
+                    break
+                alone = not self._running and not out.admitted
+                fits = (
+                    used_tokens + req.budget_tokens <= self.limits.max_batch_tokens
+                    and prefill_tokens + req.prompt_tokens <= self.limits.max_prefill_tokens
+                )
+                if not (fits or alone):
+                    break  # FIFO within a class: no overtaking by smaller requests
+                queue.popleft()
+                self._running[req.request_id] = req
+                out.admitted.append(req)
+                used_tokens += req.budget_tokens
+                prefill_tokens += req.prompt_tokens
+            else:
+                continue
+            break  # a class that could not be fully admitted blocks lower classes this step
+        out.running = list(self._running)
+        return out
+
+    def finish(self, request_ids: list[str]) -> None:
+        """Forget finished (or failed) running requests."""
+        for rid in request_ids:
+            self._running.pop(rid, None)
+
+    def abort(self, request_id: str) -> bool:
+        """Drop a request wherever it is; True if it was known."""
+        if self._running.pop(request_id, None) is not None:
+            return True
+        for queue in self._waiting.values():
+            for req in queue:
+                if req.request_id == request_id:
+                    queue.remove(req)
+                    return True
+        return False
