@@ -35,10 +35,13 @@ VOCABULARIES: dict[str, Vocabulary] = {
         "moderate": (r"moderate(?:ly)?", r"medium"),
         "severe": (r"severe(?:ly)?", r"major"),
     }),
+    # Ranges such as "medium-high" read as their upper end: a risk answer errs towards attention.
     "risk": Vocabulary({
         "low": (r"low", r"minimal", r"no\s+(?:apparent\s+|significant\s+|immediate\s+)?risk"),
-        "medium": (r"medium", r"moderate", r"elevated"),
-        "high": (r"high", r"severe", r"imminent", r"acute"),
+        "medium": (r"low(?:\s*-\s*|\s+to\s+)(?:medium|moderate)", r"medium", r"moderate",
+                   r"elevated"),
+        "high": (r"(?:medium|moderate)(?:\s*-\s*|\s+to\s+)high", r"high", r"severe",
+                 r"imminent", r"acute"),
     }),
     "wellness": Vocabulary({
         "poor": (r"poor", r"low", r"bad"),

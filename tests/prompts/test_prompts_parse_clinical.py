@@ -25,6 +25,8 @@ CASES = [
     ("risk", "medium. Reasoning: passive ideation without a plan.", "medium", None),
     ("risk", "Risk: low\nReasoning: The post is about exams.", "low", None),
     ("risk", "The risk is not high, it is moderate. Reasoning: x", "medium", None),
+    ("risk", '{"label": "medium-high", "confidence": 0.6}', "high", 0.6),
+    ("risk", "The risk is low to moderate. Reasoning: x", "medium", None),
     ("wellness", '{"label": "good", "confidence": 0.8, "rationale": "exercise"}', "good", 0.8),
     ("wellness", "poor. Reasoning: isolation.", "poor", None),
     ("progress", '{"label": "improved", "confidence": 0.7, "rationale": "sleeps better"}',
