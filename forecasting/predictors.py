@@ -1,0 +1,127 @@
+"""Loaded models that answer one validated request each; every result names its version."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from .deterioration import DeteriorationModels
+from .deterioration_features import (BIOMETRIC_GROUPS, FEATURES, SEQ_DAYS, SYMPTOM_FEATURES, empty_biometrics,
+                                     sample_at)
+from .forecast_features import request_window
+from .forecaster import ALPHA, MEMBERS, POOLED, ForecastEnsemble
+from .instruments import INSTRUMENTS
+from .schemas import DeteriorationRequest, ForecastRequest
+from .series import biometric_matrix, observation_days
+
+
+def _r(x: float, nd: int = 2) -> float:
+    return round(float(x), nd)
+
+
+class ForecastPredictor:
+    kind = "forecast"
+
+    def __init__(self, model: ForecastEnsemble, name: str, version: str) -> None:
+        self.model, self.name, self.version = model, name, version
+
+    def predict(self, request: ForecastRequest | Mapping[str, Any]) -> dict[str, Any]:
+        req = request if isinstance(request, ForecastRequest) else ForecastRequest.model_validate(request)
+        inst = INSTRUMENTS[req.instrument]
+        days, values = observation_days(req.observations)
+        window = request_window(days, values, req.instrument)
+        members = self.model.members(window)
+        point = self.model.point(window, members)[0]
+        half = self.model.half_width(req.instrument)
+        anchor = req.observations[-1].timestamp
+        steps = []
+        for h in range(1, req.horizon + 1):
+            ends = inst.unscale(np.array([point[h - 1] - half[h - 1], point[h - 1] + half[h - 1]]))
+            lo, hi = np.clip(np.sort(ends), inst.low, inst.high)
+            steps.append({
+                "week": h, "date": (anchor + timedelta(weeks=h)).date().isoformat(),
+                "point": _r(np.clip(inst.unscale(point[h - 1]), inst.low, inst.high)), "lower": _r(lo), "upper": _r(hi),
+                "weights": {m: _r(w) for m, w in zip(MEMBERS, self.model.weights[h - 1]) if w > 0},
+            })
+        used = self.model.weights[: req.horizon].mean(0)
+        return {
+            "model_name": self.name,
+            "model_version": self.version,
+            "instrument": req.instrument,
+            "range": [inst.low, inst.high],
+            "last_observation": anchor.isoformat(),
+            "horizon_weeks": req.horizon,
+            "interval_level": 1 - ALPHA,
+            "interval_method": "split-conformal, absolute residuals per horizon on held-out calibration patients"
+                               + ("" if req.instrument in self.model.conformal else
+                                  f"; {req.instrument} was not in the training data, pooled calibration used"),
+            "forecasts": steps,
+            "models": [{"name": m, "mean_weight": _r(w, 3)} for m, w in zip(MEMBERS, used) if w > 0],
+        }
+
+
+class DeteriorationPredictor:
+    kind = "deterioration"
+
+    def __init__(self, models: DeteriorationModels, name: str, version: str, top_k: int = 5) -> None:
+        self.models, self.name, self.version, self.top_k = models, name, version, top_k
+
+    def _sample(self, req: DeteriorationRequest) -> tuple[np.ndarray, np.ndarray, bool]:
+        inst = INSTRUMENTS[req.instrument]
+        days, values = observation_days(req.observations)
+        anchor = int(np.floor(days[-1]))
+        bio = (biometric_matrix(req.biometrics, anchor - SEQ_DAYS + 1, anchor) if req.biometrics
+               else empty_biometrics())
+        feats, seq = sample_at(days, inst.scale(values), len(days) - 1, bio, inst.deterioration_delta / inst.span)
+        return feats, seq, bool(np.isfinite(bio).any())
+
+    def _occlusion(self, feats: np.ndarray, seq: np.ndarray) -> list[dict[str, Any]]:
+        """Change in the served probability when one input is replaced by 'typical/absent'."""
+        gru = self.models.gru
+        variants_f, variants_s, names = [feats], [seq], ["(none)"]
+        for i, name in enumerate(SYMPTOM_FEATURES):
+            f = feats.copy()
+            f[i] = gru.scaler.mean[i]
+            variants_f.append(f), variants_s.append(seq), names.append(name)
+        for bio, (fnames, channels) in BIOMETRIC_GROUPS.items():
+            f, s = feats.copy(), seq.copy()
+            for fname in fnames:
+                k = FEATURES.index(fname)
+                f[k] = 0.0  # the value used when the wearable is absent
+            s[:, list(channels)] = 0.0
+            variants_f.append(f), variants_s.append(s), names.append(bio)
+        p = gru.proba(np.stack(variants_s), np.stack(variants_f))
+        effects = p[0] - p[1:]
+        order = np.argsort(-np.abs(effects))[: self.top_k]
+        return [{"feature": names[1 + i], "effect": _r(effects[i], 4)} for i in order]
+
+    def predict(self, request: DeteriorationRequest | Mapping[str, Any]) -> dict[str, Any]:
+        req = request if isinstance(request, DeteriorationRequest) else DeteriorationRequest.model_validate(request)
+        inst = INSTRUMENTS[req.instrument]
+        feats, seq, has_bio = self._sample(req)
+        p_gru = float(self.models.gru.proba(seq[None], feats[None])[0])
+        p_lr = float(self.models.logistic.proba(feats[None])[0])
+        contrib = self.models.logistic.contributions(feats[None])[0]
+        lr_top = [{"feature": FEATURES[i], "value": _r(feats[i], 4), "log_odds": _r(contrib[i], 4)}
+                  for i in np.argsort(-np.abs(contrib))[: self.top_k]]
+        served = self.models.served
+        worse = "+" if inst.higher_is_worse else "-"
+        return {
+            "model_name": self.name,
+            "model_version": self.version,
+            "instrument": req.instrument,
+            "definition": f"{req.instrument} {worse}{inst.deterioration_delta:g} or worse versus the last score "
+                          f"({req.observations[-1].value:g}) at any visit within 4 weeks",
+            "probability": _r(p_gru if served == "gru" else p_lr, 4),
+            "calibration": "Platt scaling on held-out calibration patients",
+            "model": "gru" if served == "gru" else "logistic",
+            "baseline_probability": _r(p_lr, 4),
+            "used_biometrics": has_bio,
+            "top_features": self._occlusion(feats, seq) if served == "gru" else lr_top,
+            "top_features_method": ("occlusion: served probability minus the probability with the input set to "
+                                    "its training mean (symptom features) or removed (biometrics)")
+            if served == "gru" else "logistic coefficient x standardised value (log-odds)",
+            "baseline_top_features": lr_top,
+        }

@@ -1,0 +1,144 @@
+"""Train, save and load the forecasting and deterioration models.
+
+``train(kind, out_dir)`` simulates a cohort, splits it by patient into train / validation /
+calibration (60/20/20), fits the models, scores them on a separately simulated held-out
+cohort, and writes ``out_dir/<name>/<version>/``. ``load(kind, path)`` reads a version
+directory back (checking its hash) into a predictor with ``predict(request) -> dict``.
+The defaults train in well under a minute on 2 cores.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+import lightgbm as lgb
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from sklearn.metrics import roc_auc_score
+
+from .artefacts import ArtefactError, ArtefactInfo, finalise, latest_version, read_info, write_json
+from .attention import WindowAttention
+from .datasets import deterioration_samples, forecast_windows, split_patients
+from .deterioration import (DeteriorationModels, GRURisk, GRURiskNet, LogisticBaseline, Platt, Standardiser,
+                            expected_calibration_error, fit_deterioration)
+from .forecaster import MEMBERS, ForecastEnsemble, fit_ensemble
+from .predictors import DeteriorationPredictor, ForecastPredictor
+from .simulator import simulate_cohort
+
+Kind = Literal["forecast", "deterioration"]
+NAMES: dict[str, str] = {"forecast": "symptom-forecast", "deterioration": "deterioration-risk"}
+DEFAULT_PATIENTS: dict[str, int] = {"forecast": 300, "deterioration": 250}
+SPLIT = (0.6, 0.2, 0.2)
+HOLDOUT_SEED_OFFSET = 100_003  # held-out cohort never overlaps the training cohort's seed
+
+
+class _TorchThreads:
+    def __init__(self, n: int) -> None:
+        self.n, self.saved = n, torch.get_num_threads()
+
+    def __enter__(self) -> None:
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc) -> None:
+        torch.set_num_threads(self.saved)
+
+
+def train(kind: Kind, out_dir: Path, *, n_patients: int | None = None, seed: int = 0,
+          threads: int = 1) -> ArtefactInfo:
+    """Train ``kind`` on a simulated cohort and write a new artefact version under ``out_dir``."""
+    if kind not in NAMES:
+        raise ValueError(f"unknown model kind {kind!r}; expected one of {sorted(NAMES)}")
+    n = n_patients or DEFAULT_PATIENTS[kind]
+    cohort = simulate_cohort(n, seed)
+    parts = split_patients(cohort, SPLIT, seed)
+    holdout = simulate_cohort(max(n // 4, 20), seed + HOLDOUT_SEED_OFFSET)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    torch.manual_seed(seed)
+    with _TorchThreads(threads):
+        if kind == "forecast":
+            metrics, extra = _train_forecast(parts, holdout, seed, threads, staging)
+        else:
+            metrics, extra = _train_deterioration(parts, holdout, seed, staging)
+    extra.update(training={"n_patients": n, "seed": seed, "split": SPLIT, "simulator": "forecasting.simulator"})
+    return finalise(staging, out_dir, NAMES[kind], metrics, extra)
+
+
+def _train_forecast(parts, holdout, seed, threads, staging: Path) -> tuple[dict, dict]:
+    train_w, val_w, cal_w = (forecast_windows(p) for p in parts)
+    model, info = fit_ensemble(train_w, val_w, cal_w, seed=seed, threads=threads)
+    test = forecast_windows(holdout)
+    members = model.members(test)
+    point = model.point(test, members)
+    metrics: dict = {"n_train_windows": len(train_w), "holdout_windows": len(test)}
+    for h in (1, 4):
+        y = test.targets[:, h - 1]
+        k = ~np.isnan(y)
+        metrics[f"holdout_mae_unit_h{h}"] = float(np.abs(point[k, h - 1] - y[k]).mean())
+        metrics[f"holdout_mae_unit_h{h}_best_naive"] = float(min(np.abs(members[k, h - 1, j] - y[k]).mean()
+                                                                 for j in (2, 3)))
+        half = np.array([model.half_width(i)[h - 1] for i in test.instrument[k]])
+        metrics[f"holdout_coverage_h{h}"] = float((np.abs(point[k, h - 1] - y[k]) <= half).mean())
+    save_file({k: v.contiguous() for k, v in model.attention.state_dict().items()}, staging / "attention.safetensors")
+    (staging / "lightgbm.txt").write_text(model.booster.model_to_string())
+    write_json(staging / "model.json", {
+        "kind": "forecast", "members": list(MEMBERS), "weights": model.weights.tolist(),
+        "conformal_half_width_unit": model.conformal, "attention_config": model.attention.config,
+    })
+    return metrics, {"fit": info}
+
+
+def _train_deterioration(parts, holdout, seed, staging: Path) -> tuple[dict, dict]:
+    train_s, val_s, cal_s = (deterioration_samples(p) for p in parts)
+    models, info = fit_deterioration(train_s, val_s, cal_s, seed=seed)
+    test = deterioration_samples(holdout)
+    proba = models.proba(test)
+    metrics: dict = {"n_train": len(train_s), "holdout_n": len(test), "holdout_positive_rate": float(test.label.mean()),
+                     "served": models.served}
+    for name, p in proba.items():
+        metrics[f"holdout_auroc_{name}"] = float(roc_auc_score(test.label, p))
+        metrics[f"holdout_ece_{name}"] = expected_calibration_error(p, test.label)
+    save_file({k: v.contiguous() for k, v in models.gru.net.state_dict().items()}, staging / "gru.safetensors")
+    lr = models.logistic
+    write_json(staging / "model.json", {
+        "kind": "deterioration", "served": models.served, "gru_config": models.gru.net.config,
+        "gru_scaler": {"mean": models.gru.scaler.mean.tolist(), "scale": models.gru.scaler.scale.tolist()},
+        "gru_platt": [models.gru.platt.a, models.gru.platt.b],
+        "logistic": {"mean": lr.scaler.mean.tolist(), "scale": lr.scaler.scale.tolist(), "coef": lr.coef.tolist(),
+                     "intercept": lr.intercept, "platt": [lr.platt.a, lr.platt.b]},
+    })
+    return metrics, {"fit": info}
+
+
+def load(kind: Kind, path: Path) -> ForecastPredictor | DeteriorationPredictor:
+    """Load the artefact version directory ``path`` (hash-checked) as a predictor."""
+    path = Path(path)
+    info, _ = read_info(path)
+    spec = json.loads((path / "model.json").read_text())
+    if spec["kind"] != kind:
+        raise ArtefactError(f"{path} holds a {spec['kind']!r} model, not {kind!r}")
+    if kind == "forecast":
+        attention = WindowAttention(**spec["attention_config"])
+        attention.load_state_dict(load_file(path / "attention.safetensors"))
+        attention.eval()
+        booster = lgb.Booster(model_str=(path / "lightgbm.txt").read_text())
+        model = ForecastEnsemble(attention, booster, np.array(spec["weights"]), spec["conformal_half_width_unit"])
+        return ForecastPredictor(model, info.name, info.version)
+    net = GRURiskNet(**spec["gru_config"])
+    net.load_state_dict(load_file(path / "gru.safetensors"))
+    net.eval()
+    g, lr = spec["gru_scaler"], spec["logistic"]
+    gru = GRURisk(net, Standardiser(np.array(g["mean"]), np.array(g["scale"])), Platt(*spec["gru_platt"]))
+    logistic = LogisticBaseline(Standardiser(np.array(lr["mean"]), np.array(lr["scale"])), np.array(lr["coef"]),
+                                float(lr["intercept"]), Platt(*lr["platt"]))
+    return DeteriorationPredictor(DeteriorationModels(gru, logistic, spec["served"]), info.name, info.version)
+
+
+def load_latest(kind: Kind, out_dir: Path) -> ForecastPredictor | DeteriorationPredictor | None:
+    """The newest version of ``kind`` under ``out_dir``, or None when there is none."""
+    path = latest_version(Path(out_dir), NAMES[kind])
+    return None if path is None else load(kind, path)
