@@ -75,40 +75,42 @@ _WELLNESS_DIMENSIONS = Choice(
 
 
 def _imhi(name: str, source: str, description: str, labels: tuple[str, ...],
-          choices: tuple[Choice, ...] = ()) -> AnalysisType:
-    # IMHI answers are one label sentence plus a paragraph of reasoning (~100-200 tokens).
+          max_new_tokens: int, choices: tuple[Choice, ...] = ()) -> AnalysisType:
     return AnalysisType(
         name=name,
         number=1,
         description=description,
         labels=labels,
         choices=choices,
-        max_new_tokens=256,
+        max_new_tokens=max_new_tokens,
         family="imhi",
         prompt_style="imhi-query",
         source=source,
     )
 
 
+# max_new_tokens: about the 99th percentile length of the set's gold answers (label sentence +
+# reasoning, ~1.35 LLaMA tokens a word), rounded up to 32. The label comes first, so an answer
+# cut short still parses.
 _IMHI = (
-    _imhi("imhi.dr", "DR", "Does the poster suffer from depression (IMHI DR).", _YES_NO),
+    _imhi("imhi.dr", "DR", "Does the poster suffer from depression (IMHI DR).", _YES_NO, 256),
     _imhi("imhi.dreaddit", "dreaddit", "Does the poster suffer from stress (IMHI Dreaddit).",
-          _YES_NO),
+          _YES_NO, 192),
     _imhi("imhi.loneliness", "loneliness",
-          "Does the poster suffer from loneliness (IMHI loneliness).", _YES_NO),
+          "Does the poster suffer from loneliness (IMHI loneliness).", _YES_NO, 256),
     _imhi("imhi.irf", "Irf", "Does the post show an interpersonal risk factor (IMHI IRF).",
-          _YES_NO, (_IRF_FACTORS,)),
+          _YES_NO, 288, (_IRF_FACTORS,)),
     _imhi("imhi.multiwd", "MultiWD", "Does a wellness dimension exist in the post (IMHI MultiWD).",
-          _YES_NO, (_WELLNESS_DIMENSIONS,)),
+          _YES_NO, 192, (_WELLNESS_DIMENSIONS,)),
     _imhi("imhi.sad", "SAD", "Cause of stress (IMHI SAD).",
           ("school", "financial", "family", "social", "work", "health", "emotional", "everyday",
-           "other")),
+           "other"), 160),
     _imhi("imhi.cams", "CAMS", "Cause of depression (IMHI CAMS).",
-          ("none", "bias", "job", "medication", "relation", "alienation")),
+          ("none", "bias", "job", "medication", "relation", "alienation"), 224),
     _imhi("imhi.swmh", "swmh", "Mental disorder symptoms (IMHI SWMH).",
-          ("depression", "suicide", "anxiety", "bipolar", "no mental")),
+          ("depression", "suicide", "anxiety", "bipolar", "no mental"), 192),
     _imhi("imhi.t-sid", "t-sid", "Mental disorder (IMHI T-SID).",
-          ("depression", "suicide", "ptsd", "control")),
+          ("depression", "suicide", "ptsd", "control"), 256),
 )
 
 ANALYSIS_TYPES: Mapping[str, AnalysisType] = MappingProxyType(

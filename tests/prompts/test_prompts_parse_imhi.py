@@ -176,3 +176,31 @@ def test_imhi_rationale(raw, rationale):
 
 def test_result_names_the_prompt_version():
     assert prompts.parse("imhi.sad", "work.")["prompt_version"] == "imhi.sad@1"
+
+
+@pytest.mark.parametrize("name,labels", [
+    # MentalLLaMA src/label_inference.py get_dict(), in its order
+    ("imhi.dr", ("no", "yes")),
+    ("imhi.dreaddit", ("no", "yes")),
+    ("imhi.loneliness", ("no", "yes")),
+    ("imhi.irf", ("no", "yes")),
+    ("imhi.multiwd", ("no", "yes")),
+    ("imhi.sad", ("school", "financial", "family", "social", "work", "health", "emotional",
+                  "everyday", "other")),
+    ("imhi.cams", ("none", "bias", "job", "medication", "relation", "alienation")),
+    ("imhi.swmh", ("depression", "suicide", "anxiety", "bipolar", "no mental")),
+    ("imhi.t-sid", ("depression", "suicide", "ptsd", "control")),
+])
+def test_imhi_labels_are_mentallama_label_words(name, labels):
+    assert prompts.ANALYSIS_TYPES[name].labels == labels
+
+
+@pytest.mark.parametrize("name,raw,label", [
+    # cut off by max_new_tokens mid-reasoning or mid-label sentence
+    ("imhi.dr", "Yes, the poster suffers from depression. Reasoning: The post displays a signif",
+     "yes"),
+    ("imhi.cams", "This post shows causes of depression related to alienation. Reason", "alienation"),
+    ("imhi.sad", "This post shows the stress cause related to health", "health"),
+])
+def test_truncated_answers_still_parse(name, raw, label):
+    assert prompts.parse(name, raw)["label"] == label
