@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+import kombu.exceptions
 import redis
 from flask import Blueprint, current_app, jsonify, request
 
@@ -86,7 +87,7 @@ def _iso(value) -> str | None:
 def _enqueue(job: dict) -> None:
     try:
         enqueue_job(job["id"], job["queue"])
-    except (redis.RedisError, OSError) as exc:
+    except (redis.RedisError, OSError, kombu.exceptions.KombuError) as exc:
         # the job is durable in PostgreSQL; the reconciler sends it once Redis is back
         log.warning("enqueue deferred to the reconciler",
                     extra={"job_id": str(job["id"]), "error_type": type(exc).__name__})
@@ -168,7 +169,7 @@ def cancel_job(job_id: str):
                        {"state": existing["state"]})
     try:
         revoke_job(jid)  # drop the queued message early; a running task finds the state itself
-    except (redis.RedisError, OSError):
+    except (redis.RedisError, OSError, kombu.exceptions.KombuError):
         pass
     return jsonify(job_view(job))
 

@@ -1,6 +1,8 @@
 """The Celery application, built from mindq's settings (``celery -A tasks.app worker ...``)."""
 from __future__ import annotations
 
+from typing import Callable
+
 from celery import Celery
 from kombu import Queue
 
@@ -8,10 +10,9 @@ from mindq.config import Settings, load_settings
 from tasks.routing import CPU_QUEUE, LLM_BATCH, LLM_INTERACTIVE
 
 
-def make_celery(settings: Settings) -> Celery:
-    app = Celery("mindq", broker=settings.redis_url, include=[
-        "tasks.jobs", "tasks.housekeeping"])
-    app.conf.update(
+def celery_config(settings: Settings) -> dict:
+    return dict(
+        broker_url=settings.redis_url,
         # one message in flight per process slot, acknowledged only after the job is done:
         # a killed worker's message goes back to the queue instead of being lost
         task_acks_late=True,
@@ -44,8 +45,22 @@ def make_celery(settings: Settings) -> Celery:
                           "options": {"expires": settings.reconcile_interval}},
         },
         timezone="UTC",
+        # an API request must not hang on a dead broker: the reconciler sends the job later
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
     )
+
+
+def make_celery(settings_factory: Callable[[], Settings] = load_settings) -> Celery:
+    app = Celery("mindq", include=["tasks.jobs", "tasks.housekeeping"])
+    # evaluated on first use, not at import: a process (or test) may set REDIS_URL after importing
+    app.add_defaults(lambda: celery_config(settings_factory()))
     return app
 
 
-app = make_celery(load_settings())
+def _runtime_settings() -> Settings:
+    from mindq import runtime
+
+    return runtime.settings()
+
+
+app = make_celery(_runtime_settings)

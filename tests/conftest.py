@@ -1,0 +1,48 @@
+"""Session-wide real services for the whole suite: redis-server and PostgreSQL from their pip
+wheels (the same embedded servers `mindq up` starts), migrated with Alembic."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from jobstore.crypto import Cipher
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory):
+    from migrations.runner import upgrade
+    from mindq.embedded import start_postgres, start_redis
+
+    base = tmp_path_factory.mktemp("services")
+    redis_svc = start_redis(base / "redis")
+    pg_svc = start_postgres(base / "pg")
+    upgrade(pg_svc.url)
+    yield {"redis": redis_svc, "postgres": pg_svc, "redis_url": redis_svc.url, "database_url": pg_svc.url,
+           "dir": base}
+    redis_svc.stop()
+    pg_svc.stop()
+
+
+@pytest.fixture(scope="session")
+def platform_env(services, tmp_path_factory) -> dict[str, str]:
+    """The environment every mindq process of the test session runs with; also applied here."""
+    home = tmp_path_factory.mktemp("home")
+    env = {
+        "MINDQ_HOME": str(home),
+        "REDIS_URL": services["redis_url"],
+        "DATABASE_URL": services["database_url"],
+        "MINDQ_ENCRYPTION_KEYS": Cipher.generate_key(),
+        "MINDQ_RECONCILE_GRACE": "3",
+        "MINDQ_RECONCILE_INTERVAL": "2",
+        "MINDQ_SSE_HEARTBEAT": "1",
+        "MINDQ_LOG_LEVEL": "INFO",
+    }
+    os.environ.update(env)
+    from mindq import runtime
+
+    runtime.reset()
+    return env
