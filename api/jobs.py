@@ -31,8 +31,27 @@ def _job_type(name: str) -> JobType:
     return spec
 
 
+def _check_llm_options(job_type: str, options: dict) -> None:
+    """Reject options the worker would refuse, before a job is created for nothing."""
+    import prompts
+    from worker.llm.truncation import POLICIES
+
+    spec = prompts.get_type(job_type)
+    for choice in spec.choices:
+        if choice.name in options and options[choice.name] not in choice.values:
+            raise ApiError(422, "INVALID_OPTION", f"options.{choice.name} must be one of {list(choice.values)}.",
+                           {"field": f"options.{choice.name}", "allowed": list(choice.values)})
+    if "truncation" in options and options["truncation"] not in POLICIES:
+        raise ApiError(422, "INVALID_OPTION", f"options.truncation must be one of {list(POLICIES)}.",
+                       {"field": "options.truncation", "allowed": list(POLICIES)})
+    max_new = options.get("max_new_tokens")
+    if max_new is not None and (not isinstance(max_new, int) or isinstance(max_new, bool) or not 1 <= max_new <= 4096):
+        raise ApiError(422, "INVALID_OPTION", "options.max_new_tokens must be an integer in 1..4096.",
+                       {"field": "options.max_new_tokens"})
+
+
 def _check_inputs(spec: JobType, text: str | None, previous_text: str | None, payload: dict | None,
-                  where: str = "") -> dict:
+                  where: str = "", options: dict | None = None) -> dict:
     """The encrypted payload of one job, after checking the fields its type needs."""
     max_chars = current_app.config["MINDQ_MAX_TEXT_CHARS"]
 
@@ -59,6 +78,8 @@ def _check_inputs(spec: JobType, text: str | None, previous_text: str | None, pa
                 raise ApiError(422, "INVALID_SERIES", "The payload is invalid.", validation_details(exc)) from None
             raise
         return {"payload": payload}
+    if spec.kind == "llm":
+        _check_llm_options(spec.name, options or {})
     out = {"text": need_text("text", text)}
     if spec.input == "texts":
         out["previous_text"] = need_text("previous_text", previous_text)
@@ -106,7 +127,7 @@ def create_job():
     raw = json_body()
     req = parse(JobCreate, raw)
     spec = _job_type(req.type)
-    payload = _check_inputs(spec, req.text, req.previous_text, req.payload)
+    payload = _check_inputs(spec, req.text, req.previous_text, req.payload, options=req.options)
     if req.patient_ref:
         payload["patient_ref"] = req.patient_ref
     key = request.headers.get("Idempotency-Key")
@@ -181,7 +202,8 @@ def create_batch():
     spec = _job_type(req.type)
     news = []
     for i, item in enumerate(req.items):
-        payload = _check_inputs(spec, item.text, item.previous_text, item.payload, where=f"items.{i}.")
+        payload = _check_inputs(spec, item.text, item.previous_text, item.payload, where=f"items.{i}.",
+                                options=req.options)
         if item.patient_ref:
             payload["patient_ref"] = item.patient_ref
         news.append(NewJob(tenant_id=principal.tenant_id, type=spec.name, priority=req.priority,

@@ -36,7 +36,8 @@ def start_engine(settings: Settings) -> None:
             _loaded = load_model(settings.model)
         except ModelLoadError as exc:
             raise ModelStartError(str(exc)) from None
-        _engine = Engine(_loaded, max_batch=settings.model.max_batch)
+        _engine = Engine(_loaded, max_batch=settings.model.max_batch,
+                         default_max_new_tokens=settings.model.max_new_tokens)
         log.info("model loaded", extra=_loaded.describe())
 
 
@@ -64,5 +65,5 @@ def stop_engine() -> None:
     global _engine
     with _lock:
         if _engine is not None:
-            _engine.stop()
+            _engine.shutdown()
             _engine = None

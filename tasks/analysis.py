@@ -1,0 +1,107 @@
+"""The LLM analysis handler: scrub → render (token-aware fit) → cached? → engine → parse.
+
+Only scrubbed text reaches the prompt, the cache key or the model. The result cache is keyed by
+a hash of the rendered prompt (which holds the scrubbed text, the type's fields and template),
+the model id, the prompt version and the generation budget, and stores ciphertext.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import logging
+
+import redis
+
+from mindq import runtime
+from tasks.base import JobCancelled, JobContext, JobError, Outcome
+from tasks.handlers import scrubber
+
+log = logging.getLogger("mindq.analysis")
+
+CACHE_TTL_S = 7 * 24 * 3600
+CANCEL_POLL_S = 1.0
+
+
+def cache_key(prompt: str, model_id: str, prompt_version: str, max_new_tokens: int) -> str:
+    digest = hashlib.sha256("\x1f".join([model_id, prompt_version, str(max_new_tokens), prompt]).encode())
+    return f"mindq:cache:{digest.hexdigest()}"
+
+
+def _cache_get(key: str) -> dict | None:
+    try:
+        raw = runtime.redis_client().get(key)
+        return runtime.cipher().decrypt_json(raw) if raw else None
+    except (redis.RedisError, ValueError):
+        return None  # a cache miss is always safe
+
+
+def _cache_put(key: str, value: dict) -> None:
+    try:
+        runtime.redis_client().set(key, runtime.cipher().encrypt_json(value), ex=CACHE_TTL_S)
+    except redis.RedisError:
+        pass
+
+
+def handle_analysis(ctx: JobContext) -> Outcome:
+    import prompts
+    from worker import serving
+    from worker.llm.engine import RequestCancelled
+    from worker.llm.truncation import PromptTooLongError
+
+    spec = prompts.get_type(ctx.type)
+    engine = serving.engine()
+    ctx.stage("scrubbing", 5)
+    text = scrubber().scrub(ctx.payload["text"]).text
+    fields = {name: ctx.options[name] for name in spec.fields if name in ctx.options}
+    if "previous_text" in spec.inputs:
+        fields["previous_text"] = scrubber().scrub(ctx.payload["previous_text"]).text
+    max_new = int(ctx.options.get("max_new_tokens") or spec.max_new_tokens)
+    max_new = max(1, min(max_new, runtime.settings().model.max_new_tokens * 4))
+    try:
+        fitted = engine.fit(text, lambda t: prompts.render(ctx.type, t, **fields), max_new_tokens=max_new,
+                            policy=str(ctx.options.get("truncation", "head_tail")))
+    except (prompts.PromptError, ValueError) as exc:
+        if isinstance(exc, PromptTooLongError):
+            raise JobError("INPUT_TOO_LONG", "the input cannot fit the model's context") from None
+        raise JobError("INVALID_OPTIONS", f"invalid analysis options: {exc}") from None
+    version = spec.version
+    key = cache_key(fitted.prompt, engine.model_id, version, max_new)
+    cached = _cache_get(key)
+    if cached is not None:
+        return Outcome({**cached, "cached": True}, model_id=engine.model_id, prompt_version=version)
+
+    ctx.stage("inference", 15, prompt_tokens=fitted.prompt_tokens, max_tokens=max_new)
+
+    def on_progress(done: int, total: int) -> None:
+        ctx.progress_event("inference", 15 + int(75 * done / max(total, 1)), tokens=done, max_tokens=total)
+
+    future = engine.submit(fitted.prompt, max_new_tokens=max_new, priority=ctx.priority,
+                           on_progress=on_progress, request_id=ctx.id, truncated=fitted.truncated)
+    generation = _wait(ctx, engine, future, RequestCancelled)
+    ctx.stage("parsing", 92)
+    parsed = prompts.parse(ctx.type, generation.text)
+    result = {**parsed, "model_id": generation.model_id, "prompt_version": version,
+              "finish_reason": generation.finish_reason, "truncated": generation.truncated,
+              "usage": {"prompt_tokens": generation.prompt_tokens,
+                        "completion_tokens": generation.completion_tokens}}
+    _cache_put(key, result)
+    return Outcome({**result, "cached": False}, model_id=generation.model_id, prompt_version=version)
+
+
+def _wait(ctx: JobContext, engine, future: concurrent.futures.Future, cancelled_exc):
+    """Wait for the generation, polling for a cancel so a cancelled job frees its batch slot."""
+    limit = runtime.settings().task_time_limit
+    waited = 0.0
+    while True:
+        try:
+            return future.result(timeout=CANCEL_POLL_S)
+        except concurrent.futures.TimeoutError:
+            waited += CANCEL_POLL_S
+            if runtime.job_service().is_cancelled(ctx.id):
+                engine.cancel(ctx.id)
+                raise JobCancelled(ctx.id) from None
+            if waited > limit:
+                engine.cancel(ctx.id)
+                raise JobError("INFERENCE_TIMEOUT", f"generation did not finish within {limit}s") from None
+        except cancelled_exc:
+            raise JobCancelled(ctx.id) from None

@@ -1,0 +1,87 @@
+"""Server-Sent Events through the real gunicorn + gevent web process."""
+from __future__ import annotations
+
+import threading
+
+from tests.platform.conftest import read_sse, wait_job
+
+
+def _ids(events):
+    return [e["id"] for e in events if "data" in e]
+
+
+def test_stream_is_ordered_and_ends_after_the_terminal_event(api, keys, cpu_worker, web_server):
+    _, job, _ = api("POST", "/v1/jobs", {"type": "scrub", "text": "Call 555-123-4567"})
+    events = [e for e in read_sse(f"{web_server}/v1/jobs/{job['id']}/events", keys["clinic-a"]) if "data" in e]
+    states = [e["data"]["state"] for e in events]
+    assert states[0] == "queued" and states[-1] == "succeeded"
+    assert events[-1]["event"] == "end" and all(e["event"] == "job" for e in events[:-1])
+    ids = _ids(events)
+    assert len(ids) == len(set(ids))
+    assert ids == sorted(ids, key=lambda i: tuple(int(p) for p in i.split("-")))
+    progress = [e["data"]["progress"] for e in events]
+    assert progress == sorted(progress)
+
+
+def test_late_subscriber_gets_history_and_terminal_event(api, keys, cpu_worker, web_server):
+    _, job, _ = api("POST", "/v1/jobs", {"type": "scrub", "text": "late"})
+    wait_job(api, job["id"])
+    events = [e for e in read_sse(f"{web_server}/v1/jobs/{job['id']}/events", keys["clinic-a"]) if "data" in e]
+    assert [e["data"]["state"] for e in events][0] == "queued"
+    assert events[-1]["data"]["state"] == "succeeded"
+
+
+def test_resume_with_last_event_id_has_no_gap_and_no_duplicate(api, keys, cpu_worker, web_server):
+    _, job, _ = api("POST", "/v1/jobs", {"type": "scrub", "text": "resume me"})
+    wait_job(api, job["id"])
+    url = f"{web_server}/v1/jobs/{job['id']}/events"
+    full = [e for e in read_sse(url, keys["clinic-a"]) if "data" in e]
+    assert len(full) >= 3
+    for cut in range(len(full) - 1):
+        rest = [e for e in read_sse(url, keys["clinic-a"], last_event_id=full[cut]["id"]) if "data" in e]
+        assert _ids(rest) == _ids(full)[cut + 1:]
+
+
+def test_live_followers_all_see_every_event(api, keys, llm_worker, web_server):
+    """Several clients follow one live job through the process's shared hub, joining at once."""
+    _, job, _ = api("POST", "/v1/jobs", {"type": "depression", "text": "live follow test, I feel low",
+                                         "options": {"max_new_tokens": 48}})
+    url = f"{web_server}/v1/jobs/{job['id']}/events"
+    streams: list[list] = [None] * 5
+
+    def follow(i: int) -> None:
+        streams[i] = [e for e in read_sse(url, keys["clinic-a"]) if "data" in e]
+
+    threads = [threading.Thread(target=follow, args=(i,)) for i in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    reference = _ids(streams[0])
+    assert streams[0][-1]["data"]["state"] == "succeeded"
+    for s in streams[1:]:
+        assert _ids(s) == reference
+
+
+def test_heartbeats_while_idle(api, keys, web_server):
+    # a queued job that no worker will take (its queue has no consumer in this test): only heartbeats
+    import uuid
+
+    from jobstore import tenants
+    from jobstore.jobs import JobService, NewJob
+    from mindq import runtime
+
+    tid = tenants.ensure_tenant(runtime.db(), "clinic-a")
+    job, _ = runtime.job_service().create(NewJob(tenant_id=tid, type="scrub", priority="interactive",
+                                                 queue="cpu", payload={"text": "idle"}, options={}), actor="t")
+    import httpx
+
+    seen = []
+    with httpx.stream("GET", f"{web_server}/v1/jobs/{job['id']}/events",
+                      headers={"Authorization": f"Bearer {keys['clinic-a']}"}, timeout=10) as resp:
+        for line in resp.iter_lines():
+            seen.append(line)
+            if sum(1 for s in seen if s.startswith(": heartbeat")) >= 2:
+                break
+    assert any(s.startswith("data: ") for s in seen)  # the queued event
+    runtime.job_service().cancel(job["id"], tid, actor="t")
