@@ -57,8 +57,8 @@ def predict_attention(model: WindowAttention, w: ForecastWindows, batch: int = 4
                            for i in range(0, len(g), batch)]).astype(float)
 
 
-def train_attention(train: ForecastWindows, val: ForecastWindows, *, seed: int, max_epochs: int = 30,
-                    patience: int = 4, batch: int = 256, lr: float = 3e-3) -> tuple[WindowAttention, dict]:
+def train_attention(train: ForecastWindows, val: ForecastWindows, *, seed: int, max_epochs: int = 12,
+                    patience: int = 3, batch: int = 1024, lr: float = 5e-3) -> tuple[WindowAttention, dict]:
     """L1 training (the job reports medians), early-stopped on validation MAE."""
     torch.manual_seed(seed)
     model = WindowAttention()
