@@ -1,4 +1,13 @@
-"""Word lists bundled under phi/data, loaded once per process from the installed package."""
+"""Word lists bundled under phi/data, loaded once per process from the installed package.
+
+Every lower-case token falls in one class (``Lexicon.classify``):
+- ``allow``: clinical words, drugs, months, religions... never a name on its own;
+- ``word``: English words that are not frequent names;
+- ``common-name``: everyday words that are also frequent names (rose, hope, mark, brown, back);
+- ``name-word``: rarer English words that are frequent names (nancy, kelly, smith, born);
+- ``name``: census names that are no English word (nguyen, terrence);
+- ``unknown``: anything else (foreign names, places, typos, brand names).
+"""
 from __future__ import annotations
 
 import gzip
@@ -6,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-# surnames past this frequency rank that are also English words count as words, not names
+# surnames past this frequency rank that are also English words count as plain words
 _SURNAME_RANK_FOR_WORDS = 20000
 
 
@@ -22,12 +31,12 @@ def _read(name: str) -> list[str]:
 class Lexicon:
     first_names: frozenset[str]
     last_names: frozenset[str]
-    # words of everyday English that are also names (rose, hope, mark, brown): names only in context
-    ambiguous: frozenset[str]
-    # English words that are not names: never a name unless a strong context says so
-    words: frozenset[str]
+    classes: dict[str, str]
     allow: frozenset[str]
     eponyms: frozenset[str]
+
+    def classify(self, lower: str) -> str:
+        return self.classes.get(lower, "unknown")
 
     def is_name(self, lower: str) -> bool:
         return lower in self.first_names or lower in self.last_names
@@ -39,10 +48,19 @@ def load() -> Lexicon:
     last_ranked = _read("census_last_names.txt.gz")
     last = frozenset(last_ranked)
     common = frozenset(_read("common_words.txt.gz"))
-    large = frozenset(_read("english_words.txt.gz"))
+    large = frozenset(_read("english_words.txt.gz")) | common
     frequent_names = first | frozenset(last_ranked[:_SURNAME_RANK_FOR_WORDS])
-    ambiguous = frequent_names & common
-    words = (large - frequent_names) | common
-    words = words - ambiguous
-    return Lexicon(first, last, ambiguous, frozenset(words), frozenset(_read("allow_words.txt")),
-                   frozenset(_read("eponyms.txt")))
+    allow = frozenset(_read("allow_words.txt"))
+    classes: dict[str, str] = {}
+    for name in first | last:
+        classes[name] = "name"
+    for word in large:
+        if word not in frequent_names:
+            classes[word] = "word"
+        elif word in common:
+            classes[word] = "common-name"
+        else:
+            classes[word] = "name-word"
+    for word in allow:
+        classes[word] = "allow"
+    return Lexicon(first, last, classes, allow, frozenset(_read("eponyms.txt")))

@@ -1,36 +1,71 @@
-"""Street addresses, unit numbers, PO boxes, military addresses and ZIP codes."""
+"""Street addresses, unit numbers, PO boxes, military addresses and postal codes.
+
+Street shapes covered: "12 Oak Street, Apt 4" (number first, USPS suffixes), "Flat 3 / Chandler
+Lake" (unit first), "Via Roma, 12" / "rue de la Paix 5" / "ul. Kwiatowa 12/3" (keyword first),
+"Hauptstraße 7" / "Storgatan 3" / "Petőfi utca 12." (suffix glued or after the name),
+"12, rue Dupont" (French), "Atatürk Caddesi No: 5" (Turkish), Indian "H.No. 33, Puri Chowk".
+"""
 from __future__ import annotations
 
 import re
 from typing import Iterator
 
+from .. import lexicon
 from ..adapter import PhiDetector
 from ..spans import PhiSpan
 
-_SUFFIX = (r"(?:street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|way|terrace|ter|"
-           r"circle|cir|parkway|pkwy|highway|hwy|route|rte|square|sq|trail|trl|loop|alley|aly|row|crescent|cres|"
-           r"close|plaza|plz|pike|path|run|ridge|hill|hills|heights|hts|point|pt|park|grove|gardens|green|walk|"
-           r"view|crossing|xing|commons|center|centre|expressway|expy|freeway|fwy|turnpike|tpke|causeway|mall|"
-           r"landing|bend|cove|creek|glen|harbor|harbour|manor|meadows?|mews|orchard|pass|port|station|valley|"
-           r"vista|villas?|wharf|estates?|junction|jct|spur|track|bypass|gate|gateway)")
-_UNIT = (r"(?:\s*,?\s*(?:(?:apt|apartment|suite|ste|unit|no|bldg|building|fl|floor|rm|room)\b|#)\.?\s*#?\s*"
-         r"(?=[A-Z\-]*\d)[A-Z0-9\-]{1,6})?")
-_STREET = re.compile(
-    r"(?<![\w\-])\d{1,6}[A-Z]?(?:-\d{1,5})?\s+(?:[NSEW]\.?\s+|North\s+|South\s+|East\s+|West\s+)?"
-    r"(?:[A-Z0-9][\w'’.\-]*\s+){0,4}(?i:" + _SUFFIX + r")\b\.?(?i:" + _UNIT + ")")
+# USPS street suffixes (and their abbreviations) plus common Indian and British ones
+_SUFFIX = (r"(?:street|streets|st|avenue|ave|av|road|roads|rd|boulevard|blvd|lane|ln|drive|drives|dr|court|courts|ct|"
+           r"place|pl|way|ways|terrace|ter|circle|circles|cir|parkway|parkways|pkwy|highway|hwy|route|rte|square|"
+           r"squares|sq|trail|trl|loop|alley|aly|row|crescent|cres|close|plaza|plz|pike|path|run|ridge|ridges|hill|"
+           r"hills|heights|hts|point|points|pt|park|parks|grove|groves|garden|gardens|green|greens|walk|walks|view|"
+           r"views|crossing|xing|crossroad|commons?|center|centers|centre|expressway|expy|freeway|fwy|turnpike|tpke|"
+           r"causeway|mall|landing|bend|cove|coves|creek|glen|glens|harbor|harbors|harbour|manor|manors|meadows?|"
+           r"mews|orchard|pass|passage|port|ports|station|valley|valleys|vista|villas?|village|villages|ville|wharf|"
+           r"estates?|junctions?|jct|spurs?|track|bypass|gate|gateway|branch|bridge|brooks?|burgs?|camp|canyon|cape|"
+           r"cliffs?|club|corners?|course|curve|dale|dam|divide|extensions?|falls?|ferry|fields?|flats?|fords?|forest|"
+           r"forges?|forks?|fort|haven|hollow|inlet|islands?|isle|keys?|knolls?|lakes?|land|lights?|loaf|locks?|lodge|"
+           r"mills?|mission|motorway|mount|mountains?|neck|oval|overpass|pines?|plains?|prairie|radial|ramp|ranch|"
+           r"rapids?|rest|river|shoals?|shores?|skyway|springs?|stravenue|stream|summit|throughway|trace|trafficway|"
+           r"trailer|tunnel|underpass|unions?|viaduct|wall|wells?|nagar|chowk|ganj|zila|marg|colony|lines)")
+_UNIT_WORD = (r"(?:apt|apartment|suite|ste|unit|flat|studio|piso|puerta|appartamento|piano|interno|scala|bloco|apto|"
+              r"lgh|étage|etage|mieszkanie|lok|daire|kat|bus|bte|no|bldg|building|fl|floor|rm|room|box)")
+_UNIT = r"(?:[ \t]*,?[ \t]*(?i:" + _UNIT_WORD + r"\b|#)\.?[ \t]*#?[ \t]*(?=[A-Za-z\-]*\d)[A-Za-z0-9\-]{1,6})*"
+_NUMBER = r"\d{1,6}[A-Za-z]?(?:[\-/]\d{1,5}[A-Za-z]?)?"
+_NAME = r"[A-ZÀ-ÖØ-Þ0-9][\w'’.\-]*"
+_GAP = r"[ \t]+"
+_BREAK = r"(?:,?[ \t]*\n[ \t]*|,?[ \t]+)"  # one line break allowed inside a street block
+
+_STREET = re.compile(r"(?<![\w\-/])" + _NUMBER + r",?" + _BREAK + r"(?:[NSEW]\.?" + _GAP + r")?(?:" + _NAME + _GAP
+                     + r"){1,4}(?=[A-Z])(?i:" + _SUFFIX + r")\b\.?" + _UNIT)
 # lower-case journals: "i live at 12 oak street"
-_STREET_LOWER = re.compile(r"(?<![\w\-])\d{1,6}\s+(?:[a-z]+\s+){1,2}(?:street|avenue|road|drive|lane|boulevard|"
-                           r"court|way|place|circle|terrace|parkway)\b" + _UNIT, re.IGNORECASE)
-# "Mellemvej 32", "Puruntie 82", "Rákóczi út 13", "Calle Mayor 5", "Via Roma 3", "Rue de la Paix 12"
-_EUROPEAN = re.compile(
-    r"\b(?:(?:calle|via|viale|rue|avenida|av\.|rua|plaza|ulica|ul\.|pod|na|u|carrer|camino|paseo|strada|corso|"
-    r"piazza|largo|place|chemin|boulevard)\s+(?:(?:de|del|la|las|los|da|do|di|della|des|du|le)\s+)?"
-    r"[A-ZÀ-Ž][\w'’\-]*(?:\s+[A-ZÀ-Ž][\w'’\-]*){0,2}"
-    r"|[A-ZÀ-Ž][\w'’\-]*(?:vej|gade|straße|strasse|str\.|weg|gasse|katu|tie|kuja|polku|väg|vägen|gatan|gata|"
-    r"laan|straat|dreef|plein|steeg|utca|út|allee|ring|damm|ufer|platz|markt|torget|veien|vegen|gränd|stig|"
-    r"gränd|tanya|körút|sor|köz)(?:\s+\d+\.?)?)"
-    r"\s+\d{1,5}[A-Za-z]?\b\.?" + _UNIT)
-_UNIT_ALONE = re.compile(r"\b(?:apt|apartment|suite|ste|unit)\.?\s*#?\s*[A-Z0-9\-]*\d[A-Z0-9\-]*\b", re.IGNORECASE)
+_STREET_LOWER = re.compile(r"(?<![\w\-])\d{1,6}[ \t]+(?:[a-z]+[ \t]+){1,2}(?:street|avenue|road|drive|lane|boulevard|"
+                           r"court|way|place|circle|terrace|parkway)\b" + _UNIT)
+_UNIT_FIRST = re.compile(r"\b(?:(?i:flat|studio|apt\.?|apartment|unit|suite)[ \t]+\w{1,5}|H\.?[ \t]?No\.?[ \t]*"
+                         + _NUMBER + r")" + r",?[ \t]*\n?[ \t]*(?:" + _NAME + _GAP + r"){1,3}(?i:" + _SUFFIX + r")\b")
+_KEYWORD = (r"(?:calle|carrer|camino|paseo|pasaje|plaza|avenida|av\.|alameda|ronda|glorieta|vial|cañada|urbanización|"
+            r"callejón|carrera|rambla|travesía|cuesta|acceso|via|viale|vicolo|strada|stretto|rotonda|borgo|canale|"
+            r"contrada|corso|piazza|piazzale|largo|rue|avenue|boulevard|bd|chemin|impasse|allée|quai|route|cours|"
+            r"place|rua|travessa|rodovia|praça|estrada|ladeira|vila|viela|vereda|esplanada|ul\.|ulica|al\.|aleja|"
+            r"pl\.|plac|os\.|osiedle)")
+_KEYWORD_FIRST = re.compile(r"(?<![\w\-])(?i:" + _KEYWORD + r")[ \t]+(?:(?:de|del|de la|dos|das|do|da|di|della|"
+                            r"degli|des|du|le|la|los|las)[ \t]+)?(?:" + _NAME + r"[ \t]+){0,3}" + _NAME
+                            + r",?[ \t]+(?:n[º°o]\.?[ \t]*)?" + _NUMBER + r"\b\.?" + _UNIT)
+_NUMBER_KEYWORD = re.compile(r"(?<![\w\-/])" + _NUMBER + r",?[ \t]+(?i:" + _KEYWORD + r")[ \t]+(?:(?:de|du|des|la|le|"
+                             r"d'|l')[ \t]*)*(?:" + _NAME + r"[ \t]*){1,3}")
+_GLUED = (r"(?:straße|strasse|str\.|weg|gasse|platz|ring|allee|damm|ufer|markt|steig|pfad|"
+          r"vej|gade|stræde|allé|torv|vænget|gatan|vägen|gränd|torget|stigen|backen|allén|veien|vegen|gata|"
+          r"katu|tie|kuja|polku|raitti|"
+          r"straat|laan|dreef|plein|singel|gracht|kade|pad|hof|dijk|steeg|"
+          r"utca|út|útja|tér|köz|körút|sor|sétány|fasor|rakpart|dűlő|lejtő)")
+# "Hauptstraße 7": a word followed by a number, kept when the word ends like a street name
+_WORD_NUMBER = re.compile(r"(?<![\w\-])(?P<word>[^\W\d_][\w'’\-]*)[ \t]+" + _NUMBER + r"\b\.?" + _UNIT)
+_GLUED_ENDINGS = tuple(_GLUED.strip("(?:)").replace("\\.", ".").split("|"))
+_LEFT_WORDS = re.compile(r"(?:" + _NAME + r"[ \t\-]){1,3}$")
+_TURKISH = re.compile(r"\b(?:" + _NAME + r"[ \t]+){1,3}(?:Sokak|Sokağı|Sk\.|Caddesi|Cad\.|Cd\.|Bulvarı|Blv\.|"
+                      r"Mahallesi|Mah\.|Yolu)\b(?:[ \t]*(?:No|Nr)[:.]?[ \t]*" + _NUMBER + r")?")
+_UNIT_ALONE = re.compile(r"\b(?i:apt|apartment|suite|ste|unit|flat)\.?\s*#?\s*[A-Z0-9\-]*\d[A-Z0-9\-]*\b",
+                         re.IGNORECASE)
 _PO_BOX = re.compile(r"\b(?:p\.?\s?o\.?\s*box|post\s+office\s+box|box)\s+\d{1,6}\b", re.IGNORECASE)
 _MILITARY = re.compile(r"\b(?:(?:PSC|CMR|Unit)\s+\d{1,5},?\s*)?(?:Box\s+\d{1,5}\s*,?\s*)?\b(?:APO|FPO|DPO)\s+(?:AA|AE|AP)"
                        r"(?:\s+\d{5})?\b|\bUS(?:NS|NV|S|CGC)\s+[A-Z][a-z]+\b")
@@ -40,21 +75,44 @@ _ZIP = re.compile(r"(?<![\w\-.,$#/])\d{5}(?:-\d{4})?(?![\w\-]|[.,]\d|\s*(?:mg|mc
                   r"dollars|usd|people|miles|km|ft|feet|lbs|kg|words|cells|copies|/))", re.IGNORECASE)
 _UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b")
 
+_PATTERNS = (("street", _STREET, 0.9), ("street-lowercase", _STREET_LOWER, 0.8), ("unit-first", _UNIT_FIRST, 0.9), ("keyword-first", _KEYWORD_FIRST, 0.85),
+             ("number-keyword", _NUMBER_KEYWORD, 0.85),
+             ("turkish-street", _TURKISH, 0.8), ("unit", _UNIT_ALONE, 0.8), ("po-box", _PO_BOX, 0.9),
+             ("military", _MILITARY, 0.9), ("uk-postcode", _UK_POSTCODE, 0.7))
+
 
 class AddressDetector(PhiDetector):
     name = "address"
     kind = "ADDRESS"
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.lex = lexicon.load()
+
     def find(self, text: str) -> Iterator[PhiSpan]:
-        for pattern, regex, score in (("street", _STREET, 0.9), ("street-lowercase", _STREET_LOWER, 0.8),
-                                      ("european-street", _EUROPEAN, 0.8),
-                                      ("unit", _UNIT_ALONE, 0.8), ("po-box", _PO_BOX, 0.9),
-                                      ("military", _MILITARY, 0.9), ("uk-postcode", _UK_POSTCODE, 0.7)):
+        if not any(ch.isdigit() for ch in text):
+            return  # every shape here has a number in it
+        for pattern, regex, score in _PATTERNS:
             for m in regex.finditer(text):
                 end = m.end()
-                while end > m.start() and text[end - 1] in " ,":
+                while end > m.start() and text[end - 1] in " ,\t\n":
                     end -= 1
                 yield self.span(m.start(), end, pattern, score)
+        yield from self._glued_streets(text)
         for m in _ZIP.finditer(text):
             context = bool(_ZIP_CONTEXT.search(text[max(0, m.start() - 20):m.start()]))
             yield self.span(m.start(), m.end(), "zip-context" if context else "zip", 0.8 if context else 0.5)
+
+    def _glued_streets(self, text: str) -> Iterator[PhiSpan]:
+        for m in _WORD_NUMBER.finditer(text):
+            surface = m.group("word")
+            word = surface.lower()
+            if not word.endswith(_GLUED_ENDINGS):
+                continue
+            if word not in _GLUED_ENDINGS and (not surface[0].isupper() or self.lex.classify(word) != "unknown"):
+                continue  # "During 1971", "bring 2": English words that merely end like a street
+            start = m.start()
+            left = _LEFT_WORDS.search(text, max(0, start - 60), start)
+            if left and (word in _GLUED_ENDINGS or text[start - 1] == "-"):
+                start = left.start()  # "Petőfi utca 12", "Anastasios-Trüb-Gasse 31"
+            yield self.span(start, m.end(), "suffix-after-name", 0.8)

@@ -14,6 +14,10 @@ _PATTERNS = [
     ("age-word", re.compile(r"\b(?:age|aged|ages|age:|turned|turning|turns)\s*:?\s*" + _OLD + r"\b", re.IGNORECASE)),
     ("decade", re.compile(r"\b(?:in\s+(?:his|her|their)\s+)(?P<v>(?:late\s+|mid\s+)?(?:nineties|90s|100s))\b",
                           re.IGNORECASE)),
+    ("person-is", re.compile(r"\b(?:grandpa|grandma|grandmother|grandfather|granny|nana|papa|mom|mother|dad|"
+                             r"father|he|she|patient|pt|aunt|uncle|husband|wife|who)\s+(?:is|was|just\s+turned|"
+                             r"will\s+be|is\s+now|turned)\s+" + _OLD + r"\b(?!\s*(?:%|percent|pounds|lbs|kg|min|"
+                             r"minutes|days|degrees|°|mg|miles|km|feet))", re.IGNORECASE)),
     ("word", re.compile(r"\b(?P<v>nonagenarian|centenarian)\b", re.IGNORECASE)),
 ]
 

@@ -77,10 +77,12 @@ class DateDetector(PhiDetector):
         for pattern, regex, score in _PATTERNS:
             for m in regex.finditer(text):
                 start, end = _value_span(m)
+                if text[end - 1] == ".":
+                    end -= 1  # "4th of March." : the sentence's full stop is not part of the date
                 if pattern in ("month-day", "month-slash-year", "year") and _is_measure(text, start, end):
                     continue
-                if pattern == "month-day" and text[start:end].endswith("/10") and "date" not in \
-                        text[max(0, start - 30):start].lower():
+                if pattern in ("month-day", "month-slash-year") and text[start:end].endswith("/10") and \
+                        "date" not in text[max(0, start - 30):start].lower():
                     continue  # 7/10 reads as a rating far more often than July 10th
                 if pattern == "month-alone" and _is_abbreviation_word(text, start, end):
                     continue

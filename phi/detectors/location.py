@@ -10,9 +10,9 @@ from ..spans import PhiSpan
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’.][^\W\d_]+)*\.?")
 _CONNECTORS = frozenset("de del la las los le les da do di della des du of on upon am an der im sur el y and".split())
-_PLACE_CONTEXT = re.compile(r"\b(?:in|to|from|near|at|visit(?:ed|ing)?|moved|live[sd]?|living|born|grew\s+up|"
-                            r"trip|travel(?:l?ed|l?ing)?|flew|drove|back|outside|around|towards?|via|left|"
-                            r"relocated|stay(?:ed|ing)?)\s+$", re.IGNORECASE)
+_PLACE_WORDS = frozenset("in to from near at visit visited visiting moved live lives lived living born up trip "
+                         "travel traveled travelled flew drove back outside around toward towards via left "
+                         "relocated stay stayed staying".split())
 _FACILITY_HEAD = (r"(?:Hospital|Medical\s+Cent(?:er|re)|Health\s+Cent(?:er|re)|Health\s+System|Health(?:care)?|Clinic|"
                   r"Infirmary|Hospice|Sanatorium|Rehab(?:ilitation)?(?:\s+(?:Center|Hospital))?|Nursing\s+Home|"
                   r"Behavioral\s+Health(?:\s+(?:Center|Hospital))?|Psychiatric\s+(?:Center|Hospital|Institute)|"
@@ -23,6 +23,7 @@ _FACILITY = re.compile(r"\b(?:(?:St|Saint|Mt|Mount)\.?\s+)?(?:[A-Z][\w'’&.\-]*
                        + _FACILITY_HEAD + r"\b(?:\s+(?:of|at|in)\s+[A-Z][\w'’\-]+(?:\s+[A-Z][\w'’\-]+){0,2})?")
 _FACILITY_LOWER = re.compile(r"\b(?:st\.?|saint|mount|mt\.?)\s+[a-z]+(?:['’]s)?\s+(?:hospital|medical\s+center|clinic)\b",
                              re.IGNORECASE)
+_CREDENTIALS = frozenset("MD PA DO RN NP OR ME IN OK HI ID DE".split())
 _GENERIC_FACILITY_WORDS = frozenset("the a an this that our my his her their state county city general community "
                                     "local public private psychiatric psych mental behavioral medical".split())
 
@@ -49,34 +50,34 @@ class LocationDetector(PhiDetector):
         tokens = list(_TOKEN.finditer(text))
         i = 0
         while i < len(tokens):
-            hit = self._longest_place(text, tokens, i)
-            if hit:
-                j, kind = hit
-                end = tokens[j].end() - (tokens[j].group().endswith(".") and kind != "country")
-                # a one-word city that is also a person's name ("Mary", "Florence") lets NAME win
-                score = 0.55 if i == j and self.lex.is_name(tokens[i].group().lower()) else 0.9
-                yield self.span(tokens[i].start(), end, kind, score)
-                i = j + 1
-            else:
+            first = tokens[i].group()
+            # lower-case place names only right after "in", "to", "from"...: "moved to denver"
+            lowercase_ok = i > 0 and tokens[i - 1].group().lower() in _PLACE_WORDS and \
+                text[tokens[i - 1].end():tokens[i].start()] == " "
+            hit = self._longest_place(text, tokens, i, lowercase_ok) if first[0].isupper() or lowercase_ok else None
+            if not hit:
                 i += 1
+                continue
+            j, kind = hit
+            end = tokens[j].end() - (tokens[j].group().endswith(".") and kind != "country")
+            # a one-word city that is also a person's name ("Mary", "Florence") lets NAME win
+            score = 0.55 if i == j and self.lex.is_name(first.lower()) else 0.9
+            yield self.span(tokens[i].start(), end, kind, score)
+            i = j + 1
 
-    def _longest_place(self, text: str, tokens: list[re.Match[str]], i: int) -> tuple[int, str] | None:
-        first = tokens[i].group()
-        lowercase_ok = bool(_PLACE_CONTEXT.search(text[max(0, tokens[i].start() - 20):tokens[i].start()]))
-        if not first[0].isupper() and not lowercase_ok:
-            return None
-        words = []
+    def _longest_place(self, text: str, tokens: list[re.Match[str]], i: int,
+                       lowercase_ok: bool) -> tuple[int, str] | None:
+        words: list[str] = []
         best = None
         for j in range(i, min(len(tokens), i + self.gaz.max_tokens)):
-            if j > i and text[tokens[j - 1].end():tokens[j].start()] not in (" ", "-", ", ") and \
-                    not text[tokens[j - 1].end():tokens[j].start()] == "":
-                break
-            word = tokens[j].group().rstrip(".") if j == i or tokens[j].group() != "U.S." else tokens[j].group()
-            if j > i and not word[0].isupper() and word.lower() not in _CONNECTORS and not lowercase_ok:
-                break
-            words.append(word.lower())
-            kind = self.gaz.places.get(" ".join(words)) or self.gaz.places.get(tokens[i].group().lower()
-                                                                                   if j == i else "")
+            word = tokens[j].group()
+            if j > i:
+                if text[tokens[j - 1].end():tokens[j].start()] not in (" ", "-"):
+                    break
+                if not word[0].isupper() and word.lower() not in _CONNECTORS and not lowercase_ok:
+                    break
+            words.append(word.rstrip(".").lower() if word != "U.S." else "u.s.")
+            kind = self.gaz.places.get(" ".join(words))
             if kind and self._plausible(text, tokens, i, j, kind, lowercase_ok):
                 best = (j, kind)
         return best
@@ -87,13 +88,13 @@ class LocationDetector(PhiDetector):
             return tokens[i].group()[0].isupper() or context
         word = tokens[i].group().rstrip(".")
         low = word.lower()
-        if len(low) < 3 or low in self.lex.allow:
+        if len(low) < 3 or self.lex.classify(low) == "allow":
             return False
-        if low in self.lex.words or low in self.lex.ambiguous or word.isupper():
+        if self.lex.classify(low) not in ("name", "unknown"):
             # "Mobile", "Reading", "Independence": a city only with a place context or ", ST"
             return context and word[0].isupper() or bool(re.match(r",\s*[A-Z]{2}\b", text[tokens[i].end():]))
         if not word[0].isupper():
-            return context and low not in self.lex.first_names
+            return context and self.lex.classify(low) in ("unknown", "name", "name-word")
         return True
 
     def _state_abbreviations(self, text: str) -> Iterator[PhiSpan]:
@@ -101,7 +102,10 @@ class LocationDetector(PhiDetector):
         for m in re.finditer(r"(?:(?<=, )|(?<=,)|(?<=\n))\s*(?P<v>[A-Z]{2})\b(?=\s*(?:\d{5}|$|\n|,|\.))"
                              r"|\b(?P<w>[A-Z]{2})(?=\s+\d{5}\b)", text, re.MULTILINE):
             group = "v" if m.start("v") >= 0 else "w"
-            if m.group(group) in self.gaz.state_abbreviations:
+            abbreviation = m.group(group)
+            if abbreviation in _CREDENTIALS and not re.match(r"\s*\d{5}", text[m.end(group):]):
+                continue  # "Dr. Rhodes, MD." is a degree, not Maryland
+            if abbreviation in self.gaz.state_abbreviations:
                 yield self.span(*m.span(group), "state-abbreviation", 0.8)
 
 

@@ -1,10 +1,17 @@
 """Person names (patients, relatives, clinicians) from dictionaries and context, no model.
 
-A token is a name when a context says so (Dr. X, my sister X, name is X, Hi X), when it is in the
-census name lists and not an English word, or when it is capitalised mid-sentence and not an
-English word (the "anything unknown is suspect" rule that gives Philter its recall). Everyday
-words that are also names (Rose, Hope, Mark, Brown) need a capital mid-sentence or a context.
-Neighbours of a name (initials, particles, unknown capitalised words) join its span.
+Each token gets a lexical class from the bundled lists (see lexicon.py) and a context from the
+words just before it. A token is a name when:
+- a context vouches for it: a title (Dr. X, Mrs x), an introduction (name is X, named X, Dear X),
+  a relative or carer (my sister X, her therapist X), even in lower case;
+- it is capitalised and a census name that is not an English word (Nancy, Nguyen);
+- it is capitalised mid-sentence and not an English word: the "anything unknown is suspect" rule
+  that gives Philter its recall (Szöllösy, Karataev);
+- it is an everyday word that is also a name (Rose, Hope, Mark, Brown) capitalised mid-sentence,
+  or at the start of a sentence when followed by "said"/"'s"/another name;
+- it is a lower-case census first name that is no English word (terrence).
+Initials, particles (van, de) and capitalised unknown words next to a name join its span.
+Clinical words that look like names (Bell's palsy, Parkinson, Zoloft, May) are in allow lists.
 """
 from __future__ import annotations
 
@@ -18,31 +25,33 @@ from ..spans import PhiSpan
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+|-[^\W\d_]+)*['’]?")
 _POSSESSIVE = re.compile(r"['’]s?$", re.IGNORECASE)
+_CONTRACTION = re.compile(r"['’](?:m|ve|ll|re|d|t|mon|em|all)$", re.IGNORECASE)
 
-_TITLES = r"(?:dr|doctor|mr|mrs|ms|miss|mx|prof|professor|nurse|rev|reverend|pastor|fr|sr|sgt|capt|officer|coach|judge|attorney|dra|sra|herr|frau)"
-_KIN = (r"(?:sister|brother|sis|bro|mom|mother|mum|mommy|mama|dad|father|daddy|papa|husband|wife|son|daughter|"
-        r"friend|boyfriend|girlfriend|bf|gf|partner|fianc[ée]e?|spouse|therapist|psychiatrist|psychologist|"
-        r"counselou?r|doctor|doc|pcp|coworker|co-worker|colleague|boss|manager|supervisor|aunt|auntie|uncle|"
-        r"cousin|grandma|grandmother|grandpa|grandfather|granny|nana|niece|nephew|ex|roommate|neighbou?r|"
-        r"step(?:mom|dad|son|daughter|mother|father|brother|sister)|kid|child|baby|sponsor|teacher|"
-        r"classmate|bestie|bff|twin|caseworker|case manager|social worker|nurse|dietitian|provider|clinician|"
-        r"attending|resident|intern|landlord|lawyer|pastor|priest|rabbi|imam)")
-_BEFORE_STRONG = re.compile(
-    r"(?:\b" + _TITLES + r"\.?\s+(?:[A-Z]\.\s*)?"
-    r"|\b(?:name\s+is|name's|names\s+are|named|called|call\s+me|goes\s+by|signed|sincerely|regards|"
-    r"love|thanks|thank\s+you|cheers|dear|hi|hey|hello|attn|attention|c/o|cc|seen\s+by|"
-    r"patient\s+name|pt\s+name|patient|pt|spoke\s+with|spoke\s+to|talked\s+to|talked\s+with|met\s+with|"
-    r"per|with|by|from|to|and)[:,]?\s+"
-    r"|\b(?:my|his|her|our|their|your|the|a|pt's|patient's)\s+(?:\w+\s+)?" + _KIN + r"(?:'s)?\s*[,:]?\s*"
-    r"(?:(?:is\s+)?(?:named|called)\s+)?)$", re.IGNORECASE)
-# which of the phrases above also vouch for lower-case and everyday-word names
-_STRONG_ANY_CASE = re.compile(r"(?:\b" + _TITLES + r"\.?\s+(?:[A-Z]\.\s*)?|\b(?:name\s+is|name's|named|called|"
-                              r"call\s+me|goes\s+by|dear|patient\s+name|pt\s+name)[:,]?\s+|" + _KIN +
-                              r"(?:'s)?\s*[,:]?\s*(?:(?:is\s+)?(?:named|called)\s+)?)$", re.IGNORECASE)
-_WEAK_BEFORE = re.compile(r"\b(?:with|by|from|to|and|per|patient|pt|hi|hey|hello|thanks|love|cc|signed)[:,]?\s+$",
-                          re.IGNORECASE)
+_TITLES = frozenset("dr doctor mr mrs ms miss mx prof professor nurse rev reverend pastor fr sgt capt officer "
+                    "coach judge attorney dra sra herr frau madam mme mlle sir lady lord dame".split())
+_KIN = frozenset("""sister brother sis bro mom mother mum mommy mama dad father daddy papa husband wife son daughter
+friend boyfriend girlfriend bf gf partner fiance fiancé fiancee fiancée spouse therapist psychiatrist psychologist
+counselor counsellor doctor doc pcp coworker co-worker colleague boss manager supervisor aunt auntie uncle cousin
+grandma grandmother grandpa grandfather granny nana niece nephew ex roommate neighbor neighbour stepmom stepdad
+stepson stepdaughter stepmother stepfather stepbrother stepsister kid child baby sponsor teacher classmate bestie
+bff twin caseworker worker nurse dietitian provider clinician attending resident intern landlord lawyer priest rabbi
+imam caregiver carer guardian daughter-in-law son-in-law mother-in-law father-in-law sister-in-law brother-in-law
+godmother godfather babysitter tutor mentor pastor wifey hubby""".split())
+_POSSESSIVES = frozenset("my his her our their your pt's patient's the a whose".split())
+_INTRO_ONE = frozenset("named called dear hi hey hello hiya thanks cheers love sincerely regards attn "
+                       "signed cc c/o".split())
+_INTRO_TWO = frozenset({("name", "is"), ("name", "was"), ("call", "me"), ("goes", "by"), ("names", "are"),
+                        ("known", "as"), ("this", "is"), ("i", "am"), ("thank", "you"), ("seen", "by"),
+                        ("spoke", "with"), ("spoke", "to"), ("talked", "to"), ("talked", "with"),
+                        ("met", "with"), ("per", "dr")})
+_LABELS = frozenset("name patient pt client resident guardian contact parent mother father spouse from to "
+                    "attending provider clinician author signed physician therapist psychiatrist nurse".split())
+_WEAK = frozenset("with by from to and per patient pt met told texted called asked saw visited hugged "
+                  "thank love cc signed miss missed".split())
 _SPEECH_AFTER = re.compile(r"^(?:['’]s\b|\s+(?:said|says|told|asked|texted|called|yelled|replied|mentioned|"
-                           r"messaged|emailed|thinks|wants|and\s+I|and\s+me)\b|:)", re.IGNORECASE)
+                           r"messaged|emailed|thinks|wants|wanted|and\s+I|and\s+me|came|went|is\s+coming|"
+                           r"is\s+an?\s+\d+|was\s+an?\s+\d+|reports|states|denies|presents)\b|:|,\s+(?:you|I)\b)",
+                           re.IGNORECASE)
 _DOSE_AFTER = re.compile(r"^\s*(?:\(?\w+\)?\s*)?\d+(?:\.\d+)?\s*(?:mg|mcg|µg|g|ml|units|iu|%|mEq)\b", re.IGNORECASE)
 _EPONYM_HEAD = re.compile(r"^(?:['’]s?)?\s*(?:disease|syndrome|palsy|sign|signs|scale|test|score|inventory|criteria|"
                           r"catheter|phenomenon|disorder|sarcoma|lymphoma|virus|reflex|maneuver|manoeuvre|"
@@ -52,14 +61,15 @@ _EPONYM_HEAD = re.compile(r"^(?:['’]s?)?\s*(?:disease|syndrome|palsy|sign|sign
 _CLINICAL_SUFFIX = re.compile(r"(?:itis|osis|emia|aemia|ectomy|otomy|ostomy|ology|opathy|algia|plasty|gram|graphy|"
                               r"scopy|pine|pam|lam|zine|done|pril|sartan|statin|olol|azole|mab|nib|cillin|mycin|"
                               r"oxetine|aline|pramine|triptyline|tidine|prazole|dipine|afil|formin|profen|codone|"
-                              r"morphone|barbital|caine|asone|olone|ide|ine|phrine|amine|ium|ate|ase)$")
-_PARTICLES = frozenset("van von der den de del della di da du le la st st. bin ibn al el ben dos das mc mac".split())
+                              r"morphone|barbital|caine|asone|olone|phrine|health|care|med|pharm|care|scan)$")
+_PARTICLES = frozenset("van von der den de del della di da du le la st bin ibn al el ben dos das mc mac ter".split())
 _STOP = frozenset("""a an the and or but if of in on at to for from by with without about as into onto over under
 i me my mine we us our you your he him his she her they them their it its this that these those there here
 is am are was were be been being do does did have has had will would can could should may might must shall
 not no yes so very too just also then than when where who whom whose what which why how all any some each
-every both either neither one two three ok okay oh hi hey hello thanks please sorry well now still yet""".split())
-_TITLE_WORDS = frozenset("dr mr mrs ms mx prof jr sr md phd rn np do".split())
+every both either neither one two three ok okay oh hi hey hello thanks please sorry well now still yet
+lol omg tbh idk im ive dont cant wont didnt""".split())
+_TITLE_WORDS = frozenset("dr mr mrs ms mx prof jr sr md phd rn np do pa lcsw pmhnp dnp msw lpc".split())
 _SENTENCE_END = frozenset(".!?\n:;•*>|")
 
 
@@ -82,63 +92,74 @@ class NameDetector(PhiDetector):
         self.lex = lexicon.load()
 
     def find(self, text: str) -> Iterator[PhiSpan]:
-        tokens = [self._token(m) for m in _TOKEN.finditer(text)]
+        tokens = [_token(m) for m in _TOKEN.finditer(text)]
         for i, tok in enumerate(tokens):
             tok.pattern = self._classify(text, tokens, i)
             tok.name = bool(tok.pattern)
         self._extend(text, tokens)
         yield from self._spans(text, tokens)
 
-    @staticmethod
-    def _token(m: re.Match[str]) -> _Token:
-        surface = _POSSESSIVE.sub("", m.group()) or m.group()
-        return _Token(m.start(), m.start() + len(surface), surface, surface.lower())
-
+    # -- one token -----------------------------------------------------------------------------------
     def _classify(self, text: str, tokens: list[_Token], i: int) -> str:
         tok, lex = tokens[i], self.lex
         low, surface = tok.lower, tok.surface
-        if low in _STOP or low in _TITLE_WORDS or len(low) < 2 and not surface.isupper():
+        if low in _STOP or low in _TITLE_WORDS or (len(surface) < 2) or _CONTRACTION.search(surface):
             return ""
-        before = text[max(0, tok.start - 40):tok.start]
-        after = text[tok.end:tok.end + 30]
-        strong = _BEFORE_STRONG.search(before)
         cap = surface[0].isupper()
-        if low in lex.allow or _DOSE_AFTER.match(after) or (low in lex.eponyms and _EPONYM_HEAD.match(after)):
-            return "title" if strong and _STRONG_ANY_CASE.search(before) and cap and low not in lex.allow else ""
-        is_word = low in lex.words
-        is_ambiguous = low in lex.ambiguous
-        in_dict = lex.is_name(low) and not is_word
-        if strong and _STRONG_ANY_CASE.search(before) and (cap or in_dict or is_ambiguous or not is_word):
-            return "context"
-        if len(surface) == 1:
-            return ""  # a lone initial only joins a neighbouring name
-        if surface.isupper() and len(surface) > 1:
-            return "caps-dictionary" if in_dict and len(surface) > 2 else ""
-        if not cap:
-            return "lowercase-first-name" if low in lex.first_names and in_dict and not is_ambiguous \
-                and len(low) > 2 else ""
-        starts_sentence = _starts_sentence(text, tok.start)
-        speech = _SPEECH_AFTER.match(text[tok.end:tok.end + 12])
-        if in_dict:
-            return "dictionary"
-        if is_word:
-            return "word-in-context" if strong and speech else ""
-        if is_ambiguous:
-            if not starts_sentence:
-                return "capitalised-name-word"
-            return "name-word-in-context" if speech or strong or self._next_is_name(tokens, i) else ""
-        if _CLINICAL_SUFFIX.search(low) and not strong:
+        word_class = lex.classify(low)
+        if not cap and word_class == "word":
+            return ""  # the bulk of any text: skip before looking at context
+        after = text[tok.end:tok.end + 30]
+        if word_class == "allow" or _DOSE_AFTER.match(after) or (low in lex.eponyms and _EPONYM_HEAD.match(after)):
+            # a title or a relative still makes a name of it: Dr. Bell, Dr. French, my therapist June
+            context = _context(text, tokens, i)
+            if cap and (context == "title" or context == "kin" and low in lex.first_names):
+                return context
             return ""
-        return "unknown-capitalised"
+        context = _context(text, tokens, i)
+        if context in ("title", "intro"):
+            return context if cap or word_class != "word" else ""
+        if context == "kin" and (word_class in ("name", "name-word", "unknown") or low in lex.first_names) or \
+                context == "kin" and cap and word_class != "word":
+            return "kin"
+        if surface.isupper():
+            if word_class in ("name", "name-word") and len(surface) > 2:
+                return "caps-dictionary"
+            return "caps-label" if context == "label" and len(surface) > 2 else ""
+        if not cap:
+            if word_class == "name" and low in lex.first_names and len(low) > 2:
+                return "lowercase-first-name"
+            if context == "weak" and len(low) > 2 and _is_verb_before(text, tokens, i) and (
+                    word_class in ("unknown", "name", "name-word") or low in lex.first_names):
+                return "lowercase-after-verb"
+            return ""
+        if word_class == "name":
+            return "dictionary"
+        starts_sentence = _starts_sentence(text, tok.start)
+        if word_class == "unknown":
+            if _CLINICAL_SUFFIX.search(low) and context is None:
+                return ""
+            if "-" in low and not any(lex.classify(part) in ("name", "unknown") for part in low.split("-")):
+                return ""  # Court-appointed, Follow-up
+            return "unknown-capitalised"
+        if word_class == "word":
+            return ""
+        # everyday words that are also names: Rose, Hope, Mark (common); Kelly, Weekly, Born (rarer)
+        if not starts_sentence:
+            return "capitalised-name-word"
+        if word_class == "name-word" and low in lex.first_names:
+            return "first-name-word"
+        if _SPEECH_AFTER.match(text[tok.end:tok.end + 14]) or context or self._next_is_name(tokens, i, text):
+            return "name-word-in-context"
+        return ""
 
-    def _next_is_name(self, tokens: list[_Token], i: int) -> bool:
-        if i + 1 >= len(tokens):
+    def _next_is_name(self, tokens: list[_Token], i: int, text: str) -> bool:
+        if i + 1 >= len(tokens) or not _adjacent(text, tokens[i], tokens[i + 1]):
             return False
         nxt = tokens[i + 1]
-        low = nxt.lower
-        return nxt.surface[0].isupper() and low not in self.lex.words and low not in self.lex.allow \
-            and low not in _STOP
+        return nxt.surface[0].isupper() and self.lex.classify(nxt.lower) in ("name", "unknown")
 
+    # -- neighbours ----------------------------------------------------------------------------------
     def _extend(self, text: str, tokens: list[_Token]) -> None:
         """Initials, particles and capitalised neighbours join an adjacent name."""
         for _ in range(2):
@@ -147,24 +168,43 @@ class NameDetector(PhiDetector):
                     continue
                 left = tokens[i - 1] if i > 0 and _adjacent(text, tokens[i - 1], tok) else None
                 right = tokens[i + 1] if i + 1 < len(tokens) and _adjacent(text, tok, tokens[i + 1]) else None
-                if not (left and left.name) and not (right and right.name):
-                    continue
-                if self._joins(tok, left, right):
-                    tok.name, tok.pattern = True, "neighbour"
+                if (left and left.name) or (right and right.name):
+                    if self._joins(text, tok, left, right):
+                        tok.name, tok.pattern = True, "neighbour"
+            self._join_caps_pairs(text, tokens)
 
-    def _joins(self, tok: _Token, left: _Token | None, right: _Token | None) -> bool:
+    def _joins(self, text: str, tok: _Token, left: _Token | None, right: _Token | None) -> bool:
         low, surface = tok.lower, tok.surface
         if len(surface) == 1:
-            return surface.isupper()
+            # an initial; "A"/"I" only when written with a dot ("A. Smith")
+            return surface.isupper() and (low not in ("i", "a") or text[tok.end:tok.end + 1] == ".")
         if low in _PARTICLES:
             return bool(left and left.name and right and right.name and right.surface[0].isupper())
-        if low in _STOP or low in self.lex.allow or low in _TITLE_WORDS:
+        if low in _STOP or low in _TITLE_WORDS or _CONTRACTION.search(surface):
             return False
+        word_class = self.lex.classify(low)
         if surface[0].isupper():
-            return low not in self.lex.words or self.lex.is_name(low)
+            if word_class == "allow":
+                # "Christian Gordon", "June Carter": allowed words that are first names lead a name
+                return bool(right and right.name and low in self.lex.first_names)
+            if left and left.name:
+                return True  # a capitalised word right after a name is its surname: "Tanay Sura"
+            # before a name: "Serge Schmiedt", but not the sentence's first word "Tell Sarah"
+            return word_class != "word" or not _starts_sentence(text, tok.start)
+        if word_class in ("allow", "word"):
+            return False
         # lower-case surname after a lower-case first name: "patricia desrosiers"
-        return bool(left and left.name and not left.surface[0].isupper()
-                    and low not in self.lex.words and low not in self.lex.ambiguous)
+        return bool(left and left.name and not left.surface[0].isupper() and word_class in ("name", "unknown"))
+
+    def _join_caps_pairs(self, text: str, tokens: list[_Token]) -> None:
+        # "SMITH, JOHN" and "Smith, John" in headers: the part after the comma joins a name before it
+        for i in range(1, len(tokens)):
+            a, b = tokens[i - 1], tokens[i]
+            if a.name and not b.name and text[a.end:b.start] == ", " and b.surface[:1].isupper() and \
+                    a.surface.isupper() == b.surface.isupper() and (
+                        self.lex.classify(b.lower) in ("name", "unknown") or a.surface.isupper() and
+                        self.lex.classify(b.lower) != "allow" and len(b.surface) > 1):
+                b.name, b.pattern = True, "last-comma-first"
 
     def _spans(self, text: str, tokens: list[_Token]) -> Iterator[PhiSpan]:
         i = 0
@@ -173,14 +213,54 @@ class NameDetector(PhiDetector):
                 i += 1
                 continue
             j = i
-            while j + 1 < len(tokens) and tokens[j + 1].name and _adjacent(text, tokens[j], tokens[j + 1]):
+            while j + 1 < len(tokens) and tokens[j + 1].name and (
+                    _adjacent(text, tokens[j], tokens[j + 1]) or text[tokens[j].end:tokens[j + 1].start] == ", "
+                    and tokens[j + 1].pattern == "last-comma-first"):
                 j += 1
             end = tokens[j].end
             if len(tokens[j].surface) == 1 and text[end:end + 1] == ".":
                 end += 1
-            pattern = tokens[i].pattern if tokens[i].pattern != "neighbour" else tokens[j].pattern
+            pattern = next((t.pattern for t in tokens[i:j + 1] if t.pattern not in ("neighbour", "last-comma-first")),
+                           "neighbour")
             yield self.span(tokens[i].start, end, pattern, 0.6 if pattern == "unknown-capitalised" else 0.8)
             i = j + 1
+
+
+def _token(m: re.Match[str]) -> _Token:
+    surface = _POSSESSIVE.sub("", m.group()) or m.group()
+    return _Token(m.start(), m.start() + len(surface), surface, surface.lower())
+
+
+def _context(text: str, tokens: list[_Token], i: int) -> str | None:
+    """What the one to three words before token i say about it."""
+    if i == 0:
+        return None
+    prev = tokens[i - 1]
+    gap = text[prev.end:tokens[i].start]
+    if len(gap) > 3 or "\n" in gap and not gap.startswith(":"):
+        return None
+    p1 = prev.lower
+    p2 = tokens[i - 2].lower if i >= 2 else ""
+    if p1 in _TITLES and gap.strip() in ("", "."):
+        return "title"
+    if len(prev.surface) == 1 and p2 in _TITLES:
+        return "title"  # Dr. J. Smith
+    if gap.strip() in ("", ",", ":", ",:") and (p1 in _INTRO_ONE or (p2, p1) in _INTRO_TWO):
+        return "intro"
+    if p1 in _KIN or (p1 in ("named", "called") and p2 in _KIN):
+        window = {t.lower for t in tokens[max(0, i - 4):i - 1]}
+        if window & _POSSESSIVES:
+            return "kin"
+    if gap.strip() == ":" and p1 in _LABELS:
+        return "label"
+    if p1 in _WEAK:
+        return "weak"
+    return None
+
+
+def _is_verb_before(text: str, tokens: list[_Token], i: int) -> bool:
+    return tokens[i - 1].lower in ("met", "told", "texted", "called", "asked", "saw", "visited", "hugged", "with",
+                                   "and", "miss", "missed")
 
 
 def _adjacent(text: str, a: _Token, b: _Token) -> bool:

@@ -14,10 +14,10 @@ from ..spans import PhiSpan
 
 _PHONE = re.compile(
     r"(?<![\w+/.\-])"
-    r"(?:(?:\+|00)\d{1,3}[\s.\-]*)?"           # country code
+    r"(?:(?:\+|00)\d{1,3}[ .\-]*)?"             # country code
     r"(?:\(0\)\s*)?"                            # +41 (0)xx trunk prefix
-    r"(?:\(\d{1,5}\)[\s.\-]*)?"                 # (area)
-    r"\d{1,5}(?:[\s.\-]{1,2}\d{1,5}){0,5}"      # groups
+    r"(?:\(\d{1,5}\)[ .\-]*)?"                   # (area)
+    r"\d{1,8}(?:(?:[ .\-]|\s-\s|\)\s?)\d{1,8}){0,5}"  # groups
     r"(?:\s*(?:x|ext\.?|extension|ext)\s*\d{1,6})?"
     r"(?![\w/])",
     re.IGNORECASE,

@@ -1,7 +1,8 @@
 """Strict recall, overlap recall and character precision, per kind and overall.
 
-- strict recall: a gold span counts when every non-space character of it is masked (by any kind:
-  what matters for de-identification is that the text is hidden, not the label);
+- strict recall: a gold span counts when every letter and digit of it is masked (by any kind: what
+  matters for de-identification is that the text is hidden, not the label; a comma or newline left
+  between two masks leaks nothing);
 - overlap recall: a gold span counts when at least one of its characters is masked;
 - character precision: the share of masked non-space characters that lie inside some gold span,
   per predicted kind and overall.
@@ -61,7 +62,8 @@ def score_doc(report: Report, doc: GoldDoc, predicted: Sequence[PhiSpan]) -> Non
         in_gold[start:end] = b"\x01" * (end - start)
 
     for start, end, kind in doc.spans:
-        chars = [i for i in range(start, end) if not text[i].isspace()]
+        chars = [i for i in range(start, end) if text[i].isalnum()] or \
+            [i for i in range(start, end) if not text[i].isspace()]
         hit = [masked[i] for i in chars]
         score = report.kinds[kind]
         for s in (score, report.overall):
