@@ -13,7 +13,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from worker.llm.runner import ModelRunner, PrefillInput
 from worker.llm.scheduler import PRIORITIES, Priority, ScheduledRequest, Scheduler, SchedulerLimits
@@ -36,6 +36,7 @@ class RequestCancelled(EngineError):
 class GenerationResult:
     request_id: str
     text: str
+    token_ids: list[int]  # the completion's token ids (EOS excluded)
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str  # "stop" (EOS) | "length" (max_new_tokens) | "context" (window full)
@@ -54,6 +55,7 @@ class _Request:
     priority: Priority
     on_progress: ProgressCallback | None
     truncated: dict[str, Any] | None
+    ignore_eos: bool
     future: Future
     submitted: float = field(default_factory=time.monotonic)
     admitted: float = 0.0
@@ -109,15 +111,18 @@ class Engine:
     # -- public API (any thread) ----------------------------------------------------------------
     def submit(
         self,
-        prompt: str,
+        prompt: str | Sequence[int],
         *,
         max_new_tokens: int | None = None,
         priority: Priority = "batch",
         on_progress: ProgressCallback | None = None,
         request_id: str | None = None,
         truncated: dict[str, Any] | None = None,
+        ignore_eos: bool = False,
     ) -> Future:
-        """Queue a rendered prompt; the Future resolves to a GenerationResult.
+        """Queue a rendered prompt (text, or token ids); the Future resolves to a GenerationResult.
+
+        ``ignore_eos`` generates exactly max_new_tokens (benchmarks with random weights).
 
         Raises PromptTooLongError at once if the prompt alone fills the context (use ``fit``
         first). When prompt + max_new_tokens exceeds the context, generation stops at the
@@ -128,13 +133,18 @@ class Engine:
         max_new = self.default_max_new_tokens if max_new_tokens is None else int(max_new_tokens)
         if max_new < 1:
             raise ValueError("max_new_tokens must be >= 1")
-        with self._tok_lock:
-            input_ids = self.tokenizer(prompt)["input_ids"]
+        if isinstance(prompt, str):
+            with self._tok_lock:
+                input_ids = self.tokenizer(prompt)["input_ids"]
+        else:
+            input_ids = [int(t) for t in prompt]
+        if not input_ids:
+            raise ValueError("empty prompt")
         if len(input_ids) >= self.max_context:
             raise PromptTooLongError(f"prompt has {len(input_ids)} tokens; context is {self.max_context}")
         req = _Request(request_id or f"req-{next(self._ids)}", list(input_ids),
                        min(max_new, self.max_context - len(input_ids)), max_new, priority,
-                       on_progress, truncated, Future())
+                       on_progress, truncated, ignore_eos, Future())
         with self._cv:
             if self._stopping:
                 raise EngineError("engine is shut down")
@@ -211,7 +221,7 @@ class Engine:
         for item in plan.admitted:
             req = self._requests[item.request_id]
             req.admitted = now
-            prefill.append(PrefillInput(req.request_id, req.input_ids))
+            prefill.append(PrefillInput(req.request_id, req.input_ids, req.max_new_tokens))
         try:
             tokens = self.runner.decode()  # requests already running
             tokens.update(self.runner.prefill(prefill))  # newcomers get their first token
@@ -249,7 +259,7 @@ class Engine:
         for rid, token in tokens.items():
             req = self._requests[rid]
             reason = None
-            if token in self._eos:
+            if token in self._eos and not req.ignore_eos:
                 reason = "stop"
             else:
                 req.tokens.append(token)
@@ -278,7 +288,8 @@ class Engine:
         with self._tok_lock:
             text = self.tokenizer.decode(req.tokens, skip_special_tokens=True)
         result = GenerationResult(
-            request_id=req.request_id, text=text, prompt_tokens=len(req.input_ids),
+            request_id=req.request_id, text=text, token_ids=list(req.tokens),
+            prompt_tokens=len(req.input_ids),
             completion_tokens=len(req.tokens), finish_reason=reason, truncated=req.truncated,
             model_id=self.model_id, queue_seconds=req.admitted - req.submitted,
             total_seconds=now - req.submitted,

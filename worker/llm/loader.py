@@ -66,11 +66,17 @@ def load_model(settings: ModelSettings, device: str | None = None) -> LoadedMode
     merged = False
     if adapter_path is not None:
         model = _attach_adapter(model, adapter_path, base_path)
-        if settings.merge and settings.quant == "none":
+        # fp8 has no LoRA kernel: merge into the bf16 weights, then quantise the merged weights.
+        if settings.quant == "fp8" or (settings.merge and settings.quant == "none"):
             model = model.merge_and_unload()
             merged = True
         elif settings.merge:
             log.warning("MODEL_MERGE ignored: cannot merge a LoRA into %s weights", settings.quant)
+    if settings.quant == "fp8":
+        from worker.llm.fp8 import quantize_linears_fp8
+
+        replaced = quantize_linears_fp8(model)
+        log.info("fp8: %d linear layers quantised (row-wise e4m3)", replaced)
     model.eval()
 
     max_positions = int(getattr(model.config, "max_position_embeddings", 0) or 0)
@@ -142,13 +148,14 @@ def _quantization_config(quant: str, device: str, dtype):
             return BitsAndBytesConfig(load_in_8bit=True)
         return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                                   bnb_4bit_compute_dtype=dtype, bnb_4bit_use_double_quant=True)
-    # fp8 weights with fp8 matmuls need compute capability 8.9+ (Ada, Hopper).
-    major, minor = torch.cuda.get_device_capability()
+    # fp8: weights are converted after loading (worker.llm.fp8); the tensor-core FP8 GEMM needs
+    # compute capability 8.9+ (Ada, Hopper).
+    major, minor = torch.cuda.get_device_capability(torch.device(device).index or 0)
     if (major, minor) < (8, 9):
         raise ModelLoadError(f"MODEL_QUANT=fp8 needs compute capability >= 8.9; GPU has {major}.{minor}")
-    from transformers import FineGrainedFP8Config
-
-    return FineGrainedFP8Config()
+    if dtype != torch.bfloat16:
+        raise ModelLoadError("MODEL_QUANT=fp8 computes in bf16: set MODEL_DTYPE=bf16 or auto")
+    return None
 
 
 # -- loading --------------------------------------------------------------------------------
@@ -172,12 +179,13 @@ def _load_base(base_path: Path, device: str, dtype, quant_config):
     kwargs: dict[str, Any] = {"local_files_only": True, "dtype": dtype}
     if quant_config is not None:
         kwargs["quantization_config"] = quant_config
-        kwargs["device_map"] = {"": device}  # one GPU per process: no auto sharding
+    if device.startswith("cuda"):
+        kwargs["device_map"] = {"": device}  # one GPU per process: straight to it, no sharding
     try:
         model = AutoModelForCausalLM.from_pretrained(base_path, **kwargs)
     except Exception as exc:  # noqa: BLE001
         raise ModelLoadError(f"MODEL_BASE_PATH={base_path}: cannot load model: {exc}") from exc
-    if quant_config is None:
+    if not device.startswith("cuda"):
         model = model.to(device)
     return model
 

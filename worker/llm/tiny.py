@@ -60,10 +60,24 @@ SHAPES: dict[str, Shape] = {
     # Fast enough to build in tests in well under a second.
     "tiny": Shape(hidden=64, layers=2, heads=4, kv_heads=4, intermediate=128, vocab=512,
                   max_positions=512),
-    # Benchmark model: big enough that matmuls, not Python overhead, dominate a CPU forward.
-    "small": Shape(hidden=768, layers=4, heads=12, kv_heads=12, intermediate=2048, vocab=2048,
+    # Benchmark model: LLaMA proportions (head dim 64, SwiGLU 2.75x, 32k vocab) scaled down to
+    # ~170M parameters, so matmuls and weight traffic, not Python overhead, dominate on a CPU.
+    "small": Shape(hidden=1024, layers=8, heads=16, kv_heads=16, intermediate=2816, vocab=32000,
                    max_positions=1024),
 }
+
+
+def _pseudo_words(vocab_size: int) -> list[str]:
+    """Seeded pseudo-words, so BPE finds enough merges for a LLaMA-sized (32k) vocabulary."""
+    if vocab_size <= 1024:
+        return []
+    import random
+
+    rng = random.Random(0)
+    syllables = [c + v + e for c in "bcdfghjklmnprstvwz" for v in "aeiou" for e in ("", "n", "r", "s", "t")]
+    words = ["".join(rng.choice(syllables) for _ in range(rng.randint(1, 4)))
+             for _ in range(vocab_size * 2)]
+    return [" ".join(words[i:i + 50]) for i in range(0, len(words), 50)]
 
 
 def train_tokenizer(vocab_size: int):
@@ -80,7 +94,7 @@ def train_tokenizer(vocab_size: int):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(_CORPUS, trainer=trainer)
+    tok.train_from_iterator(_CORPUS + _pseudo_words(vocab_size), trainer=trainer)
     bos_id = tok.token_to_id(BOS)
     # LLaMA prepends BOS and never appends EOS to a prompt.
     tok.post_processor = processors.TemplateProcessing(
@@ -88,7 +102,7 @@ def train_tokenizer(vocab_size: int):
     )
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD, unk_token=UNK,
-        padding_side="left", model_max_length=SHAPES["tiny"].max_positions,
+        padding_side="left",
     )
 
 
