@@ -69,16 +69,18 @@ def evaluate_forecast(predictor: ForecastPredictor, *, n_patients: int = 200, se
         member_mae = {m: float(np.abs(members[k, h, j] - y[k]).mean() * inst.span) for j, m in enumerate(MEMBERS)}
         best_naive = min(("last_value", "recent_mean"), key=member_mae.get)
         naive_err = np.abs(members[k, h, MEMBERS.index(best_naive)] - y[k]) * inst.span
-        lo_u, hi_u = point[k, h] - half[h], point[k, h] + half[h]
-        width = (np.clip(hi_u, 0, 1) - np.clip(lo_u, 0, 1)) * inst.span
-        nlo, nhi = test.last[k] - naive_q[h], test.last[k] + naive_q[h]
+        # Intervals exactly as the job reports them (simulated scores are whole numbers).
+        y_pts = inst.unscale(y[k])
+        _, lo, hi = inst.interval(point[k, h], half[h], inst.integer_scores)
+        _, nlo, nhi = inst.interval(test.last[k], naive_q[h], inst.integer_scores)
         row = {
             "horizon": h + 1, "n": int(k.sum()), "mae_ensemble": float(err.mean()), **{f"mae_{m}": v for m, v in
                                                                                         member_mae.items()},
             "best_naive": best_naive, "gain_vs_best_naive": float(naive_err.mean() - err.mean()),
-            "coverage": float((np.abs(point[k, h] - y[k]) <= half[h]).mean()), "mean_width": float(width.mean()),
-            "naive_interval_coverage": float(((y[k] >= nlo) & (y[k] <= nhi)).mean()),
-            "naive_interval_mean_width": float(((np.clip(nhi, 0, 1) - np.clip(nlo, 0, 1)) * inst.span).mean()),
+            "coverage": float(((y_pts >= lo - 1e-9) & (y_pts <= hi + 1e-9)).mean()),
+            "mean_width": float((hi - lo).mean()),
+            "naive_interval_coverage": float(((y_pts >= nlo - 1e-9) & (y_pts <= nhi + 1e-9)).mean()),
+            "naive_interval_mean_width": float((nhi - nlo).mean()),
         }
         if h + 1 in gain_horizons:
             row["gain_ci95"] = list(_bootstrap_gain(test.group[k], naive_err, err, rng))

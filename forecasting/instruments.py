@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Instrument:
@@ -17,6 +19,7 @@ class Instrument:
     higher_is_worse: bool
     deterioration_delta: float
     description: str
+    integer_scores: bool = True  # totals/ratings are whole numbers: intervals can be reported as integer sets
 
     @property
     def span(self) -> float:
@@ -31,6 +34,23 @@ class Instrument:
         """Inverse of ``scale``."""
         unit = unit if self.higher_is_worse else 1.0 - unit
         return self.low + unit * self.span
+
+    def interval(self, point_unit, half_unit, integer: bool):
+        """(point, lower, upper) in score points for a unit-scale point +- half-width, clipped to the range.
+
+        With ``integer`` (observed scores are whole numbers) the bounds are rounded inwards:
+        an integer score lies in [lo, hi] exactly when it lies in [ceil(lo), floor(hi)], so
+        coverage is unchanged and the reported set is the honest one.
+        """
+        point = np.clip(self.unscale(np.asarray(point_unit, float)), self.low, self.high)
+        a = self.unscale(np.asarray(point_unit, float) - half_unit)
+        b = self.unscale(np.asarray(point_unit, float) + half_unit)
+        lo = np.clip(np.minimum(a, b), self.low, self.high)
+        hi = np.clip(np.maximum(a, b), self.low, self.high)
+        if integer:
+            lo = np.minimum(np.ceil(lo - 1e-9), point)
+            hi = np.maximum(np.floor(hi + 1e-9), point)
+        return point, lo, hi
 
 
 INSTRUMENTS: dict[str, Instrument] = {

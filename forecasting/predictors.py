@@ -36,15 +36,13 @@ class ForecastPredictor:
         point = self.model.point(window, members)[0]
         half = self.model.half_width(req.instrument)
         anchor = req.observations[-1].timestamp
-        steps = []
-        for h in range(1, req.horizon + 1):
-            ends = inst.unscale(np.array([point[h - 1] - half[h - 1], point[h - 1] + half[h - 1]]))
-            lo, hi = np.clip(np.sort(ends), inst.low, inst.high)
-            steps.append({
-                "week": h, "date": (anchor + timedelta(weeks=h)).date().isoformat(),
-                "point": _r(np.clip(inst.unscale(point[h - 1]), inst.low, inst.high)), "lower": _r(lo), "upper": _r(hi),
-                "weights": {m: _r(w) for m, w in zip(MEMBERS, self.model.weights[h - 1]) if w > 0},
-            })
+        integer = inst.integer_scores and bool(np.all(values == np.round(values)))
+        pts, lows, highs = inst.interval(point[: req.horizon], half[: req.horizon], integer)
+        steps = [{
+            "week": h, "date": (anchor + timedelta(weeks=h)).date().isoformat(),
+            "point": _r(pts[h - 1]), "lower": _r(lows[h - 1]), "upper": _r(highs[h - 1]),
+            "weights": {m: _r(w) for m, w in zip(MEMBERS, self.model.weights[h - 1]) if w > 0},
+        } for h in range(1, req.horizon + 1)]
         used = self.model.weights[: req.horizon].mean(0)
         return {
             "model_name": self.name,
@@ -55,6 +53,7 @@ class ForecastPredictor:
             "horizon_weeks": req.horizon,
             "interval_level": 1 - ALPHA,
             "interval_method": "split-conformal, absolute residuals per horizon on held-out calibration patients"
+                               + ("; bounds rounded inwards to whole scores" if integer else "")
                                + ("" if req.instrument in self.model.conformal else
                                   f"; {req.instrument} was not in the training data, pooled calibration used"),
             "forecasts": steps,

@@ -167,7 +167,7 @@ def _check_range(instrument: str, obs: list[Observation], field: str) -> None:
 def _check_biometric_days(days: list[DailyBiometrics], minimum: int) -> list[DailyBiometrics]:
     if len(days) < minimum:
         raise PydanticCustomError(
-            "series_too_short", "biometrics need at least {minimum} days, got {n}", {"minimum": minimum, "n": len(days)}
+            "series_too_short", "biometrics need at least {minimum} days of data, got {n}", {"minimum": minimum, "n": len(days)}
         )
     if len(days) > MAX_SERIES_LEN:
         raise PydanticCustomError(
@@ -234,7 +234,7 @@ class DeteriorationRequest(_SymptomSeries):
     @field_validator("biometrics")
     @classmethod
     def _days(cls, v: list[DailyBiometrics] | None) -> list[DailyBiometrics] | None:
-        return None if v is None else _check_biometric_days(v, 1)
+        return _check_biometric_days(v, 0) if v else None  # [] means no wearable data
 
 
 class BiometricCorrelationRequest(BaseModel):
