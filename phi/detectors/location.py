@@ -23,6 +23,7 @@ _FACILITY = re.compile(r"\b(?:(?:St|Saint|Mt|Mount)\.?\s+)?(?:[A-Z][\w'’&.\-]*
                        + _FACILITY_HEAD + r"\b(?:\s+(?:of|at|in)\s+[A-Z][\w'’\-]+(?:\s+[A-Z][\w'’\-]+){0,2})?")
 _FACILITY_LOWER = re.compile(r"\b(?:st\.?|saint|mount|mt\.?)\s+[a-z]+(?:['’]s)?\s+(?:hospital|medical\s+center|clinic)\b",
                              re.IGNORECASE)
+_BIG_CITY = 500_000
 _CREDENTIALS = frozenset("MD PA DO RN NP OR ME IN OK HI ID DE".split())
 _GENERIC_FACILITY_WORDS = frozenset("the a an this that our my his her their state county city general community "
                                     "local public private psychiatric psych mental behavioral medical".split())
@@ -60,8 +61,7 @@ class LocationDetector(PhiDetector):
                 continue
             j, kind = hit
             end = tokens[j].end() - (tokens[j].group().endswith(".") and kind != "country")
-            # a one-word city that is also a person's name ("Mary", "Florence") lets NAME win
-            score = 0.55 if i == j and self.lex.is_name(first.lower()) else 0.9
+            score = self._score(text, tokens, i, j, kind, lowercase_ok)
             yield self.span(tokens[i].start(), end, kind, score)
             i = j + 1
 
@@ -82,19 +82,34 @@ class LocationDetector(PhiDetector):
                 best = (j, kind)
         return best
 
+    def _score(self, text: str, tokens: list[re.Match[str]], i: int, j: int, kind: str, context: bool) -> float:
+        """A one-word city that is also a person's name ("Mary", "Florence") lets NAME win, unless a
+        place word, a ", ST" after it or a big population says it is the city."""
+        low = tokens[i].group().lower()
+        if i < j or kind != "city" or not self.lex.is_name(low):
+            return 0.9
+        if context or self.gaz.population.get(low, 0) >= _BIG_CITY or \
+                re.match(r",\s*[A-Z]{2}\b", text[tokens[j].end():tokens[j].end() + 5]):
+            return 0.9
+        return 0.55
+
     def _plausible(self, text: str, tokens: list[re.Match[str]], i: int, j: int, kind: str,
                    context: bool) -> bool:
         if j > i or kind in ("country", "state"):
             return tokens[i].group()[0].isupper() or context
         word = tokens[i].group().rstrip(".")
         low = word.lower()
-        if len(low) < 3 or self.lex.classify(low) == "allow":
+        word_class = self.lex.classify(low)
+        if len(low) < 3 or word_class == "allow":
             return False
-        if self.lex.classify(low) not in ("name", "unknown"):
-            # "Mobile", "Reading", "Independence": a city only with a place context or ", ST"
-            return context and word[0].isupper() or bool(re.match(r",\s*[A-Z]{2}\b", text[tokens[i].end():]))
         if not word[0].isupper():
-            return context and self.lex.classify(low) in ("unknown", "name", "name-word")
+            # "moved to denver"; an English word only for a big city: "flew to phoenix", not "went to bed"
+            return context and (word_class in ("unknown", "name", "name-word") or
+                                word_class in ("word", "common-name") and
+                                self.gaz.population.get(low, 0) >= _BIG_CITY)
+        if word_class not in ("name", "unknown"):
+            # "Mobile", "Reading", "Independence": a city only with a place context or ", ST"
+            return context or bool(re.match(r",\s*[A-Z]{2}\b", text[tokens[i].end():tokens[i].end() + 5]))
         return True
 
     def _state_abbreviations(self, text: str) -> Iterator[PhiSpan]:

@@ -66,7 +66,7 @@ class _Doc:
         for m in _SLOT.finditer(template):
             self.add(template[cursor:m.start()])
             value, kind = self.fill(m.group(1), m.group(2) or "")
-            self.add(value, kind)
+            self.add(value.strip(), kind)  # some Faker addresses end with a space
             cursor = m.end()
         self.add(template[cursor:])
 

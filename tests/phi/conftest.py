@@ -1,0 +1,8 @@
+import pytest
+
+from phi import Scrubber
+
+
+@pytest.fixture(scope="session")
+def scrubber() -> Scrubber:
+    return Scrubber()
