@@ -115,7 +115,7 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mindq", description="mental-health analysis job platform")
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("up", help="start the whole stack (embedded Redis/PostgreSQL unless configured)")
@@ -145,7 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scopes")
     p.set_defaults(func=cmd_tenant)
     sub.add_parser("demo", help="submit the demo jobs to a running stack").set_defaults(func=cmd_demo)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     return args.func(args) or 0
 
 

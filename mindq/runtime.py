@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 import sqlalchemy as sa
 
 from jobstore.crypto import Cipher
@@ -53,8 +55,11 @@ def redis_client() -> redis.Redis:
     s = settings()
     if not s.redis_url:
         raise NotConfigured("REDIS_URL is not set (start the stack with `mindq up`)")
+    # a pooled connection that died with a Redis restart is retried on a fresh one, not surfaced
     return redis.Redis.from_url(s.redis_url, health_check_interval=30, socket_keepalive=True,
-                                max_connections=int(os.environ.get("MINDQ_REDIS_POOL", "200")))
+                                max_connections=int(os.environ.get("MINDQ_REDIS_POOL", "200")),
+                                retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 5),
+                                retry_on_error=[redis.ConnectionError, redis.TimeoutError])
 
 
 @functools.lru_cache(maxsize=1)

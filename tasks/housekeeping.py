@@ -1,8 +1,10 @@
 """Periodic tasks: the reconciler that re-enqueues jobs whose message was lost.
 
 PostgreSQL, not Redis, decides whether a job exists. A queued job older than the grace period
-whose id is in no broker queue and no unacked set, or a running job whose lease expired (its
-worker died), gets a fresh message. Duplicates are harmless: the claim and the conditional
+whose id is in no broker queue, or a running job whose lease expired (its worker died), gets a
+fresh message. A queued job whose message sits only in kombu's unacked set was delivered to a
+worker that never claimed it (prefetch is 1, so a live worker claims at once): that worker is
+gone, and its message would only come back after the visibility timeout. Duplicates are harmless: the claim and the conditional
 finish let only one execution store a result.
 """
 from __future__ import annotations
@@ -19,8 +21,8 @@ log = logging.getLogger("mindq.reconcile")
 LOCK_KEY = "mindq:lock:reconcile"
 
 
-def job_ids_in_broker(r) -> set[str]:
-    """Job ids of messages waiting in a queue or delivered but unacked (kombu's Redis layout)."""
+def job_ids_in_queues(r) -> set[str]:
+    """Job ids of messages waiting in a queue (kombu's Redis layout: one list per queue)."""
     import json
 
     found: set[str] = set()
@@ -28,8 +30,6 @@ def job_ids_in_broker(r) -> set[str]:
     def collect(raw: bytes) -> None:
         try:
             msg = json.loads(raw)
-            if isinstance(msg, list):  # unacked entries are [message, exchange, routing_key]
-                msg = msg[0]
             task_id = msg.get("headers", {}).get("id")
         except (ValueError, AttributeError, IndexError):
             return
@@ -42,8 +42,6 @@ def job_ids_in_broker(r) -> set[str]:
             if r.type(key) == b"list":
                 for raw in r.lrange(key, 0, -1):
                     collect(raw)
-    for raw in r.hvals("unacked"):
-        collect(raw)
     return found
 
 
@@ -52,7 +50,7 @@ def reconcile_once(grace_s: float) -> int:
     stale = service.stale_jobs(grace_s)
     if not stale:
         return 0
-    present = job_ids_in_broker(runtime.redis_client())
+    present = job_ids_in_queues(runtime.redis_client())
     waiting, requeued = [], 0
     for job in stale:
         job_id = str(job["id"])

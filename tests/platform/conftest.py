@@ -19,11 +19,25 @@ from mindq.embedded import free_port
 
 class Proc:
     def __init__(self, name: str, cmd: list[str], env: dict[str, str], log_dir: Path):
-        self.name = name
+        self.name, self.cmd, self.env = name, cmd, env
         self.log_path = log_dir / f"{name}.log"
+        self._spawn()
+
+    def _spawn(self) -> None:
         self._log = open(self.log_path, "ab")
-        self.popen = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        self.popen = subprocess.Popen(self.cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def kill9(self) -> None:
+        """SIGKILL the whole process group: no cleanup, no acks, like a machine losing power."""
+        os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait()
+        self._log.close()
+
+    def restart(self) -> None:
+        if self.popen.poll() is None:
+            self.stop()
+        self._spawn()
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
         if self.popen.poll() is None:
@@ -33,7 +47,8 @@ class Proc:
             except subprocess.TimeoutExpired:
                 os.killpg(self.popen.pid, signal.SIGKILL)
                 self.popen.wait()
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -207,3 +207,25 @@ def test_background_thread_idles_without_work(engine):
     steps = engine.stats["steps"]
     threading.Event().wait(0.2)
     assert engine.stats["steps"] == steps
+
+
+def test_token_id_prompts_and_ignore_eos(loaded, alone):
+    eng = Engine(loaded, start=False)
+    ids = loaded.tokenizer(PROMPTS[0])["input_ids"]
+    fut = eng.submit(ids, max_new_tokens=NEW, ignore_eos=True)
+    while not fut.done():
+        eng.step()
+    assert fut.result().token_ids == hf_greedy(loaded, PROMPTS[0]) or fut.result().text == alone[0].text
+    assert fut.result().completion_tokens == NEW
+
+
+def test_from_settings_uses_model_limits(tiny_paths):
+    from tests.worker.conftest import settings_for
+
+    eng = Engine.from_settings(settings_for(tiny_paths, max_batch=3, max_new_tokens=5), device="cpu",
+                               start=False)
+    assert eng.scheduler.limits.max_batch == 3 and eng.default_max_new_tokens == 5
+    fut = eng.submit(PROMPTS[2])
+    while not fut.done():
+        eng.step()
+    assert fut.result().completion_tokens <= 5

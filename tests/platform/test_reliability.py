@@ -1,0 +1,110 @@
+"""Lost messages, killed workers and a restarted Redis: no job lost, none applied twice."""
+from __future__ import annotations
+
+import sys
+import uuid
+
+import sqlalchemy as sa
+
+from jobstore import events
+from jobstore.tables import results
+from mindq import runtime
+from tasks.app import app as celery_app
+from tests.platform.conftest import Proc, wait_job, wait_until, worker_alive
+
+
+def _one_result_and_one_terminal_event(job_id: str) -> None:
+    with runtime.db().connect() as conn:
+        n = conn.execute(sa.select(sa.func.count()).select_from(results)
+                         .where(results.c.job_id == uuid.UUID(job_id))).scalar_one()
+    terminal = [e for _, e in events.history(runtime.redis_client(), job_id) if events.is_terminal_event(e)]
+    assert n == 1, f"{job_id}: {n} results"
+    assert len(terminal) == 1, f"{job_id}: {len(terminal)} terminal events"
+
+
+def _consumer(queue: str, hostname: str, on: bool) -> None:
+    control = celery_app.control
+    call = control.add_consumer if on else control.cancel_consumer
+
+    def sent() -> bool:
+        try:  # the first broadcast after a Redis restart may hit a dead pooled connection
+            return bool(call(queue, destination=[hostname], reply=True, timeout=5))
+        except Exception:
+            return False
+
+    wait_until(sent, 30, 0.5, what=f"worker to {'resume' if on else 'pause'} consuming {queue}")
+
+
+def test_reconciler_recovers_a_job_whose_message_was_deleted(api, cpu_worker, proc_env, log_dir):
+    hostname = "worker-cpu@" + __import__("socket").gethostname()
+    _consumer("cpu", hostname, on=False)
+    try:
+        _, job, _ = api("POST", "/v1/jobs", {"type": "scrub", "text": "lost message 555-222-3333"})
+        r = runtime.redis_client()
+        wait_until(lambda: job["id"].encode() in b"".join(r.lrange("cpu", 0, -1)), 10, what="message in queue")
+        r.delete("cpu")  # the message is gone; only PostgreSQL still knows the job
+    finally:
+        _consumer("cpu", hostname, on=True)
+    beat = Proc("beat", [sys.executable, "-m", "celery", "-A", "worker.main", "beat", "-s",
+                         str(log_dir / "beat-schedule")], proc_env, log_dir)
+    try:
+        done = wait_job(api, job["id"], timeout=60)
+    finally:
+        beat.stop()
+    assert done["state"] == "succeeded"
+    assert "[PHONE]" in done["result"]["text"]
+    _one_result_and_one_terminal_event(job["id"])
+
+
+def test_kill_9_of_a_worker_mid_task_loses_nothing_and_applies_nothing_twice(api, llm_worker, cpu_worker):
+    ids = [api("POST", "/v1/jobs", {"type": "imhi.dr", "text": f"kill test {i} {uuid.uuid4()} I feel hopeless",
+                                    "options": {"max_new_tokens": 400}})[1]["id"] for i in range(12)]
+
+    def some_running():
+        return [j for j in ids if api("GET", f"/v1/jobs/{j}")[1]["state"] == "running"]
+
+    wait_until(some_running, 60, 0.05, what="running jobs")
+    llm_worker.kill9()
+    interrupted = some_running()
+    assert interrupted, "the kill should interrupt at least one running job"
+    llm_worker.restart()
+    wait_until(lambda: worker_alive("worker-llm"), 120, what="restarted worker")
+    from tasks.housekeeping import reconcile_once
+
+    def all_done():
+        reconcile_once(runtime.settings().reconcile_grace)  # what beat runs every few seconds
+        return all(api("GET", f"/v1/jobs/{j}")[1]["state"] in ("succeeded", "failed", "cancelled") for j in ids)
+
+    wait_until(all_done, 240, 1.0, what="every job to finish after the kill")
+    for job_id in ids:
+        job = api("GET", f"/v1/jobs/{job_id}")[1]
+        assert job["state"] == "succeeded", job
+        _one_result_and_one_terminal_event(job_id)
+    from jobstore.tables import jobs
+
+    with runtime.db().connect() as conn:
+        attempts = dict(conn.execute(sa.select(jobs.c.id, jobs.c.attempts)
+                                     .where(jobs.c.id.in_([uuid.UUID(i) for i in interrupted]))).all())
+    assert all(a >= 2 for a in attempts.values()), attempts  # they really were run again
+
+
+def test_redis_restart_keeps_queued_jobs(api, services, cpu_worker):
+    hostname = "worker-cpu@" + __import__("socket").gethostname()
+    _consumer("cpu", hostname, on=False)
+    ids = [api("POST", "/v1/jobs", {"type": "scrub", "text": f"survive restart {i} 555-444-{1000 + i}"})[1]["id"]
+           for i in range(10)]
+    r = runtime.redis_client()
+    assert r.llen("cpu") >= 10
+    svc = services["redis"]
+    port = int(svc.url.rsplit(":", 1)[1].split("/")[0])
+    svc.stop()  # SIGTERM: redis-server flushes its AOF and exits
+    from mindq.embedded import start_redis
+
+    services["redis"] = start_redis(services["dir"] / "redis", port)
+    wait_until(lambda: r.ping(), 20, what="redis back")
+    assert r.llen("cpu") >= 10, "queued messages must survive the restart (AOF)"
+    wait_until(lambda: worker_alive("worker-cpu"), 30, what="worker reconnect")
+    _consumer("cpu", hostname, on=True)
+    for job_id in ids:
+        assert wait_job(api, job_id, timeout=120)["state"] == "succeeded"
+        _one_result_and_one_terminal_event(job_id)
