@@ -92,8 +92,10 @@ def main() -> None:
         import numpy as np
         rng = np.random.default_rng(1)
         cpay = []
-        for i in range(10):
-            p = simulate_patient(rng, i, n_weeks=26)
+        while len(cpay) < 10:
+            p = simulate_patient(rng, len(cpay), n_weeks=26)
+            if not p.biometric_records():
+                continue  # a patient without a wearable has nothing to correlate
             cpay.append({"instrument": "mood", "symptoms": p.mood_observations(), "biometrics": p.biometric_records()})
         out["throughput_per_core"] = {
             "forecasts_per_s": throughput(lambda x: run_forecast(x, fc), fpay),

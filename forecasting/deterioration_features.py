@@ -75,7 +75,9 @@ def symptom_features(days: np.ndarray, unit: np.ndarray, j: int, delta_unit: flo
     in16 = d >= d[-1] - 16 * 7
     return np.array([
         last, recent, last - recent, last - (u[-2] if j >= 1 else last), _slope(d[w6] / 7.0, u[w6]), u[w6].std(),
-        last - u[in16].min(), last - u[0], (d[-1] - d[0]) / 7.0, float((d >= d[-1] - 56).sum()), 1.0 - last,
+        # time and visit counts capped at what the simulated courses span (no linear extrapolation)
+        last - u[in16].min(), last - u[0], min((d[-1] - d[0]) / 7.0, 52.0), min(float((d >= d[-1] - 56).sum()), 9.0),
+        1.0 - last,
         delta_unit,
     ])
 

@@ -64,7 +64,8 @@ def window_at(days: np.ndarray, unit: np.ndarray, j: int) -> tuple[np.ndarray, n
     """Grid and context of the series cut after observation ``j``."""
     anchor = days[j]
     grid = weekly_grid(days[: j + 1], unit[: j + 1], anchor, WINDOW_WEEKS)
-    context = np.array([(anchor - days[0]) / 7.0 / 52.0, unit[0], (j + 1) / 52.0])
+    # Capped at the longest simulated course (52 weeks) so longer real series do not extrapolate.
+    context = np.array([min((anchor - days[0]) / 7.0 / 52.0, 1.0), unit[0], min((j + 1) / 52.0, 1.0)])
     return grid, context
 
 

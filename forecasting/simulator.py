@@ -14,7 +14,8 @@ The generative story (one patient, daily resolution, PHQ-9 points):
 * **Daily sleep noise** (AR(1) 0.2, sd 0.9 h) also leaks into symptoms at the same lag
   (1.5 points per hour), so
   the lag is visible outside relapses too.
-* **Measurement.** Weekly visits (+-1 day jitter) score ``round(latent + N(0, s))`` with a
+* **Measurement.** Visits every week (60% of patients), every 2 weeks (25%) or every 4
+  weeks (15%), +-1 day jitter, score ``round(latent + N(0, s))`` with a
   per-patient retest sd ``s`` ~ U(2, 3), clipped to the range. Each visit is missed with a
   per-patient probability ~ U(0.05, 0.30), plus occasional 2-4 week gaps.
   GAD-7 shares 60% of the PHQ-9 latent (rescaled) plus its own AR deviation and noise.
@@ -52,6 +53,7 @@ class SimulatedPatient:
     latent: np.ndarray  # daily PHQ-9-scale severity, before measurement noise
     retest_sd: float
     sleep_lag_days: int
+    cadence_weeks: int  # planned weeks between visits
     relapse_onsets: list[int]  # day offsets at which symptom worsening starts
     visits: dict[str, tuple[np.ndarray, np.ndarray]]  # instrument -> (day offsets, scores), observed only
     scheduled_visit_days: np.ndarray  # every planned weekly visit day (observed or missed)
@@ -150,13 +152,15 @@ def simulate_patient(rng: np.random.Generator, pid: int, *, sleep_lag_days: int 
     inst = INSTRUMENTS["PHQ-9"]
     latent = np.clip(latent, inst.low, inst.high)
 
-    # Weekly visits with jitter, missed visits and occasional gaps.
-    sched = np.arange(n_weeks) * 7 + 3 + rng.integers(-1, 2, n_weeks)
+    # Visits on the patient's cadence with jitter, missed visits and occasional gaps.
+    cadence = int(rng.choice([1, 2, 4], p=[0.6, 0.25, 0.15]))
+    n_visits = (n_weeks - 1) // cadence + 1
+    sched = np.arange(n_visits) * 7 * cadence + 3 + rng.integers(-1, 2, n_visits)
     p_miss = rng.uniform(0.05, 0.30)
-    observed = rng.random(n_weeks) >= p_miss
+    observed = rng.random(n_visits) >= p_miss
     for _ in range(int(rng.poisson(0.5))):
-        gap_start = int(rng.integers(2, n_weeks))
-        observed[gap_start: gap_start + int(rng.integers(2, 5))] = False
+        gap_start = int(rng.integers(2, n_visits))
+        observed[gap_start: gap_start + max(1, int(rng.integers(2, 5)) // cadence)] = False
     observed[:2] = True  # intake visits always happen
     vdays = sched[observed]
     retest_sd = rng.uniform(2.0, 3.0)
@@ -194,7 +198,7 @@ def simulate_patient(rng: np.random.Generator, pid: int, *, sleep_lag_days: int 
 
     return SimulatedPatient(
         pid=pid, kind=kind, start_ordinal=_EPOCH + int(rng.integers(0, 365)), n_days=n_days, latent=latent,
-        retest_sd=retest_sd, sleep_lag_days=sleep_lag_days,
+        retest_sd=retest_sd, sleep_lag_days=sleep_lag_days, cadence_weeks=cadence,
         relapse_onsets=[o + sleep_lag_days for o in onsets_sleep], visits=visits,
         scheduled_visit_days=sched, daily_mood=daily_mood, biometrics=biometrics,
     )

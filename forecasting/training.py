@@ -142,3 +142,22 @@ def load_latest(kind: Kind, out_dir: Path) -> ForecastPredictor | DeteriorationP
     """The newest version of ``kind`` under ``out_dir``, or None when there is none."""
     path = latest_version(Path(out_dir), NAMES[kind])
     return None if path is None else load(kind, path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m forecasting.training forecast|deterioration --out-dir DIR``: train, print ArtefactInfo JSON."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m forecasting.training", description=main.__doc__)
+    ap.add_argument("kind", choices=sorted(NAMES))
+    ap.add_argument("--out-dir", type=Path, required=True)
+    ap.add_argument("--n-patients", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    info = train(args.kind, args.out_dir, n_patients=args.n_patients, seed=args.seed, threads=args.threads)
+    print(json.dumps(info.to_dict(), indent=1))
+
+
+if __name__ == "__main__":
+    main()
