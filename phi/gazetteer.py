@@ -33,6 +33,7 @@ class Gazetteer:
     population: dict[str, int]
     max_tokens: int
     state_abbreviations: frozenset[str]
+    first_words: frozenset[str]  # first word of every place name: most tokens are skipped on sight
 
 
 def normalise(name: str) -> str:
@@ -56,4 +57,5 @@ def load() -> Gazetteer:
         places[normalise(alias)] = "country"
     places = {k: v for k, v in places.items() if k}
     max_tokens = max(len(k.split()) for k in places)
-    return Gazetteer(places, population, min(max_tokens, 5), _STATE_ABBREVIATIONS)
+    first_words = frozenset(name.split()[0] for name in places)
+    return Gazetteer(places, population, min(max_tokens, 5), _STATE_ABBREVIATIONS, first_words)

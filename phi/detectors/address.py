@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from .. import lexicon
+from .. import anchors, lexicon
 from ..adapter import PhiDetector
 from ..spans import PhiSpan
 
@@ -75,6 +75,9 @@ _ZIP = re.compile(r"(?<![\w\-.,$#/])\d{5}(?:-\d{4})?(?![\w\-]|[.,]\d|\s*(?:mg|mc
                   r"dollars|usd|people|miles|km|ft|feet|lbs|kg|words|cells|copies|/))", re.IGNORECASE)
 _UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b")
 
+_WORD = re.compile(r"[^\W\d_]+\.?")
+_KEYWORD_WORDS = frozenset(w.replace("\\", "") for w in _KEYWORD.strip("(?:)").split("|"))
+_AT_DIGIT = frozenset({"street", "street-lowercase", "number-keyword"})
 _PATTERNS = (("street", _STREET, 0.9), ("street-lowercase", _STREET_LOWER, 0.8), ("unit-first", _UNIT_FIRST, 0.9), ("keyword-first", _KEYWORD_FIRST, 0.85),
              ("number-keyword", _NUMBER_KEYWORD, 0.85),
              ("turkish-street", _TURKISH, 0.8), ("unit", _UNIT_ALONE, 0.8), ("po-box", _PO_BOX, 0.9),
@@ -92,14 +95,22 @@ class AddressDetector(PhiDetector):
     def find(self, text: str) -> Iterator[PhiSpan]:
         if not any(ch.isdigit() for ch in text):
             return  # every shape here has a number in it
+        digits = anchors.digit_starts(text)
+        keywords = tuple(m.start() for m in _WORD.finditer(text) if m.group().lower() in _KEYWORD_WORDS)
         for pattern, regex, score in _PATTERNS:
-            for m in regex.finditer(text):
+            if pattern in _AT_DIGIT:
+                found = anchors.matches_at(regex, text, digits)
+            elif pattern == "keyword-first":
+                found = anchors.matches_at(regex, text, keywords)
+            else:
+                found = regex.finditer(text)
+            for m in found:
                 end = m.end()
                 while end > m.start() and text[end - 1] in " ,\t\n":
                     end -= 1
                 yield self.span(m.start(), end, pattern, score)
         yield from self._glued_streets(text)
-        for m in _ZIP.finditer(text):
+        for m in anchors.matches_at(_ZIP, text, digits):
             context = bool(_ZIP_CONTEXT.search(text[max(0, m.start() - 20):m.start()]))
             yield self.span(m.start(), m.end(), "zip-context" if context else "zip", 0.8 if context else 0.5)
 

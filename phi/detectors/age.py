@@ -4,10 +4,13 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from .. import anchors
 from ..adapter import PhiDetector
 from ..spans import PhiSpan
 
 _OLD = r"(?P<v>(?:9\d|1[0-2]\d)(?:\.\d)?)"
+_OLD_NUMBER = re.compile(r"(?<!\d)(?:9\d|1[0-2]\d)(?![\d,]|\.\d\d)")
+_OLD_WORD = re.compile(r"nonagenarian|centenarian|nineties|90s|100s", re.IGNORECASE)
 _PATTERNS = [
     ("years-old", re.compile(_OLD + r"\s*[\-\s]?\s*(?:years?|yrs?|y)[\-\s]*(?:old|of\s+age)?\b|" + _OLD.replace("v", "w")
                              + r"\s*(?:yo|y/o|y\.o\.?|yrs?\.?)(?!\w)", re.IGNORECASE)),
@@ -27,7 +30,11 @@ class AgeDetector(PhiDetector):
     kind = "AGE"
 
     def find(self, text: str) -> Iterator[PhiSpan]:
+        if not _OLD_NUMBER.search(text) and not _OLD_WORD.search(text):
+            return  # no number from 90 to 129 and no "nineties": nothing to find
         for pattern, regex in _PATTERNS:
-            for m in regex.finditer(text):
+            found = anchors.matches_at(regex, text, anchors.digit_starts(text)) if pattern == "years-old" \
+                else regex.finditer(text)
+            for m in found:
                 group = "v" if m.start("v") >= 0 else "w"
                 yield self.span(*m.span(group), pattern)

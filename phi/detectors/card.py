@@ -6,10 +6,12 @@ from typing import Iterator
 
 from stdnum import iban, luhn
 
+from .. import anchors
 from ..adapter import PhiDetector
 from ..context import has_context
 from ..spans import PhiSpan
 
+_DIGIT = re.compile(r"\d")
 _CARD = re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){12,18}(?![\d\-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b")
 _CARD_WORDS = ("card", "visa", "mastercard", "amex", "discover", "credit", "debit", "cc")
@@ -20,7 +22,9 @@ class CardDetector(PhiDetector):
     kind = "ID"
 
     def find(self, text: str) -> Iterator[PhiSpan]:
-        for m in _CARD.finditer(text):
+        if not _DIGIT.search(text):
+            return
+        for m in anchors.matches_at(_CARD, text, anchors.digit_starts(text)):
             digits = re.sub(r"\D", "", m.group())
             if luhn.is_valid(digits):
                 yield self.span(m.start(), m.end(), "card-luhn", 0.95)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from .. import anchors
 from ..adapter import PhiDetector
 from ..spans import PhiSpan
 
@@ -69,13 +70,31 @@ _NOT_DATE_AFTER = re.compile(r"^\s*(?:mmhg|strength|mg|mcg|ml|tabs?|tablets?|pil
                              re.IGNORECASE)
 
 
+# patterns that can only begin at a digit run or at a month name are tried there alone (anchors.py);
+# the others scan the text, and only when it has a digit / a month name at all
+_AT_DIGIT = frozenset({"iso", "numeric", "day-mon-year", "month-slash-year", "month-day", "year"})
+_AT_MONTH = frozenset({"month-day-year", "month-year", "month-alone"})
+_NEEDS_MONTH = frozenset({"day-of-month", "may-alone"})
+_NEEDS_DIGIT = frozenset({"ordinal-day", "year-abbrev", "season-year"})
+
+
 class DateDetector(PhiDetector):
     name = "date"
     kind = "DATE"
 
     def find(self, text: str) -> Iterator[PhiSpan]:
+        digits = anchors.digit_starts(text)
+        months = anchors.month_starts(text)
         for pattern, regex, score in _PATTERNS:
-            for m in regex.finditer(text):
+            if pattern in _AT_DIGIT:
+                found = anchors.matches_at(regex, text, digits)
+            elif pattern in _AT_MONTH:
+                found = anchors.matches_at(regex, text, months)
+            elif pattern in _NEEDS_DIGIT and not digits or pattern in _NEEDS_MONTH and not months:
+                continue
+            else:
+                found = regex.finditer(text)
+            for m in found:
                 start, end = _value_span(m)
                 if text[end - 1] == ".":
                     end -= 1  # "4th of March." : the sentence's full stop is not part of the date

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from .. import anchors
 from ..adapter import PhiDetector
 from ..spans import PhiSpan
 
@@ -27,12 +28,14 @@ _ID_WORDS = (r"account(?:\s+(?:number|no|num))?|acct|a/c|member(?:\s+(?:id|numbe
              r"employee(?:\s+(?:id|number))?|student(?:\s+(?:id|number))?|badge(?:\s+(?:id|number))?|"
              r"tax\s+id|ein|tin|itin|nhs(?:\s+number)?|id(?:\s+(?:number|no))?|identifier|card(?:\s+(?:number|no))?|"
              r"iban|routing(?:\s+(?:number|no))?|bank\s+account|swift|bic|pin")
-_VALUE = r"(?P<v>(?=[A-Z0-9\-]*\d)[A-Z0-9][A-Z0-9\-/.]{2,30}[A-Z0-9])"
 _CONNECT = r"(?:\s*(?:#|no\.?|number|num\.?|:|=|is|was|of|-)){0,3}\s*"
-_MRN = re.compile(r"\b(?:" + _MRN_WORDS + r")\b\.?" + _CONNECT + _VALUE, re.IGNORECASE)
-_ID = re.compile(r"\b(?:" + _ID_WORDS + r")\b\.?" + _CONNECT + _VALUE, re.IGNORECASE)
+# a value is any token with a digit; the words before it say whether it is an MRN or another id
+_CANDIDATE = re.compile(r"(?<![\w\-/.])(?=[A-Za-z0-9\-/.]*\d)[A-Za-z0-9][A-Za-z0-9\-/.]{2,30}[A-Za-z0-9]")
+_MRN_BEFORE = re.compile(r"\b(?:" + _MRN_WORDS + r")\b\.?" + _CONNECT + r"$", re.IGNORECASE)
+_ID_BEFORE = re.compile(r"\b(?:" + _ID_WORDS + r")\b\.?" + _CONNECT + r"$", re.IGNORECASE)
 _LONG_NUMBER = re.compile(r"(?<![\w\-./])\d{8,}(?![\w\-]|\.\d)")
 _CODE = re.compile(r"(?<![\w\-])(?=[A-Z0-9\-]*[A-Z])(?=(?:[A-Z\-]*\d){5})[A-Z][A-Z0-9\-]{5,24}(?![\w\-])")
+_DIGIT = re.compile(r"\d")
 _HASH_NUMBER = re.compile(r"(?<![\w&])#\s?(?P<v>\d{4,})\b")
 
 
@@ -41,13 +44,18 @@ class IdentifierDetector(PhiDetector):
     kind = "ID"
 
     def find(self, text: str) -> Iterator[PhiSpan]:
-        for m in _MRN.finditer(text):
-            if _enough_digits(m.group("v")):
-                yield self.span(*m.span("v"), "mrn-context", 0.95, kind="MRN")
-        for m in _ID.finditer(text):
-            if _enough_digits(m.group("v")):
-                yield self.span(*m.span("v"), "id-context", 0.95)
-        for m in _LONG_NUMBER.finditer(text):
+        if not _DIGIT.search(text):
+            return
+        digits = anchors.digit_starts(text)
+        for m in anchors.matches_at(_CANDIDATE, text, _token_starts(text, digits)):
+            if not _enough_digits(m.group()):
+                continue
+            before = max(0, m.start() - 45)
+            if _MRN_BEFORE.search(text, before, m.start()):
+                yield self.span(m.start(), m.end(), "mrn-context", 0.95, kind="MRN")
+            elif _ID_BEFORE.search(text, before, m.start()):
+                yield self.span(m.start(), m.end(), "id-context", 0.95)
+        for m in anchors.matches_at(_LONG_NUMBER, text, digits):
             yield self.span(m.start(), m.end(), "long-number", 0.5)
         for m in _CODE.finditer(text):
             yield self.span(m.start(), m.end(), "alphanumeric-code", 0.5)
@@ -57,3 +65,16 @@ class IdentifierDetector(PhiDetector):
 
 def _enough_digits(value: str) -> bool:
     return sum(ch.isdigit() for ch in value) >= 3
+
+
+def _token_starts(text: str, digit_starts: tuple[int, ...]) -> tuple[int, ...]:
+    """Where each token that holds a digit begins ("MR2608934" begins at the M)."""
+    starts = []
+    for pos in digit_starts:
+        while pos > 0 and (text[pos - 1].isalnum() or text[pos - 1] in "-/.") and pos > 0:
+            pos -= 1
+        while pos < len(text) and text[pos] in "-/.":
+            pos += 1
+        if not starts or starts[-1] != pos:
+            starts.append(pos)
+    return tuple(sorted(set(starts)))

@@ -55,7 +55,9 @@ class LocationDetector(PhiDetector):
             # lower-case place names only right after "in", "to", "from"...: "moved to denver"
             lowercase_ok = i > 0 and tokens[i - 1].group().lower() in _PLACE_WORDS and \
                 text[tokens[i - 1].end():tokens[i].start()] == " "
-            hit = self._longest_place(text, tokens, i, lowercase_ok) if first[0].isupper() or lowercase_ok else None
+            hit = None
+            if (first[0].isupper() or lowercase_ok) and first.rstrip(".").lower() in self.gaz.first_words:
+                hit = self._longest_place(text, tokens, i, lowercase_ok)
             if not hit:
                 i += 1
                 continue

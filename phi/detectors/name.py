@@ -103,12 +103,12 @@ class NameDetector(PhiDetector):
     def _classify(self, text: str, tokens: list[_Token], i: int) -> str:
         tok, lex = tokens[i], self.lex
         low, surface = tok.lower, tok.surface
-        if low in _STOP or low in _TITLE_WORDS or (len(surface) < 2) or _CONTRACTION.search(surface):
-            return ""
-        cap = surface[0].isupper()
         word_class = lex.classify(low)
-        if not cap and word_class == "word":
-            return ""  # the bulk of any text: skip before looking at context
+        cap = surface[0].isupper()
+        if not cap and word_class in ("word", "allow"):
+            return ""  # the bulk of any text: skip before anything else
+        if low in _STOP or low in _TITLE_WORDS or len(surface) < 2 or _is_contraction(surface):
+            return ""
         after = text[tok.end:tok.end + 30]
         if word_class == "allow" or _DOSE_AFTER.match(after) or (low in lex.eponyms and _EPONYM_HEAD.match(after)):
             # a title or a relative still makes a name of it: Dr. Bell, Dr. French, my therapist June
@@ -163,9 +163,10 @@ class NameDetector(PhiDetector):
     def _extend(self, text: str, tokens: list[_Token]) -> None:
         """Initials, particles and capitalised neighbours join an adjacent name."""
         for _ in range(2):
-            for i, tok in enumerate(tokens):
-                if tok.name:
-                    continue
+            candidates = {j for i, tok in enumerate(tokens) if tok.name for j in (i - 1, i + 1)
+                          if 0 <= j < len(tokens) and not tokens[j].name}
+            for i in sorted(candidates):
+                tok = tokens[i]
                 left = tokens[i - 1] if i > 0 and _adjacent(text, tokens[i - 1], tok) else None
                 right = tokens[i + 1] if i + 1 < len(tokens) and _adjacent(text, tok, tokens[i + 1]) else None
                 if (left and left.name) or (right and right.name):
@@ -180,7 +181,7 @@ class NameDetector(PhiDetector):
             return surface.isupper() and (low not in ("i", "a") or text[tok.end:tok.end + 1] == ".")
         if low in _PARTICLES:
             return bool(left and left.name and right and right.name and right.surface[0].isupper())
-        if low in _STOP or low in _TITLE_WORDS or _CONTRACTION.search(surface):
+        if low in _STOP or low in _TITLE_WORDS or _is_contraction(surface):
             return False
         word_class = self.lex.classify(low)
         if surface[0].isupper():
@@ -200,6 +201,8 @@ class NameDetector(PhiDetector):
         # "SMITH, JOHN" and "Smith, John" in headers: the part after the comma joins a name before it
         for i in range(1, len(tokens)):
             a, b = tokens[i - 1], tokens[i]
+            if not a.name:
+                continue
             if a.name and not b.name and text[a.end:b.start] == ", " and b.surface[:1].isupper() and \
                     a.surface.isupper() == b.surface.isupper() and (
                         self.lex.classify(b.lower) in ("name", "unknown") or a.surface.isupper() and
@@ -227,8 +230,14 @@ class NameDetector(PhiDetector):
 
 
 def _token(m: re.Match[str]) -> _Token:
-    surface = _POSSESSIVE.sub("", m.group()) or m.group()
+    surface = m.group()
+    if "'" in surface or "’" in surface:
+        surface = _POSSESSIVE.sub("", surface) or surface
     return _Token(m.start(), m.start() + len(surface), surface, surface.lower())
+
+
+def _is_contraction(surface: str) -> bool:
+    return ("'" in surface or "’" in surface) and bool(_CONTRACTION.search(surface))
 
 
 def _context(text: str, tokens: list[_Token], i: int) -> str | None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from .. import anchors
 from ..adapter import PhiDetector
 from ..context import has_context
 from ..spans import PhiSpan
 
+_DIGIT = re.compile(r"\d")
 _PHONE = re.compile(
     r"(?<![\w+/.\-])"
     r"(?:(?:\+|00)\d{1,3}[ .\-]*)?"             # country code
@@ -22,6 +24,7 @@ _PHONE = re.compile(
     r"(?![\w/])",
     re.IGNORECASE,
 )
+_OPENER = re.compile(r"[+(](?=\d)")
 _CONTEXT = ("phone", "tel", "telephone", "call", "cell", "mobile", "fax", "pager", "number", "contact",
             "reach", "text", "ph", "mob", "whatsapp", "hotline", "line", "dial", "landline")
 _DATE_SHAPE = re.compile(r"^\d{4}[.\-]\d{1,2}[.\-]\d{1,2}$|^\d{1,2}[.\-]\d{1,2}[.\-]\d{2,4}$")
@@ -34,7 +37,12 @@ class PhoneDetector(PhiDetector):
     kind = "PHONE"
 
     def find(self, text: str) -> Iterator[PhiSpan]:
-        for m in _PHONE.finditer(text):
+        if not _DIGIT.search(text):
+            return
+        starts = anchors.digit_starts(text)
+        if "+" in text or "(" in text:
+            starts = tuple(sorted(set(starts) | {m.start() for m in _OPENER.finditer(text)}))
+        for m in anchors.matches_at(_PHONE, text, starts):
             candidate = m.group().rstrip(" .-")
             end = m.start() + len(candidate)
             pattern = _classify(candidate, has_context(text, m.start(), end, _CONTEXT, 30))

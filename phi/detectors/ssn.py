@@ -4,10 +4,12 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from .. import anchors
 from ..adapter import PhiDetector
 from ..context import has_context
 from ..spans import PhiSpan
 
+_DIGIT = re.compile(r"\d")
 _CONTEXT = ("ssn", "ss", "social", "security", "ssns", "soc", "sec", "ss#", "ssn#")
 _DASHED = re.compile(r"(?<![\w\-])\d{3}-\d{2}-\d{4}(?![\w\-])")
 _SPACED = re.compile(r"(?<![\w\-])\d{3}[ .]\d{2}[ .]\d{4}(?![\w\-])")
@@ -21,11 +23,15 @@ class SsnDetector(PhiDetector):
     kind = "SSN"
 
     def find(self, text: str) -> Iterator[PhiSpan]:
-        for m in _DASHED.finditer(text):
+        if not _DIGIT.search(text):
+            return
+        digits = anchors.digit_starts(text)
+        for m in anchors.matches_at(_DASHED, text, digits):
             if not m.group().startswith("000"):
                 yield self.span(m.start(), m.end(), "dashed")
         for pattern, regex in (("spaced", _SPACED), ("plain", _PLAIN), ("masked", _MASKED)):
-            for m in regex.finditer(text):
+            found = regex.finditer(text) if pattern == "masked" else anchors.matches_at(regex, text, digits)
+            for m in found:
                 if has_context(text, m.start(), m.end(), _CONTEXT, 40):
                     yield self.span(m.start(), m.end(), pattern, 0.9)
         if "last" in text.lower():
