@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gen = sub.add_parser("generate", help="write synthetic gold files (clinical notes, patient journals)")
     gen.add_argument("outdir")
     gen.add_argument("--n", type=int, default=300)
-    gen.add_argument("--split", choices=("dev", "heldout"), default="dev")
+    gen.add_argument("--split", choices=("dev", "heldout", "final"), default="dev")
     args = parser.parse_args(argv)
 
     if args.command == "generate":

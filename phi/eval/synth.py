@@ -20,12 +20,15 @@ from .synth_templates import CLINICAL, JOURNAL
 _LOCALES = {
     "dev": ("en_US", "en_GB", "es_ES", "de_DE", "it_IT", "en_IN"),
     "heldout": ("en_US", "fr_FR", "pl_PL", "nl_NL", "pt_BR", "sv_SE", "hu_HU", "tr_TR"),
+    "final": ("en_US", "en_AU", "es_MX", "cs_CZ", "fi_FI", "da_DK", "ro_RO", "en_NZ"),
 }
 _CITIES = {
     "dev": ("Boston", "Chicago", "Denver", "Seattle", "Atlanta", "Phoenix", "Portland", "Nashville",
             "Toronto", "London", "Dublin", "Madrid"),
     "heldout": ("Houston", "Pittsburgh", "Sacramento", "Albuquerque", "Cleveland", "Omaha", "Tucson",
                 "Vancouver", "Manchester", "Lyon", "Krakow", "Rotterdam"),
+    "final": ("Minneapolis", "Baltimore", "Milwaukee", "Tampa", "Raleigh", "Spokane", "Fresno", "Ottawa",
+              "Leeds", "Glasgow", "Prague", "Helsinki"),
 }
 _STATES = (("Massachusetts", "MA"), ("Illinois", "IL"), ("Colorado", "CO"), ("Washington", "WA"),
            ("Georgia", "GA"), ("Arizona", "AZ"), ("Oregon", "OR"), ("Tennessee", "TN"), ("Texas", "TX"),
@@ -197,7 +200,8 @@ def _ordinal(day: int) -> str:
 
 
 def generate(genre: str, n: int, split: str, seed: int = 5) -> list[gold.GoldDoc]:
-    """``n`` documents of ``genre`` ("clinical" or "journal") from the ``split`` half of the templates."""
+    """``n`` documents of ``genre`` ("clinical" or "journal") from the ``split`` part of the templates:
+    "dev" (tuned on), "heldout" (scored while tuning), "final" (written after tuning, scored once)."""
     rng = random.Random(f"{genre}-{split}-{seed}")
     fakers = []
     for locale in _LOCALES[split]:

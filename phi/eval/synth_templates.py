@@ -62,6 +62,23 @@ CLINICAL = {
     ],
 }
 
+# written last, after all tuning, and only ever scored ("final" split in synth.py)
+CLINICAL["final"] = [
+    "Pt: {P.full}, DOB {DATE.full}, seen in clinic today with her aunt {R.first}.",
+    "History obtained from patient and from {R.full} (niece) by phone, {PHONE}.",
+    "Mr. {F.last} reports his wife has been sleeping 12-14 hours per day since {DATE}.",
+    "Psychiatric hx: 2 prior admissions to {HOSPITAL}, most recently {DATE}.",
+    "Outpatient psychiatrist: {C.full}, MD; therapist {S.first} {S.last}, LMFT.",
+    "Pt moved from {CITY}, {STATE} to live with {R.first} after the divorce in {DATE.year}.",
+    "{P.first} denies current SI; C-SSRS screen negative. Columbia protocol reviewed.",
+    "Labs 3 days ago: TSH 2.1, B12 410, vitamin D 18; EKG QTc 438.",
+    "Plan reviewed with Dr. {C.last} and the patient's son, {F.first}.",
+    "Medicaid ID {ID}; account {MRN}; SSN ending in {SSN.last4}.",
+    "Address on file: {STREET}, {CITY} {ZIP}. Email {EMAIL}.",
+    "Pt is a {AGE} y/o retired teacher with recurrent MDD, on bupropion XL 300 mg.",
+    "Dictated by {C.initial_last} {DATE.full}; transcribed {DATE}.",
+]
+
 JOURNAL = {
     "dev": [
         "Today was rough. {R.first} came over and we talked about mom.",
@@ -118,3 +135,19 @@ JOURNAL = {
         "Walked around {CITY} all afternoon with {F.first}, felt lighter.",
     ],
 }
+
+JOURNAL["final"] = [
+    "Therapy with {C.first} again today, we talked about my dad.",
+    "{R.first} picked me up from {HOSPITAL} on {DATE}, I owe her big time.",
+    "Feeling numb. Texted {S.first} and {F.first} but neither answered.",
+    "My grandmother is {AGE} and she still remembers everyone's birthday.",
+    "On {DATE} I finally told my boss {S.full} about the panic attacks.",
+    "We drove to {CITY} for my cousin {R.first}'s wedding, too many people.",
+    "new number is {PHONE} in case I lose this notebook",
+    "Group at 6pm, GAD-7 was 15, worse than last month.",
+    "Mom called from {COUNTRY} and cried on the phone.",
+    "I keep thinking about {DATE.lower}, the day everything changed.",
+    "Dr {C.last} wants me to try lamotrigine, 25 mg to start.",
+    "Saw {R.full} at church Sunday and hid in the bathroom.",
+]
+
