@@ -10,16 +10,21 @@ lag recovery of the correlation job; and single-threaded throughput per core.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-import torch
+# Run as a script, bench/ is sys.path[0], and bench/platform.py would shadow the stdlib
+# module torch imports; put the repository root there instead.
+_BENCH = Path(__file__).resolve().parent
+sys.path[:] = [str(_BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import argparse  # noqa: E402
+import json  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from forecasting.evaluation import (evaluate_correlation, evaluate_deterioration,  # noqa: E402
                                     evaluate_forecast, throughput)
@@ -89,7 +94,6 @@ def main() -> None:
         fpay = [{"instrument": "PHQ-9", "observations": p.observations("PHQ-9")[:12], "horizon": 8} for p in patients]
         dpay = [{"instrument": "PHQ-9", "observations": p.observations("PHQ-9")[:12],
                  "biometrics": p.biometric_records(0, 90)} for p in patients]
-        import numpy as np
         rng = np.random.default_rng(1)
         cpay = []
         while len(cpay) < 10:

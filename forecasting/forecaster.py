@@ -30,7 +30,8 @@ def _simplex(step: float, k: int) -> np.ndarray:
     return np.array([[*c, n - sum(c)] for c in pts], dtype=float) / n
 
 
-def train_lightgbm(train: ForecastWindows, val: ForecastWindows, *, seed: int, threads: int) -> tuple[lgb.Booster, dict]:
+def train_lightgbm(train: ForecastWindows, val: ForecastWindows, *, seed: int,
+                   threads: int) -> tuple[lgb.Booster, dict]:
     horizons = np.arange(1, H_MAX + 1)
 
     def dataset(w: ForecastWindows, reference=None) -> lgb.Dataset:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -11,7 +11,7 @@ from .deterioration import DeteriorationModels
 from .deterioration_features import (BIOMETRIC_GROUPS, FEATURES, SEQ_DAYS, SYMPTOM_FEATURES, empty_biometrics,
                                      sample_at)
 from .forecast_features import request_window
-from .forecaster import ALPHA, MEMBERS, POOLED, ForecastEnsemble
+from .forecaster import ALPHA, MEMBERS, ForecastEnsemble
 from .instruments import INSTRUMENTS
 from .schemas import DeteriorationRequest, ForecastRequest
 from .series import biometric_matrix, observation_days
@@ -67,14 +67,14 @@ class DeteriorationPredictor:
     def __init__(self, models: DeteriorationModels, name: str, version: str, top_k: int = 5) -> None:
         self.models, self.name, self.version, self.top_k = models, name, version, top_k
 
-    def _sample(self, req: DeteriorationRequest) -> tuple[np.ndarray, np.ndarray, bool]:
+    def _sample(self, req: DeteriorationRequest) -> tuple[np.ndarray, np.ndarray, bool, int]:
         inst = INSTRUMENTS[req.instrument]
         days, values = observation_days(req.observations)
         anchor = int(np.floor(days[-1]))
         bio = (biometric_matrix(req.biometrics, anchor - SEQ_DAYS + 1, anchor) if req.biometrics
                else empty_biometrics())
         feats, seq = sample_at(days, inst.scale(values), len(days) - 1, bio, inst.deterioration_delta / inst.span)
-        return feats, seq, bool(np.isfinite(bio).any())
+        return feats, seq, bool(np.isfinite(bio).any()), anchor
 
     def _occlusion(self, feats: np.ndarray, seq: np.ndarray) -> list[dict[str, Any]]:
         """Change in the served probability when one input is replaced by 'typical/absent'."""
@@ -99,7 +99,7 @@ class DeteriorationPredictor:
     def predict(self, request: DeteriorationRequest | Mapping[str, Any]) -> dict[str, Any]:
         req = request if isinstance(request, DeteriorationRequest) else DeteriorationRequest.model_validate(request)
         inst = INSTRUMENTS[req.instrument]
-        feats, seq, has_bio = self._sample(req)
+        feats, seq, has_bio, anchor = self._sample(req)
         p_gru = float(self.models.gru.proba(seq[None], feats[None])[0])
         p_lr = float(self.models.logistic.proba(feats[None])[0])
         contrib = self.models.logistic.contributions(feats[None])[0]
@@ -118,6 +118,9 @@ class DeteriorationPredictor:
             "model": "gru" if served == "gru" else "logistic",
             "baseline_probability": _r(p_lr, 4),
             "used_biometrics": has_bio,
+            # the models were trained with the wearable window ending on the day of the last score
+            "biometric_window": [date.fromordinal(anchor - SEQ_DAYS + 1).isoformat(),
+                                 date.fromordinal(anchor).isoformat()],
             "top_features": self._occlusion(feats, seq) if served == "gru" else lr_top,
             "top_features_method": ("occlusion: served probability minus the probability with the input set to "
                                     "its training mean (symptom features) or removed (biometrics)")

@@ -159,15 +159,16 @@ def _check_range(instrument: str, obs: list[Observation], field: str) -> None:
             raise PydanticCustomError(
                 "value_out_of_range",
                 "observation {i} ({ts}) has {instrument} score {value}, outside {low}..{high}",
-                {"field": f"{field}.{i}.value", "i": i, "ts": o.timestamp.isoformat(), "instrument": instrument, "value": o.value,
-                 "low": inst.low, "high": inst.high},
+                {"field": f"{field}.{i}.value", "i": i, "ts": o.timestamp.isoformat(), "instrument": instrument,
+                 "value": o.value, "low": inst.low, "high": inst.high},
             )
 
 
 def _check_biometric_days(days: list[DailyBiometrics], minimum: int) -> list[DailyBiometrics]:
     if len(days) < minimum:
         raise PydanticCustomError(
-            "series_too_short", "biometrics need at least {minimum} days of data, got {n}", {"minimum": minimum, "n": len(days)}
+            "series_too_short", "biometrics need at least {minimum} days of data, got {n}",
+            {"minimum": minimum, "n": len(days)},
         )
     if len(days) > MAX_SERIES_LEN:
         raise PydanticCustomError(

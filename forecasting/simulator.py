@@ -33,7 +33,7 @@ any forecaster can do (MAE >= ~1.6-2.4 points even with perfect knowledge of the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 
@@ -208,10 +208,3 @@ def simulate_cohort(n_patients: int, seed: int, *, sleep_lag_days: int = 3) -> l
     """``n_patients`` independent patients; the same seed gives the same cohort."""
     rng = np.random.default_rng(seed)
     return [simulate_patient(rng, pid, sleep_lag_days=sleep_lag_days) for pid in range(n_patients)]
-
-
-def start_date(patient: SimulatedPatient) -> date:
-    return patient.date_of(0)
-
-
-__all__ = ["SimulatedPatient", "simulate_patient", "simulate_cohort", "BIOMETRIC_NAMES", "timedelta"]

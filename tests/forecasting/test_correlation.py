@@ -1,7 +1,6 @@
 from datetime import date, timedelta
 
 import numpy as np
-import pytest
 
 from forecasting.evaluation import evaluate_correlation
 from forecasting.service import run_biometric_correlation
