@@ -13,12 +13,28 @@ from .deterioration_features import (BIOMETRIC_GROUPS, FEATURES, SEQ_DAYS, SYMPT
 from .forecast_features import request_window
 from .forecaster import ALPHA, MEMBERS, ForecastEnsemble
 from .instruments import INSTRUMENTS
-from .schemas import DeteriorationRequest, ForecastRequest
-from .series import biometric_matrix, observation_days
+from .schemas import MIN_DETERIORATION_OBS, DeteriorationRequest, ForecastRequest
+from .series import biometric_matrix, observation_days, weekly_grid
 
 
 def _r(x: float, nd: int = 2) -> float:
     return round(float(x), nd)
+
+
+def _weekly_if_dense(days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Daily-ish series (median gap < 4 days) become weekly means, the cadence the models know.
+
+    Kept as is when fewer than ``MIN_DETERIORATION_OBS`` weeks would remain.
+    """
+    if len(days) < 2 or np.median(np.diff(days)) >= 4:
+        return days, values
+    n_weeks = int(np.round((days[-1] - days[0]) / 7.0)) + 1
+    grid = weekly_grid(days, values, days[-1], n_weeks)
+    keep = ~np.isnan(grid)
+    if keep.sum() < MIN_DETERIORATION_OBS:
+        return days, values
+    week_days = days[-1] - 7.0 * (n_weeks - 1 - np.arange(n_weeks))
+    return week_days[keep], grid[keep]
 
 
 class ForecastPredictor:
@@ -67,14 +83,15 @@ class DeteriorationPredictor:
     def __init__(self, models: DeteriorationModels, name: str, version: str, top_k: int = 5) -> None:
         self.models, self.name, self.version, self.top_k = models, name, version, top_k
 
-    def _sample(self, req: DeteriorationRequest) -> tuple[np.ndarray, np.ndarray, bool, int]:
+    def _sample(self, req: DeteriorationRequest) -> tuple[np.ndarray, np.ndarray, bool, int, bool]:
         inst = INSTRUMENTS[req.instrument]
-        days, values = observation_days(req.observations)
+        days, values = _weekly_if_dense(*observation_days(req.observations))
+        resampled = len(days) != len(req.observations)
         anchor = int(np.floor(days[-1]))
         bio = (biometric_matrix(req.biometrics, anchor - SEQ_DAYS + 1, anchor) if req.biometrics
                else empty_biometrics())
         feats, seq = sample_at(days, inst.scale(values), len(days) - 1, bio, inst.deterioration_delta / inst.span)
-        return feats, seq, bool(np.isfinite(bio).any()), anchor
+        return feats, seq, bool(np.isfinite(bio).any()), anchor, resampled
 
     def _occlusion(self, feats: np.ndarray, seq: np.ndarray) -> list[dict[str, Any]]:
         """Change in the served probability when one input is replaced by 'typical/absent'."""
@@ -99,7 +116,7 @@ class DeteriorationPredictor:
     def predict(self, request: DeteriorationRequest | Mapping[str, Any]) -> dict[str, Any]:
         req = request if isinstance(request, DeteriorationRequest) else DeteriorationRequest.model_validate(request)
         inst = INSTRUMENTS[req.instrument]
-        feats, seq, has_bio, anchor = self._sample(req)
+        feats, seq, has_bio, anchor, resampled = self._sample(req)
         p_gru = float(self.models.gru.proba(seq[None], feats[None])[0])
         p_lr = float(self.models.logistic.proba(feats[None])[0])
         contrib = self.models.logistic.contributions(feats[None])[0]
@@ -111,8 +128,10 @@ class DeteriorationPredictor:
             "model_name": self.name,
             "model_version": self.version,
             "instrument": req.instrument,
-            "definition": f"{req.instrument} {worse}{inst.deterioration_delta:g} or worse versus the last score "
-                          f"({req.observations[-1].value:g}) at any visit within 4 weeks",
+            "definition": f"{req.instrument} {worse}{inst.deterioration_delta:g} or worse versus the last "
+                          + ("weekly mean score" if resampled else f"score ({req.observations[-1].value:g})")
+                          + " at any visit within 4 weeks",
+            "resampled_to_weekly": resampled,
             "probability": _r(p_gru if served == "gru" else p_lr, 4),
             "calibration": "Platt scaling on held-out calibration patients",
             "model": "gru" if served == "gru" else "logistic",

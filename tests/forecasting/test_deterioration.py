@@ -39,3 +39,10 @@ def test_mood_worsening_is_downwards(deterioration_model):
     obs = [{"timestamp": f"2024-01-{d:02d}", "value": v} for d, v in [(1, 6), (8, 7), (15, 6), (22, 7)]]
     out = run_deterioration({"instrument": "mood", "observations": obs}, deterioration_model)
     assert "-2" in out["definition"]
+
+
+def test_daily_series_is_resampled_to_the_weekly_cadence_it_was_trained_on(deterioration_model):
+    p = simulate_cohort(1, seed=2)[0]
+    out = run_deterioration({"instrument": "mood", "observations": p.mood_observations()[:60]}, deterioration_model)
+    assert out["resampled_to_weekly"] and "weekly mean" in out["definition"]
+    assert 0.005 < out["probability"] < 0.995
