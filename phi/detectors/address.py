@@ -32,7 +32,7 @@ _UNIT_WORD = (r"(?:apt|apartment|suite|ste|unit|flat|studio|piso|puerta|appartam
               r"lgh|étage|etage|mieszkanie|lok|daire|kat|bus|bte|no|bldg|building|fl|floor|rm|room|box)")
 _UNIT = r"(?:[ \t]*,?[ \t]*(?i:" + _UNIT_WORD + r"\b|#)\.?[ \t]*#?[ \t]*(?=[A-Za-z\-]*\d)[A-Za-z0-9\-]{1,6})*"
 _NUMBER = r"\d{1,6}[A-Za-z]?(?:[\-/]\d{1,5}[A-Za-z]?)?"
-_NAME = r"[A-ZÀ-ÖØ-Þ0-9][\w'’.\-]*"
+_NAME = r"(?=[^\W_])(?![a-zß-öø-ÿ])[\w'’.\-]+"  # starts with a capital (any script) or a digit
 _GAP = r"[ \t]+"
 _BREAK = r"(?:,?[ \t]*\n[ \t]*|,?[ \t]+)"  # one line break allowed inside a street block
 
@@ -47,6 +47,9 @@ _KEYWORD = (r"(?:calle|carrer|camino|paseo|pasaje|plaza|avenida|av\.|alameda|ron
             r"callejón|carrera|rambla|travesía|cuesta|acceso|via|viale|vicolo|strada|stretto|rotonda|borgo|canale|"
             r"contrada|corso|piazza|piazzale|largo|rue|avenue|boulevard|bd|chemin|impasse|allée|quai|route|cours|"
             r"place|rua|travessa|rodovia|praça|estrada|ladeira|vila|viela|vereda|esplanada|ul\.|ulica|al\.|aleja|"
+            r"fazenda|aeroporto|residencial|área|núcleo|jardim|campo|conjunto|setor|quadra|sítio|chácara|"
+            r"colônia|condomínio|distrito|lagoa|loteamento|morro|parque|passarela|pátio|praia|recanto|trecho|"
+            r"trevo|vale|viaduto|estação|"
             r"pl\.|plac|os\.|osiedle)")
 _KEYWORD_FIRST = re.compile(r"(?<![\w\-])(?i:" + _KEYWORD + r")[ \t]+(?:(?:de|del|de la|dos|das|do|da|di|della|"
                             r"degli|des|du|le|la|los|las)[ \t]+)?(?:" + _NAME + r"[ \t]+){0,3}" + _NAME
@@ -56,7 +59,7 @@ _NUMBER_KEYWORD = re.compile(r"(?<![\w\-/])" + _NUMBER + r",?[ \t]+(?i:" + _KEYW
 _GLUED = (r"(?:straße|strasse|str\.|weg|gasse|platz|ring|allee|damm|ufer|markt|steig|pfad|"
           r"vej|gade|stræde|allé|torv|vænget|gatan|vägen|gränd|torget|stigen|backen|allén|veien|vegen|gata|"
           r"katu|tie|kuja|polku|raitti|"
-          r"straat|laan|dreef|plein|singel|gracht|kade|pad|hof|dijk|steeg|"
+          r"straat|laan|dreef|plein|singel|gracht|kade|pad|hof|dijk|steeg|baan|boulevard|"
           r"utca|út|útja|tér|köz|körút|sor|sétány|fasor|rakpart|dűlő|lejtő)")
 # "Hauptstraße 7": a word followed by a number, kept when the word ends like a street name
 _WORD_NUMBER = re.compile(r"(?<![\w\-])(?P<word>[^\W\d_][\w'’\-]*)[ \t]+" + _NUMBER + r"\b\.?" + _UNIT)

@@ -9,7 +9,7 @@ from ..adapter import PhiDetector
 from ..spans import PhiSpan
 
 _OLD = r"(?P<v>(?:9\d|1[0-2]\d)(?:\.\d)?)"
-_OLD_NUMBER = re.compile(r"(?<!\d)(?:9\d|1[0-2]\d)(?![\d,]|\.\d\d)")
+_OLD_NUMBER = re.compile(r"(?<!\d)(?:9\d|1[0-2]\d)(?!\d|,\d|\.\d\d)")
 _OLD_WORD = re.compile(r"nonagenarian|centenarian|nineties|90s|100s", re.IGNORECASE)
 _PATTERNS = [
     ("years-old", re.compile(_OLD + r"\s*[\-\s]?\s*(?:years?|yrs?|y)[\-\s]*(?:old|of\s+age)?\b|" + _OLD.replace("v", "w")

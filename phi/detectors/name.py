@@ -69,6 +69,9 @@ is am are was were be been being do does did have has had will would can could s
 not no yes so very too just also then than when where who whom whose what which why how all any some each
 every both either neither one two three ok okay oh hi hey hello thanks please sorry well now still yet
 lol omg tbh idk im ive dont cant wont didnt""".split())
+_INITIALS = re.compile(r"(?<![\w.])(?:[A-Z]\.[ ]?){2,3}(?![\w])")
+_INITIALS_BEFORE = frozenset("by signed cc dr per with to and from attending author initials seen".split())
+_AFTER_LAST_FIRST = frozenset("was is has had presents presented reports states denies came arrived".split())
 _TITLE_WORDS = frozenset("dr mr mrs ms mx prof jr sr md phd rn np do pa lcsw pmhnp dnp msw lpc".split())
 _SENTENCE_END = frozenset(".!?\n:;•*>|")
 
@@ -98,6 +101,16 @@ class NameDetector(PhiDetector):
             tok.name = bool(tok.pattern)
         self._extend(text, tokens)
         yield from self._spans(text, tokens)
+        yield from self._initials(text)
+
+    def _initials(self, text: str) -> Iterator[PhiSpan]:
+        # "Note written by L.J.", "cc: K.W.": initials alone are a name after a signing word
+        if "." not in text:
+            return
+        for m in _INITIALS.finditer(text):
+            before = text[max(0, m.start() - 20):m.start()].lower().split()
+            if before and before[-1].strip(":,") in _INITIALS_BEFORE:
+                yield self.span(m.start(), m.end(), "initials", 0.8)
 
     # -- one token -----------------------------------------------------------------------------------
     def _classify(self, text: str, tokens: list[_Token], i: int) -> str:
@@ -132,6 +145,9 @@ class NameDetector(PhiDetector):
             if context == "weak" and len(low) > 2 and _is_verb_before(text, tokens, i) and (
                     word_class in ("unknown", "name", "name-word") or low in lex.first_names):
                 return "lowercase-after-verb"
+            if word_class == "unknown" and len(low) > 2 and low.isalpha() and not _CLINICAL_SUFFIX.search(low) \
+                    and (not low.isascii() or tokens[i - 1].lower in _BEFORE_PERSON if i else False):
+                return "lowercase-unknown"
             return ""
         if word_class == "name":
             return "dictionary"
@@ -143,7 +159,7 @@ class NameDetector(PhiDetector):
                 return ""  # Court-appointed, Follow-up
             return "unknown-capitalised"
         if word_class == "word":
-            return ""
+            return "capitalised-after-verb" if not starts_sentence and _is_verb_before(text, tokens, i) else ""
         # everyday words that are also names: Rose, Hope, Mark (common); Kelly, Weekly, Born (rarer)
         if not starts_sentence:
             return "capitalised-name-word"
@@ -180,14 +196,17 @@ class NameDetector(PhiDetector):
             # an initial; "A"/"I" only when written with a dot ("A. Smith")
             return surface.isupper() and (low not in ("i", "a") or text[tok.end:tok.end + 1] == ".")
         if low in _PARTICLES:
-            return bool(left and left.name and right and right.name and right.surface[0].isupper())
+            # "van der Avoirt", "de Lange": particles lead to a capitalised name on their right
+            return bool(right and (right.name or right.lower in _PARTICLES) and right.surface[0].isupper()
+                        or right and right.lower in _PARTICLES)
         if low in _STOP or low in _TITLE_WORDS or _is_contraction(surface):
             return False
         word_class = self.lex.classify(low)
         if surface[0].isupper():
             if word_class == "allow":
-                # "Christian Gordon", "June Carter": allowed words that are first names lead a name
-                return bool(right and right.name and low in self.lex.first_names)
+                # "Christian Gordon" (a first name before a name), "Troy Ward" (a surname after one)
+                return bool(right and right.name and low in self.lex.first_names or
+                            left and left.name and self.lex.is_name(low))
             if left and left.name:
                 return True  # a capitalised word right after a name is its surname: "Tanay Sura"
             # before a name: "Serge Schmiedt", but not the sentence's first word "Tell Sarah"
@@ -198,9 +217,15 @@ class NameDetector(PhiDetector):
         return bool(left and left.name and not left.surface[0].isupper() and word_class in ("name", "unknown"))
 
     def _join_caps_pairs(self, text: str, tokens: list[_Token]) -> None:
-        # "SMITH, JOHN" and "Smith, John" in headers: the part after the comma joins a name before it
+        # "SMITH, JOHN" and "Smith, John" in headers: the part after the comma joins a name before it;
+        # "Costa, Isabelle was brought in": a capitalised word before ", <first name>" is the surname
         for i in range(1, len(tokens)):
             a, b = tokens[i - 1], tokens[i]
+            if not a.name and b.name and b.lower in self.lex.first_names and text[a.end:b.start] == ", " and \
+                    a.surface[0].isupper() and self.lex.classify(a.lower) != "allow" and \
+                    _starts_sentence(text, a.start) and (i + 1 >= len(tokens) or tokens[i + 1].lower in _AFTER_LAST_FIRST):
+                a.name, a.pattern = True, "last-comma-first"
+                continue
             if not a.name:
                 continue
             if a.name and not b.name and text[a.end:b.start] == ", " and b.surface[:1].isupper() and \
@@ -267,6 +292,10 @@ def _context(text: str, tokens: list[_Token], i: int) -> str | None:
     return None
 
 
+_BEFORE_PERSON = frozenset("that and with told met saw texted called love miss hate like thank thanks asked hugged "
+                           "visited tell ask call text see meet for".split())
+
+
 def _is_verb_before(text: str, tokens: list[_Token], i: int) -> bool:
     return tokens[i - 1].lower in ("met", "told", "texted", "called", "asked", "saw", "visited", "hugged", "with",
                                    "and", "miss", "missed")
@@ -274,7 +303,7 @@ def _is_verb_before(text: str, tokens: list[_Token], i: int) -> bool:
 
 def _adjacent(text: str, a: _Token, b: _Token) -> bool:
     gap = text[a.end:b.start]
-    if gap in (" ", "-", "  "):
+    if gap in (" ", "-"):
         return True
     # a dot only joins after an initial: "Tom I. Holzman", "J.R. Smith"
     return gap in (".", ". ") and len(a.surface) == 1
