@@ -17,6 +17,8 @@ def make_engine(database_url: str, *, pool_size: int = 5) -> sa.Engine:
         sqlalchemy_url(database_url),
         pool_size=pool_size,
         max_overflow=pool_size * 2,
-        pool_pre_ping=True,
+        # no pre-ping: it costs a round trip per checkout; a connection broken by a database
+        # restart fails once, SQLAlchemy then invalidates the whole pool, and callers retry
+        pool_pre_ping=False,
         pool_recycle=1800,
     )

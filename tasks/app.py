@@ -38,8 +38,7 @@ def celery_config(settings: Settings) -> dict:
         task_queues=[Queue(CPU_QUEUE), Queue(LLM_INTERACTIVE), Queue(LLM_BATCH)],
         task_routes={"mindq.reconcile": {"queue": CPU_QUEUE}, "mindq.noop": {"queue": CPU_QUEUE}},
         worker_hijack_root_logger=False,
-        worker_send_task_events=True,  # Flower shows tasks live
-        task_send_sent_event=True,
+        worker_send_task_events=True,  # Flower shows tasks live (received/started/succeeded)
         beat_schedule={
             "reconcile": {"task": "mindq.reconcile", "schedule": settings.reconcile_interval,
                           "options": {"expires": settings.reconcile_interval}},

@@ -27,7 +27,6 @@ def scrub_version() -> str:
 
 
 def handle_scrub(ctx: JobContext) -> Outcome:
-    ctx.progress_event("scrubbing", 10)
     scrubbed = scrubber().scrub(ctx.payload["text"], surrogate=bool(ctx.options.get("surrogate", False)))
     counts = collections.Counter(span.kind for span in scrubbed.spans)
     return Outcome({

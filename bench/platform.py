@@ -1,0 +1,129 @@
+"""Platform throughput: raw no-op Celery tasks vs `scrub` jobs end to end through the API.
+
+Same machine, same run, same cpu worker (prefork, 2 processes): first N no-op tasks are sent
+straight to the queue and timed until drained (the raw rate); then N scrub jobs are submitted
+through the HTTP API by 1 and by 100 concurrent clients and timed until every job row is
+terminal. Reports jobs/s, enqueue latency (POST → 202) p50/p99, end-to-end latency
+(created_at → finished_at in PostgreSQL) p50/p99 and the ratio to raw.
+
+    .venv/bin/python bench/platform.py [--jobs 2000]
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+# run as a script, this file's folder comes first on sys.path and this module would shadow the
+# standard library's `platform`: put the repository root there instead
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+import argparse  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+import httpx  # noqa: E402
+
+from bench.harness import percentile, stack, start, wait_http, wait_worker  # noqa: E402
+
+TEXT = ("Journal: Dr. Alvarez called me at 555-201-3344 on March 3rd about my sleep. I felt hopeless "
+        "most days this month and stopped going to my pottery class at 12 Elm Street.")
+
+
+def drain_time(r, n: int, send) -> float:
+    t0 = time.perf_counter()
+    send(n)
+    while r.llen("cpu") or r.hlen("unacked"):
+        time.sleep(0.005)
+    return time.perf_counter() - t0
+
+
+def raw_rate(n: int) -> float:
+    from mindq import runtime
+    from tasks.app import app
+
+    r = runtime.redis_client()
+
+    def send(k: int) -> None:
+        with app.producer_or_acquire() as producer:
+            for i in range(k):
+                app.send_task("mindq.noop", args=[i], queue="cpu", producer=producer)
+
+    drain_time(r, 200, send)  # warm-up: worker pools, connections
+    return n / drain_time(r, n, send)
+
+
+def api_run(api: str, key: str, n: int, clients: int) -> dict:
+    import sqlalchemy as sa
+
+    from jobstore.tables import jobs
+    from mindq import runtime
+
+    latencies: list[float] = []
+    ids: list[str] = []
+    lock = threading.Lock()
+    per_client = n // clients
+
+    def client() -> None:
+        mine_lat, mine_ids = [], []
+        with httpx.Client(base_url=api, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
+            for _ in range(per_client):
+                t = time.perf_counter()
+                resp = c.post("/v1/jobs", json={"type": "scrub", "text": TEXT})
+                mine_lat.append(time.perf_counter() - t)
+                assert resp.status_code == 202, resp.text
+                mine_ids.append(resp.json()["id"])
+        with lock:
+            latencies.extend(mine_lat)
+            ids.extend(mine_ids)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    submit_s = time.perf_counter() - t0
+    engine = runtime.db()
+    while True:
+        with engine.connect() as conn:
+            left = conn.execute(sa.select(sa.func.count()).select_from(jobs)
+                                .where(jobs.c.state.in_(("queued", "running")))).scalar_one()
+        if left == 0:
+            break
+        time.sleep(0.02)
+    total_s = time.perf_counter() - t0
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(jobs.c.state, jobs.c.created_at, jobs.c.finished_at)
+                            .where(jobs.c.id.in_(ids))).all()
+    e2e = [(r.finished_at - r.created_at).total_seconds() for r in rows]
+    return {"jobs": len(ids), "clients": clients, "jobs_per_s": len(ids) / total_s, "submit_s": submit_s,
+            "succeeded": sum(r.state == "succeeded" for r in rows),
+            "enqueue_p50_ms": percentile(latencies, 50) * 1000, "enqueue_p99_ms": percentile(latencies, 99) * 1000,
+            "e2e_p50_ms": percentile(e2e, 50) * 1000, "e2e_p99_ms": percentile(e2e, 99) * 1000}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--web-workers", type=int, default=2)
+    args = parser.parse_args()
+    with stack(web_workers=args.web_workers) as ctx:
+        start(ctx, "worker", "cpu", log="worker-cpu")
+        start(ctx, "web", log="web")
+        wait_worker("cpu@")
+        wait_http(ctx["api"] + "/health/live")
+        raw = raw_rate(args.jobs)
+        print(f"raw no-op Celery tasks: {raw:,.0f} tasks/s ({args.jobs} tasks, cpu worker prefork x2)")
+        api_run(ctx["api"], ctx["key"], 100, 10)  # warm-up: scrubber dictionaries, pools
+        for clients in (1, 100):
+            n = args.jobs if clients > 1 else max(200, args.jobs // 5)
+            res = api_run(ctx["api"], ctx["key"], n, clients)
+            print(f"scrub jobs via API, {clients:>3} client(s): {res['jobs_per_s']:,.0f} jobs/s "
+                  f"({res['succeeded']}/{res['jobs']} succeeded) | enqueue p50 {res['enqueue_p50_ms']:.1f} ms "
+                  f"p99 {res['enqueue_p99_ms']:.1f} ms | end-to-end p50 {res['e2e_p50_ms']:.0f} ms "
+                  f"p99 {res['e2e_p99_ms']:.0f} ms | ratio to raw {res['jobs_per_s'] / raw:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
