@@ -36,16 +36,18 @@ from forecasting.training import load, train  # noqa: E402
 def _forecast_table(rep: dict) -> None:
     print(f"\n== forecast, {rep['instrument']}: {rep['n_windows']} held-out windows from {rep['n_patients']} patients "
           f"(MAE in points) ==")
-    print(" h   ensemble attention lightgbm last_val  rec_mean  gain   coverage width  naive_cov naive_width")
+    print(" h   ensemble attention lightgbm last_val  mean_3  best_naive        gain   coverage width  "
+          "naive_cov naive_width")
     for r in rep["horizons"]:
         print(f"{r['horizon']:2d}   {r['mae_ensemble']:7.3f}  {r['mae_attention']:7.3f}  {r['mae_lightgbm']:7.3f}  "
-              f"{r['mae_last_value']:7.3f}  {r['mae_recent_mean']:7.3f}  {r['gain_vs_best_naive']:+.3f}  "
+              f"{r['mae_last_value']:7.3f}  {r['mae_recent_mean']:7.3f}  {r['mae_best_naive']:6.3f} "
+              f"{r['best_naive']:11s} {r['gain_vs_best_naive']:+.3f}  "
               f"{r['coverage']:6.3f}  {r['mean_width']:6.2f}   {r['naive_interval_coverage']:6.3f}  "
               f"{r['naive_interval_mean_width']:6.2f}")
     for r in rep["horizons"]:
         if "gain_ci95" in r:
             lo, hi = r["gain_ci95"]
-            best = r[f"mae_{r['best_naive']}"]
+            best = r["mae_best_naive"]
             print(f"gain at h={r['horizon']} vs best naive ({r['best_naive']}): {r['gain_vs_best_naive']:+.3f} points "
                   f"({100 * r['gain_vs_best_naive'] / best:.1f}%), 95% CI over patients [{lo:+.3f}, {hi:+.3f}]")
 

@@ -9,6 +9,7 @@ The defaults train in well under a minute on 2 cores.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Literal
@@ -59,11 +60,15 @@ def train(kind: Kind, out_dir: Path, *, n_patients: int | None = None, seed: int
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
     torch.manual_seed(seed)
-    with _TorchThreads(threads):
-        if kind == "forecast":
-            metrics, extra = _train_forecast(parts, holdout, seed, threads, staging)
-        else:
-            metrics, extra = _train_deterioration(parts, holdout, seed, staging)
+    try:
+        with _TorchThreads(threads):
+            if kind == "forecast":
+                metrics, extra = _train_forecast(parts, holdout, seed, threads, staging)
+            else:
+                metrics, extra = _train_deterioration(parts, holdout, seed, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # never leave a half-written artefact behind
+        raise
     extra.update(training={"n_patients": n, "seed": seed, "split": SPLIT, "simulator": "forecasting.simulator"})
     return finalise(staging, out_dir, NAMES[kind], metrics, extra)
 

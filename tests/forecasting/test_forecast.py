@@ -16,8 +16,9 @@ def report(forecaster):
 
 def test_never_worse_than_best_naive(report):
     for row in report["horizons"]:
-        best_naive = min(row["mae_last_value"], row["mae_recent_mean"])
-        assert row["mae_ensemble"] <= best_naive + TOLERANCE, row
+        assert row["mae_best_naive"] == min(row["naive_mae"].values())
+        assert row["mae_best_naive"] <= min(row["mae_last_value"], row["mae_recent_mean"])
+        assert row["mae_ensemble"] <= row["mae_best_naive"] + TOLERANCE, row
 
 
 def test_clearly_better_at_one_and_four_weeks(report):
