@@ -12,7 +12,6 @@ Two views of the same history:
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,12 +60,6 @@ def _slope(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.polyfit(x, y, 1)[0]) if len(x) >= 2 and np.ptp(x) > 0 else 0.0
 
 
-def _window_mean(col: np.ndarray, a: int, b: int) -> float:
-    seg = col[a:b]
-    seg = seg[~np.isnan(seg)]
-    return float(seg.mean()) if len(seg) else np.nan
-
-
 def symptom_features(days: np.ndarray, unit: np.ndarray, j: int, delta_unit: float) -> np.ndarray:
     d, u = days[: j + 1], unit[: j + 1]
     last = u[-1]
@@ -82,21 +75,36 @@ def symptom_features(days: np.ndarray, unit: np.ndarray, j: int, delta_unit: flo
     ])
 
 
+# How a wearable value compares with a reference value, per biometric (order of BIOMETRIC_NAMES):
+# hours for sleep, log-ratios for HRV and steps (multiplicative, person-specific scales),
+# tens of beats per minute for resting heart rate.
+DEVIATIONS = (
+    lambda x, ref: x - ref,
+    lambda x, ref: np.log(x / ref),
+    lambda x, ref: np.log((x + 100) / (ref + 100)),
+    lambda x, ref: (x - ref) / 10.0,
+)
+
+
+def _nanmean(col: np.ndarray) -> float:
+    col = col[~np.isnan(col)]
+    return float(col.mean()) if len(col) else np.nan
+
+
 def biometric_features(bio: np.ndarray) -> np.ndarray:
-    """Features from the last 28 rows of a (SEQ_DAYS, 4) daily biometric matrix (anchor last)."""
+    """Recent change of each wearable measure over the last 28 rows of ``bio`` (anchor last).
+
+    Change = deviation of the mean of the most recent days from the mean of the 21 days
+    before them; 0 when either part has no data (the value a missing wearable gets).
+    """
     b = bio[-28:]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        sleep, hrv, steps, rhr = (b[:, k] for k in range(4))
-        has = float((~np.isnan(sleep)).sum() >= 7)
-        def change(col, recent, log=False):  # recent days vs the 21 before
-            now, before = _window_mean(col, 28 - recent, 28), _window_mean(col, 0, 21)
-            if np.isnan(now) or np.isnan(before):
-                return 0.0
-            return float(np.log((now + 100) / (before + 100)) if log == "steps" else
-                         np.log(now / before) if log else now - before)
-        return np.array([has, change(sleep, 7), change(sleep, 3), change(hrv, 7, True), change(steps, 7, "steps"),
-                         change(rhr, 7) / 10.0])
+
+    def change(k: int, recent: int) -> float:
+        now, before = _nanmean(b[28 - recent:, k]), _nanmean(b[:21, k])
+        return 0.0 if np.isnan(now) or np.isnan(before) else float(DEVIATIONS[k](now, before))
+
+    has_wearable = float((~np.isnan(b[:, 0])).sum() >= 7)
+    return np.array([has_wearable, change(0, 7), change(0, 3), change(1, 7), change(2, 7), change(3, 7)])
 
 
 def daily_sequence(days: np.ndarray, unit: np.ndarray, j: int, bio: np.ndarray) -> np.ndarray:
@@ -104,6 +112,7 @@ def daily_sequence(days: np.ndarray, unit: np.ndarray, j: int, bio: np.ndarray) 
     anchor = int(np.floor(days[j]))
     seq = np.zeros((SEQ_DAYS, N_CHANNELS))
     offsets = np.floor(days[: j + 1]).astype(int) - (anchor - SEQ_DAYS + 1)
+    # symptom level carried forward from the last score before the window
     level = unit[np.searchsorted(offsets, -1, side="right") - 1] if (offsets < 0).any() else unit[0]
     for t in range(SEQ_DAYS):
         hits = np.flatnonzero(offsets == t)
@@ -111,15 +120,12 @@ def daily_sequence(days: np.ndarray, unit: np.ndarray, j: int, bio: np.ndarray) 
             level = unit[hits[-1]]
             seq[t, 1] = 1.0
         seq[t, 0] = level
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for k, transform in enumerate((lambda x, m: x - m, lambda x, m: np.log(x / m),
-                                       lambda x, m: np.log((x + 100) / (m + 100)), lambda x, m: (x - m) / 10.0)):
-            col = bio[:, k]
-            present = ~np.isnan(col)
-            if present.any():
-                seq[present, 2 + 2 * k] = transform(col[present], np.nanmean(col))
-                seq[present, 3 + 2 * k] = 1.0
+    for k, deviation in enumerate(DEVIATIONS):
+        col = bio[:, k]
+        present = ~np.isnan(col)
+        if present.any():
+            seq[present, 2 + 2 * k] = deviation(col[present], col[present].mean())
+            seq[present, 3 + 2 * k] = 1.0
     return seq
 
 
