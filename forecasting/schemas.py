@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, time, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from .instruments import INSTRUMENTS
@@ -32,6 +32,8 @@ BIOMETRICS: dict[str, tuple[float, float]] = {
 }
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+# JSON numbers only: "12" or true as a score is a client bug, not something to coerce.
+Number = Annotated[float, Strict()]
 
 
 def _finite(value: float, what: str) -> float:
@@ -67,7 +69,7 @@ def _to_datetime(value: Any) -> datetime:
 class Observation(BaseModel):
     model_config = _STRICT
     timestamp: datetime
-    value: float
+    value: Number
 
     @field_validator("timestamp", mode="before")
     @classmethod
@@ -85,11 +87,11 @@ class DailyBiometrics(BaseModel):
 
     model_config = _STRICT
     date: date
-    sleep_hours: float | None = None
-    hrv: float | None = None
-    steps: float | None = None
-    resting_hr: float | None = None
-    active_minutes: float | None = None
+    sleep_hours: Number | None = None
+    hrv: Number | None = None
+    steps: Number | None = None
+    resting_hr: Number | None = None
+    active_minutes: Number | None = None
 
     @field_validator("date", mode="before")
     @classmethod

@@ -34,6 +34,8 @@ def test_good_payload_parses_dates_and_datetimes():
     (GOOD + [{"timestamp": "2024-02-05", "value": 28}], "value_out_of_range"),
     (GOOD + [{"timestamp": "2024-02-05", "value": -1}], "value_out_of_range"),
     (GOOD + [{"timestamp": "last tuesday", "value": 3}], "invalid_timestamp"),
+    (GOOD + [{"timestamp": "2024-02-05", "value": "12"}], "float_type"),
+    (GOOD + [{"timestamp": "2024-02-05", "value": True}], "float_type"),
 ])
 def test_bad_series_kinds(obs, kind):
     found, errors = kinds(ForecastRequest, instrument="PHQ-9", observations=obs)
