@@ -65,7 +65,7 @@ _NOT_DATE_BEFORE = re.compile(
     r"\bpcl|\bbdi|\bcssrs|\baudit|\bdast|\bgrade|\bi:e|\bx|\bhgb|\bwbc|\bplt|\bna|\bk)\W{0,3}(?:of\s+|was\s+|is\s+|at\s+|"
     r"=\s*|:\s*)?$", re.IGNORECASE)
 _NOT_DATE_AFTER = re.compile(r"^\s*(?:mmhg|strength|mg|mcg|ml|tabs?|tablets?|pills?|of\s+(?:the|a|my|his|her|them|"
-                             r"those|these|\d)|pain|on the|scale|\+|cups?|doses?|times|x\b|bpm|score|points?|"
+                             r"those|these|\d)|pain|on the|scale|\+|cups?|doses?|ppd|packs?|oz|times|x\b|bpm|score|points?|"
                              r"days?\s+(?:a|per)|hours?|hrs?|nights?|weeks?\s+(?:a|per)|servings?|drinks?|beers?)",
                              re.IGNORECASE)
 

@@ -50,7 +50,7 @@ _WEAK = frozenset("with by from to and per patient pt met told texted called ask
                   "thank love cc signed miss missed".split())
 _SPEECH_AFTER = re.compile(r"^(?:['’]s\b|\s+(?:said|says|told|asked|texted|called|yelled|replied|mentioned|"
                            r"messaged|emailed|thinks|wants|wanted|and\s+I|and\s+me|came|went|is\s+coming|"
-                           r"is\s+an?\s+\d+|was\s+an?\s+\d+|reports|states|denies|presents)\b|:|,\s+(?:you|I)\b)",
+                           r"is\s+an?\s+\d+|was\s+an?\s+\d+|reports|states|denies|presents)\b|,\s+(?:you|I)\b)",
                            re.IGNORECASE)
 _DOSE_AFTER = re.compile(r"^\s*(?:\(?\w+\)?\s*)?\d+(?:\.\d+)?\s*(?:mg|mcg|µg|g|ml|units|iu|%|mEq)\b", re.IGNORECASE)
 _EPONYM_HEAD = re.compile(r"^(?:['’]s?)?\s*(?:disease|syndrome|palsy|sign|signs|scale|test|score|inventory|criteria|"
@@ -71,6 +71,7 @@ every both either neither one two three ok okay oh hi hey hello thanks please so
 lol omg tbh idk im ive dont cant wont didnt""".split())
 _INITIALS = re.compile(r"(?<![\w.])(?:[A-Z]\.[ ]?){2,3}(?![\w])")
 _INITIALS_BEFORE = frozenset("by signed cc dr per with to and from attending author initials seen".split())
+_NAME_PREFIX = re.compile(r"^(?:Mc|Mac|De|Da|Di|Du|La|Le|Van|Von|O['’]|St|Del|Dos|Ja|Ke|Sha|Ta)[A-Z]")
 _AFTER_LAST_FIRST = frozenset("was is has had presents presented reports states denies came arrived".split())
 _TITLE_WORDS = frozenset("dr mr mrs ms mx prof jr sr md phd rn np do pa lcsw pmhnp dnp msw lpc".split())
 _SENTENCE_END = frozenset(".!?\n:;•*>|")
@@ -122,6 +123,8 @@ class NameDetector(PhiDetector):
             return ""  # the bulk of any text: skip before anything else
         if low in _STOP or low in _TITLE_WORDS or len(surface) < 2 or _is_contraction(surface):
             return ""
+        if _irregular_case(surface) and not _NAME_PREFIX.match(surface):
+            return ""  # QTc, hCG, iPhone, SpO: lab and brand spellings, unlike McDonald or DeShawn
         after = text[tok.end:tok.end + 30]
         if word_class == "allow" or _DOSE_AFTER.match(after) or (low in lex.eponyms and _EPONYM_HEAD.match(after)):
             # a title or a relative still makes a name of it: Dr. Bell, Dr. French, my therapist June
@@ -165,7 +168,8 @@ class NameDetector(PhiDetector):
             return "capitalised-name-word"
         if word_class == "name-word" and low in lex.first_names:
             return "first-name-word"
-        if _SPEECH_AFTER.match(text[tok.end:tok.end + 14]) or context or self._next_is_name(tokens, i, text):
+        if _SPEECH_AFTER.match(text[tok.end:tok.end + 14]) or context or self._next_is_name(tokens, i, text) or \
+                text[tok.end:tok.end + 1] == ":" and low in lex.first_names:
             return "name-word-in-context"
         return ""
 
@@ -259,6 +263,10 @@ def _token(m: re.Match[str]) -> _Token:
     if "'" in surface or "’" in surface:
         surface = _POSSESSIVE.sub("", surface) or surface
     return _Token(m.start(), m.start() + len(surface), surface, surface.lower())
+
+
+def _irregular_case(surface: str) -> bool:
+    return not surface.isupper() and any(part[1:] != part[1:].lower() for part in surface.split("-"))
 
 
 def _is_contraction(surface: str) -> bool:

@@ -35,6 +35,9 @@ NAMES = [
     Case("Chief Complaint: low mood. Assessment and Plan: continue.", [], ["Chief", "Complaint", "Plan"]),
     Case("Court-appointed guardian present. Follow-up in 2 weeks.", [], ["Court-appointed", "Follow-up"]),
     Case("I'm tired and I've been crying. Can't sleep.", [], ["I'm", "I've", "Can't"]),
+    Case("EKG: NSR, QTc 421. Beta-hCG negative.\nScales: PHQ-9 12", [], ["QTc", "Beta-hCG", "Scales"]),
+    Case("Watched Netflix, then Spotify; deleted Instagram.", [], ["Netflix", "Spotify", "Instagram"]),
+    Case("Dr. McDonald and Mr. DeShawn O'Neil", [("McDonald", "NAME"), ("DeShawn O'Neil", "NAME")]),
 ]
 
 DATES = [
@@ -52,7 +55,7 @@ DATES = [
     Case("BP 120/80, HR 76, pain 7/10, strength 5/5.", [], ["120/80", "7/10", "5/5"]),
     Case("Last Tuesday was bad; two weeks ago was worse.", [], ["Last Tuesday", "two weeks ago"]),
     Case("Meeting at 10:30 then group at 2pm.", [], ["10:30"]),
-    Case("Took 1/2 tab of trazodone.", [], ["1/2 tab"]),
+    Case("Took 1/2 tab of trazodone. Smokes 1/2 PPD.", [], ["1/2 tab", "1/2 PPD"]),
     Case("mood 6/10 today", [], ["6/10"]),
     Case("walked 2000 steps", [], ["2000"]),
 ]
