@@ -14,7 +14,7 @@ from api.errors import ApiError
 from api.schemas import BatchCreate, JobCreate
 from jobstore.jobs import IdempotencyConflict, NewJob, body_hash
 from mindq import runtime
-from mindq.jobtypes import JobType, job_types
+from mindq.jobtypes import JobType, job_types, payload_model
 from mindq.logs import log_context
 from tasks.enqueue import enqueue_job, revoke_job
 from tasks.routing import queue_for
@@ -67,16 +67,12 @@ def _check_inputs(spec: JobType, text: str | None, previous_text: str | None, pa
     if spec.input == "payload":
         if payload is None:
             raise ApiError(422, "MISSING_PAYLOAD", f"Type {spec.name!r} needs a 'payload'.", {"field": where + "payload"})
-        from forecasting import jobtypes as forecast_types
+        from pydantic import ValidationError
 
         try:
-            forecast_types.validate(spec.name, payload)
-        except Exception as exc:
-            from pydantic import ValidationError
-
-            if isinstance(exc, ValidationError):
-                raise ApiError(422, "INVALID_SERIES", "The payload is invalid.", validation_details(exc)) from None
-            raise
+            payload_model(spec.name).model_validate(payload)
+        except ValidationError as exc:
+            raise ApiError(422, "INVALID_SERIES", "The payload is invalid.", validation_details(exc)) from None
         return {"payload": payload}
     if spec.kind == "llm":
         _check_llm_options(spec.name, options or {})

@@ -85,9 +85,10 @@ def cmd_model(args) -> int:
         print(json.dumps({"base": str(base), "adapter": str(adapter)}))
         return 0
     if args.model_cmd == "train":
-        from forecasting.registry import train_and_register
+        from worker.forecast_models import train_and_register
 
-        info = train_and_register(args.kind, _settings(), _require_db())
+        _require_db()
+        info = train_and_register(args.kind, _settings())
         print(json.dumps(info, default=str))
         return 0
     return 2

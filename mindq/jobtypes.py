@@ -39,11 +39,25 @@ def job_types() -> dict[str, JobType]:
                 name, "llm", "texts" if len(inputs) > 1 else "text",
                 getattr(spec, "description", name), getattr(spec, "version", "1"),
                 tuple(getattr(spec, "labels", ()) or ()))
-    try:
-        from forecasting import jobtypes as forecast_types  # type: ignore
-    except ImportError:
-        forecast_types = None
-    if forecast_types is not None:
-        for name, description in forecast_types.JOB_TYPES.items():
-            types[name] = JobType(name, "cpu", "payload", description, f"{name}@1")
+    for t in PAYLOAD_TYPES:
+        types[t.name] = t
     return types
+
+
+PAYLOAD_TYPES = (
+    JobType("forecast", "cpu", "payload", "Forecast a patient's symptom scores (PHQ-9, GAD-7, mood...) for "
+            "1..H weeks ahead, with 90% split-conformal intervals, from the attention + gradient "
+            "boosting ensemble.", "forecast@1"),
+    JobType("deterioration", "cpu", "payload", "Probability of clinically meaningful worsening (e.g. PHQ-9 "
+            "+5 within 4 weeks), calibrated, with the top contributing features.", "deterioration@1"),
+    JobType("biometric_correlation", "cpu", "payload", "Lagged correlation (0..7 days) of daily biometrics "
+            "with a symptom series, Benjamini-Hochberg corrected, with effect sizes.", "biometric_correlation@1"),
+)
+
+
+def payload_model(name: str):
+    """The pydantic model that validates a payload job type's input."""
+    from forecasting.schemas import BiometricCorrelationRequest, DeteriorationRequest, ForecastRequest
+
+    return {"forecast": ForecastRequest, "deterioration": DeteriorationRequest,
+            "biometric_correlation": BiometricCorrelationRequest}[name]

@@ -40,6 +40,7 @@ def platform_env(services, tmp_path_factory) -> dict[str, str]:
         "MINDQ_RECONCILE_INTERVAL": "2",
         "MINDQ_SSE_HEARTBEAT": "1",
         "MINDQ_LOG_LEVEL": "INFO",
+        "MINDQ_TRAIN_PATIENTS": "60",  # the default forecasting models, small enough for a test run
     }
     os.environ.update(env)
     from mindq import runtime

@@ -26,19 +26,31 @@ def _setup_logging(**_kwargs) -> None:
     configure_logging(runtime.settings().log_level, service=f"worker-{WORKER_KIND}")
 
 
+def _fatal(what: str, exc: Exception) -> None:
+    log.critical("%s: %s", what, exc)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(3)  # Celery would otherwise catch SystemExit and keep a model-less worker
+
+
 @signals.worker_init.connect
 def _load_models(**_kwargs) -> None:
     if WORKER_KIND != "gpu":
+        from worker import forecast_models
+
+        try:
+            forecast_models.ensure_registered(runtime.settings())
+        except forecast_models.ForecastModelError as exc:
+            _fatal("forecasting models unavailable", exc)
+        runtime.db().dispose()  # the pool processes open their own connections
+        runtime.reset()
         return
     from worker import serving
 
     try:
         serving.start_engine(runtime.settings())
     except serving.ModelStartError as exc:
-        log.critical("model failed to load: %s", exc)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(3)  # Celery would otherwise catch SystemExit and keep a model-less worker
+        _fatal("model failed to load", exc)
 
 
 @signals.worker_ready.connect
@@ -50,6 +62,16 @@ def _start_heartbeat(sender=None, **_kwargs) -> None:
 @signals.worker_process_init.connect
 def _after_fork(**_kwargs) -> None:
     runtime.reset()  # never share a parent's connections with a forked child
+    if WORKER_KIND == "cpu":
+        from worker import forecast_models
+
+        try:
+            forecast_models.load_active(runtime.settings())
+        except forecast_models.ForecastModelError as exc:
+            _fatal("forecasting model failed to load", exc)
+        from tasks.handlers import scrubber
+
+        scrubber()  # load the PHI dictionaries before the first job, not during it
 
 
 @signals.worker_shutdown.connect
