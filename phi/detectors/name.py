@@ -72,6 +72,10 @@ lol omg tbh idk im ive dont cant wont didnt""".split())
 _INITIALS = re.compile(r"(?<![\w.])(?:[A-Z]\.[ ]?){2,3}(?![\w])")
 _INITIALS_BEFORE = frozenset("by signed cc dr per with to and from attending author initials seen".split())
 _NAME_PREFIX = re.compile(r"^(?:Mc|Mac|De|Da|Di|Du|La|Le|Van|Von|O['’]|St|Del|Dos|Ja|Ke|Sha|Ta)[A-Z]")
+_ORGANISATION_WORDS = frozenset("""inc corp corporation co company llc ltd plc gmbh ag sa technologies technology
+group holdings partners associates systems solutions labs laboratories media records orchestra band foundation
+bank insurance industries enterprises consulting capital ventures networks software pharmaceuticals pharma
+motors airlines university college institute""".split())
 _AFTER_LAST_FIRST = frozenset("was is has had presents presented reports states denies came arrived".split())
 _TITLE_WORDS = frozenset("dr mr mrs ms mx prof jr sr md phd rn np do pa lcsw pmhnp dnp msw lpc".split())
 _SENTENCE_END = frozenset(".!?\n:;•*>|")
@@ -145,8 +149,8 @@ class NameDetector(PhiDetector):
         if not cap:
             if word_class == "name" and low in lex.first_names and len(low) > 2:
                 return "lowercase-first-name"
-            if context == "weak" and len(low) > 2 and _is_verb_before(text, tokens, i) and (
-                    word_class in ("unknown", "name", "name-word") or low in lex.first_names):
+            if context == "weak" and len(low) > 2 and _is_verb_before(text, tokens, i) and \
+                    word_class in ("unknown", "name", "name-word"):
                 return "lowercase-after-verb"
             if word_class == "unknown" and len(low) > 2 and low.isalpha() and not _CLINICAL_SUFFIX.search(low) \
                     and (not low.isascii() or tokens[i - 1].lower in _BEFORE_PERSON if i else False):
@@ -168,8 +172,10 @@ class NameDetector(PhiDetector):
             return "capitalised-name-word"
         if word_class == "name-word" and low in lex.first_names:
             return "first-name-word"
-        if _SPEECH_AFTER.match(text[tok.end:tok.end + 14]) or context or self._next_is_name(tokens, i, text) or \
-                text[tok.end:tok.end + 1] == ":" and low in lex.first_names:
+        speech = _SPEECH_AFTER.match(text[tok.end:tok.end + 14])
+        if speech and not speech.group().startswith(("'", "’")) or context or self._next_is_name(tokens, i, text) \
+                or text[tok.end:tok.end + 1] in (":", "'", "’") and low in lex.first_names:
+            # "Mark's", "Nicole:" only for first names: "Driver's license", "Scales:" are not people
             return "name-word-in-context"
         return ""
 
@@ -254,7 +260,8 @@ class NameDetector(PhiDetector):
                 end += 1
             pattern = next((t.pattern for t in tokens[i:j + 1] if t.pattern not in ("neighbour", "last-comma-first")),
                            "neighbour")
-            yield self.span(tokens[i].start, end, pattern, 0.6 if pattern == "unknown-capitalised" else 0.8)
+            if not _names_an_organisation(text, tokens, j):
+                yield self.span(tokens[i].start, end, pattern, 0.6 if pattern == "unknown-capitalised" else 0.8)
             i = j + 1
 
 
@@ -263,6 +270,13 @@ def _token(m: re.Match[str]) -> _Token:
     if "'" in surface or "’" in surface:
         surface = _POSSESSIVE.sub("", surface) or surface
     return _Token(m.start(), m.start() + len(surface), surface, surface.lower())
+
+
+def _names_an_organisation(text: str, tokens: list[_Token], last: int) -> bool:
+    """"Microbilt Corporation", "Loveland Technologies": a company, not a person (and not PHI)."""
+    if last + 1 >= len(tokens) or not _adjacent(text, tokens[last], tokens[last + 1]):
+        return False
+    return tokens[last + 1].lower in _ORGANISATION_WORDS
 
 
 def _irregular_case(surface: str) -> bool:
