@@ -16,6 +16,7 @@ from jobstore.jobs import IdempotencyConflict, NewJob, body_hash
 from mindq import runtime
 from mindq.jobtypes import JobType, job_types, payload_model
 from mindq.logs import log_context
+from tasks.callbacks import schedule as schedule_callback
 from tasks.enqueue import enqueue_job, revoke_job
 from tasks.routing import queue_for
 
@@ -186,6 +187,7 @@ def cancel_job(job_id: str):
                        {"state": existing["state"]})
     try:
         revoke_job(jid)  # drop the queued message early; a running task finds the state itself
+        schedule_callback(job)
     except (redis.RedisError, OSError, kombu.exceptions.KombuError):
         pass
     return jsonify(job_view(job))

@@ -36,7 +36,7 @@ def celery_config(settings: Settings) -> dict:
         task_ignore_result=True,
         task_default_queue=CPU_QUEUE,
         task_queues=[Queue(CPU_QUEUE), Queue(LLM_INTERACTIVE), Queue(LLM_BATCH)],
-        task_routes={"mindq.reconcile": {"queue": CPU_QUEUE}, "mindq.noop": {"queue": CPU_QUEUE}},
+        task_routes={name: {"queue": CPU_QUEUE} for name in ("mindq.reconcile", "mindq.noop", "mindq.callback")},
         worker_hijack_root_logger=False,
         worker_send_task_events=True,  # Flower shows tasks live (received/started/succeeded)
         beat_schedule={
@@ -50,7 +50,7 @@ def celery_config(settings: Settings) -> dict:
 
 
 def make_celery(settings_factory: Callable[[], Settings] = load_settings) -> Celery:
-    app = Celery("mindq", include=["tasks.jobs", "tasks.housekeeping"])
+    app = Celery("mindq", include=["tasks.jobs", "tasks.housekeeping", "tasks.callbacks"])
     # evaluated on first use, not at import: a process (or test) may set REDIS_URL after importing
     app.add_defaults(lambda: celery_config(settings_factory()))
     return app

@@ -143,7 +143,8 @@ class JobTask(Task):
             JOBS_DONE.labels(job["type"], "cancelled").inc()
             return "cancelled"
         except JobError as exc:
-            service.fail(job_id, exc.code, exc.message, exc.details)
+            if service.fail(job_id, exc.code, exc.message, exc.details):
+                _notify(job)
             log.info("job failed", extra={"error_code": exc.code})
             JOBS_DONE.labels(job["type"], "failed").inc()
             return "failed"
@@ -153,16 +154,28 @@ class JobTask(Task):
             log.error("job crashed", extra={"error_type": type(exc).__name__, "where": where})
             if attempt < 3 and _transient(exc):
                 raise self.retry(countdown=2 ** attempt, max_retries=None)
-            service.fail(job_id, "INTERNAL_ERROR", f"the job failed unexpectedly ({type(exc).__name__})")
+            if service.fail(job_id, "INTERNAL_ERROR", f"the job failed unexpectedly ({type(exc).__name__})"):
+                _notify(job)
             JOBS_DONE.labels(job["type"], "failed").inc()
             return "failed"
         if service.succeed(job_id, outcome.result, model_id=outcome.model_id,
                            prompt_version=outcome.prompt_version):
             log.info("job succeeded")
+            _notify(job)
             JOBS_DONE.labels(job["type"], "succeeded").inc()
             return "succeeded"
         log.info("job finished elsewhere or was cancelled; result discarded")
         return "discarded"
+
+
+def _notify(job: dict) -> None:
+    if job.get("callback_url"):
+        from tasks.callbacks import schedule
+
+        try:
+            schedule(job)
+        except Exception as exc:  # the result is stored; a lost callback must not fail the job
+            log.warning("callback not scheduled", extra={"error_type": type(exc).__name__})
 
 
 def _transient(exc: Exception) -> bool:

@@ -182,3 +182,22 @@ def test_health_and_metrics(client, cpu_worker):
     assert metrics.status_code == 200
     text = metrics.get_data(as_text=True)
     assert "mindq_queue_depth" in text and "mindq_http_requests_total" in text
+
+
+def test_rate_limit_is_per_tenant_and_a_json_429(platform_env, keys):
+    import os
+
+    from api.app import create_app
+    from mindq.config import load_settings
+
+    app = create_app(load_settings({**os.environ, "MINDQ_RATE_LIMIT": "3 per minute"}))
+    c = app.test_client()
+
+    def post(key):
+        return c.post("/v1/jobs", json={"type": "scrub", "text": "x"}, headers={"Authorization": f"Bearer {key}"})
+
+    statuses = [post(keys["clinic-b"]).status_code for _ in range(4)]
+    assert statuses == [202, 202, 202, 429]
+    resp = post(keys["clinic-b"])
+    assert resp.get_json()["error"]["code"] == "RATE_LIMITED" and int(resp.headers["Retry-After"]) > 0
+    assert post(keys["clinic-a"]).status_code == 202  # another tenant has its own budget
