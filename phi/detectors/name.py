@@ -152,8 +152,11 @@ class NameDetector(PhiDetector):
             if context == "weak" and len(low) > 2 and _is_verb_before(text, tokens, i) and \
                     word_class in ("unknown", "name", "name-word"):
                 return "lowercase-after-verb"
-            if word_class == "unknown" and len(low) > 2 and low.isalpha() and not _CLINICAL_SUFFIX.search(low) \
-                    and (not low.isascii() or tokens[i - 1].lower in _BEFORE_PERSON if i else False):
+            after_person_word = i > 0 and tokens[i - 1].lower in _BEFORE_PERSON
+            if len(low) > 2 and low.isalpha() and not _CLINICAL_SUFFIX.search(low) and (
+                    word_class == "unknown" and (not low.isascii() or after_person_word) or
+                    after_person_word and (word_class == "name" or word_class == "name-word" and
+                                           low in lex.first_names)):
                 return "lowercase-unknown"
             return ""
         if word_class == "name":
@@ -219,8 +222,12 @@ class NameDetector(PhiDetector):
                             left and left.name and self.lex.is_name(low))
             if left and left.name:
                 return True  # a capitalised word right after a name is its surname: "Tanay Sura"
-            # before a name: "Serge Schmiedt", but not the sentence's first word "Tell Sarah"
-            return word_class != "word" or not _starts_sentence(text, tok.start)
+            # before a name: "Serge Schmiedt", and at a sentence start "Tilde Lundström" but not "Told Sarah"
+            if word_class != "word" or not _starts_sentence(text, tok.start):
+                return True
+            return bool(right and right.name and right.surface[0].isupper() and low not in _BEFORE_PERSON
+                        and low not in _WEAK and not low.endswith(("ed", "ing", "ly"))
+                        and self.lex.classify(right.lower) in ("name", "unknown"))
         if word_class in ("allow", "word"):
             return False
         # lower-case surname after a lower-case first name: "patricia desrosiers"
