@@ -206,8 +206,14 @@ class NameDetector(PhiDetector):
     def _joins(self, text: str, tok: _Token, left: _Token | None, right: _Token | None) -> bool:
         low, surface = tok.lower, tok.surface
         if len(surface) == 1:
-            # an initial; "A"/"I" only when written with a dot ("A. Smith")
-            return surface.isupper() and (low not in ("i", "a") or text[tok.end:tok.end + 1] == ".")
+            # an initial: "J. Smith", "Martim A Pereira", "eric g. samoylova"; "A"/"I" alone only between
+            # two names or with a dot ("A. Smith")
+            between = bool(left and left.name and right and (
+                right.name or right.surface[0].islower() == left.surface[0].islower() and
+                self.lex.classify(right.lower) in ("name", "unknown", "name-word")))
+            if surface.islower() or low in ("i", "a"):
+                return between or surface.isupper() and text[tok.end:tok.end + 1] == "."
+            return True
         if low in _PARTICLES:
             # "van der Avoirt", "de Lange": particles lead to a capitalised name on their right
             return bool(right and (right.name or right.lower in _PARTICLES) and right.surface[0].isupper()
@@ -300,6 +306,8 @@ def _context(text: str, tokens: list[_Token], i: int) -> str | None:
         return None
     prev = tokens[i - 1]
     gap = text[prev.end:tokens[i].start]
+    if gap.strip() == ":" and prev.lower in _LABELS and "\n" not in gap:
+        return "label"  # "Name:    Martim A Pereira"
     if len(gap) > 3 or "\n" in gap and not gap.startswith(":"):
         return None
     p1 = prev.lower

@@ -25,6 +25,9 @@ NAMES = [
     Case("PCP is Dr. Troy Ward at the clinic.", [("Troy Ward", "NAME")]),
     Case("I hate that attila still doesn't believe me.", [("attila", "NAME")]),
     Case("Texted Per but she left me on read.", [("Per", "NAME")]),
+    Case("follow up with benjamin a seiler soon", [("benjamin a seiler", "NAME")]),
+    Case("Name:    Martim A Pereira", [("Martim A Pereira", "NAME")]),
+    Case("I have a dog. A cat too. Plan A or plan B.", [], ["A cat", "Plan A"]),
     Case("Ubul: What a wife.\nNicole: Remember me?", [("Ubul", "NAME"), ("Nicole", "NAME")]),
     # clinical words that look like names stay
     Case("Father with Bell's palsy, mother with Parkinson's disease.", [], ["Bell", "Parkinson"]),
