@@ -5,8 +5,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .deterioration_features import SEQ_DAYS, DeteriorationSamples, future_label, sample_at
 from .forecast_features import ForecastWindows, windows_from_series
-from .simulator import SimulatedPatient
+from .instruments import INSTRUMENTS
+from .schemas import MIN_DETERIORATION_OBS
+from .simulator import BIOMETRIC_NAMES, SimulatedPatient
 
 FORECAST_INSTRUMENTS = ("PHQ-9", "GAD-7", "mood")
 
@@ -32,13 +35,8 @@ def split_patients(patients: Sequence[SimulatedPatient], fractions: Sequence[flo
 
 
 def deterioration_samples(patients: Sequence[SimulatedPatient],
-                          instruments: Sequence[str] = FORECAST_INSTRUMENTS) -> "DeteriorationSamples":
+                          instruments: Sequence[str] = FORECAST_INSTRUMENTS) -> DeteriorationSamples:
     """One sample per visit with >= 4 visits of history and a known 4-week outcome."""
-    from .deterioration_features import SEQ_DAYS, DeteriorationSamples, future_label, sample_at
-    from .instruments import INSTRUMENTS
-    from .schemas import MIN_DETERIORATION_OBS
-    from .simulator import BIOMETRIC_NAMES
-
     feats, seqs, labels, groups = [], [], [], []
     for p in patients:
         bio_all = np.stack([p.biometrics[n] for n in BIOMETRIC_NAMES], 1)
