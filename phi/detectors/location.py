@@ -24,6 +24,12 @@ _FACILITY = re.compile(r"\b(?:(?:St|Saint|Mt|Mount)\.?\s+)?(?:[A-Z][\w'’&.\-]*
 _FACILITY_LOWER = re.compile(r"\b(?:st\.?|saint|mount|mt\.?)\s+[a-z]+(?:['’]s)?\s+(?:hospital|medical\s+center|clinic)\b",
                              re.IGNORECASE)
 _BIG_CITY = 500_000
+_AFTER_PLACE_PHRASE = re.compile(r"\b(?:flew\s+to|moved\s+(?:here\s+)?(?:to|from)|originally\s+from|based\s+in|"
+                                 r"lives?\s+in|living\s+in|born\s+in|grew\s+up\s+in|arrived\s+at|arrived\s+in|"
+                                 r"relocated\s+to|travel(?:l?ed|l?ing)\s+to|visit(?:ed|ing)|year\s+in|"
+                                 r"university\s+of|city)\s+(?P<v>[^\W\d_][\w'’\-]+)", re.IGNORECASE)
+_LINE = re.compile(r"^[ \t>]*(?P<body>[^\n]*?)[ \t]*$", re.MULTILINE)
+_STREETISH = re.compile(r"\d.*[A-Za-z]{2}|\b(?:suite|apt|unit|box)\b", re.IGNORECASE)
 _CREDENTIALS = frozenset("MD PA DO RN NP OR ME IN OK HI ID DE".split())
 _GENERIC_FACILITY_WORDS = frozenset("the a an this that our my his her their state county city general community "
                                     "local public private psychiatric psych mental behavioral medical".split())
@@ -41,6 +47,9 @@ class LocationDetector(PhiDetector):
     def find(self, text: str) -> Iterator[PhiSpan]:
         yield from self._places(text)
         yield from self._state_abbreviations(text)
+        yield from self._unknown_places(text)
+        if "\n" in text:
+            yield from self._address_block_lines(text)
         for m in _FACILITY.finditer(text):
             if not _generic_facility(m.group()):
                 yield self.span(m.start(), m.end(), "facility", 0.9)
@@ -113,6 +122,27 @@ class LocationDetector(PhiDetector):
             # "Mobile", "Reading", "Independence": a city only with a place context or ", ST"
             return context or bool(re.match(r",\s*[A-Z]{2}\b", text[tokens[i].end():tokens[i].end() + 5]))
         return True
+
+    def _unknown_places(self, text: str) -> Iterator[PhiSpan]:
+        # "flew to LEPPEN", "originally from ΕΓΚΩΜΗ", "based in Kurzenkirchen": a word no list knows,
+        # right after a travel or origin phrase, is a place
+        for m in _AFTER_PLACE_PHRASE.finditer(text):
+            word = m.group("v")
+            if self.lex.classify(word.lower()) == "unknown" and len(word) > 3 and (word.isupper() or word.istitle()):
+                yield self.span(*m.span("v"), "unknown-after-place-phrase", 0.7)
+
+    def _address_block_lines(self, text: str) -> Iterator[PhiSpan]:
+        # a short line of capitalised words right under a street or suite line is the town:
+        # "3784 Archwood Avenue\nLAPPEENRANTA\nSK 53650"
+        lines = list(_LINE.finditer(text))
+        for before, line in zip(lines, lines[1:]):
+            body = line.group("body")
+            if not body or not _STREETISH.search(before.group()):
+                continue
+            words = body.replace(",", " ").split()
+            if 1 <= len(words) <= 4 and all(w[0].isupper() and w.isalpha() or w == "nan" for w in words) and \
+                    not any(self.lex.classify(w.lower()) == "allow" for w in words):
+                yield self.span(line.start("body"), line.end("body"), "address-block-line", 0.6)
 
     def _state_abbreviations(self, text: str) -> Iterator[PhiSpan]:
         # "Boston, MA", "Austin TX 78701", "CO\n Uruguay": two capitals after a comma or before a ZIP

@@ -105,6 +105,10 @@ PLACES = [
     Case("went to phoenix with my friend", [("phoenix", "LOCATION")]),
     Case("Took 3 pills at the park, then the hospital.", [], ["3 pills", "park", "hospital"]),
     Case("Dr. Rhodes, MD.", [("Rhodes", "NAME")], ["MD"]),
+    Case("Mr. Leiva flew to LEPPEN on Tuesday.", [("LEPPEN", "LOCATION")], ["Tuesday"]),
+    Case("28245 Puruntie 82 Apt. 595\nLAPPEENRANTA\nFinland 53650",
+         [("28245 Puruntie 82 Apt. 595", "ADDRESS"), ("LAPPEENRANTA", "LOCATION"), ("Finland", "LOCATION")]),
+    Case("admitted to CCU in NSR, moved to ICU", [], ["CCU", "NSR", "ICU"]),
 ]
 
 AGES = [
