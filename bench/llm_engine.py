@@ -14,15 +14,20 @@ request generates exactly --new-tokens.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
+# Run as a script, this file's folder comes first on sys.path, where bench/platform.py would
+# shadow the standard library's ``platform`` (imported by torch): put the repository there instead.
+_BENCH = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != Path(_BENCH)]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -43,6 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--merge", action="store_true", help="merge the LoRA (default on cuda/none)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--skip-baseline", action="store_true")
+    p.add_argument("--hf-cb", action="store_true",
+                   help="also run transformers' own continuous batching (model.generate_batch)")
     p.add_argument("--model-dir", type=Path, default=None,
                    help="cpu: build the model here once and reuse it (default: a temp dir)")
     p.add_argument("--json", action="store_true", help="print one JSON line only")
@@ -88,7 +95,7 @@ def run_hf(loaded, prompts: list[list[int]], new_tokens: int, batch: int) -> dic
     model, pad = loaded.model, loaded.tokenizer.pad_token_id
     outputs, latencies = [], []
     sync(loaded.device)
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), time.process_time()
     with torch.inference_mode():
         for i in range(0, len(prompts), batch):
             ids = torch.tensor(prompts[i:i + batch], device=loaded.device)
@@ -99,7 +106,7 @@ def run_hf(loaded, prompts: list[list[int]], new_tokens: int, batch: int) -> dic
             latencies += [time.perf_counter() - start] * len(ids)  # as if all were queued at t=0
             outputs += out[:, ids.shape[1]:].tolist()
     return summarize("hf_generate", time.perf_counter() - start, latencies, len(prompts) * new_tokens,
-                     outputs=outputs)
+                     outputs=outputs, cpu_s=time.process_time() - cpu0)
 
 
 def run_engine(loaded, prompts: list[list[int]], new_tokens: int, max_batch: int,
@@ -112,26 +119,50 @@ def run_engine(loaded, prompts: list[list[int]], new_tokens: int, max_batch: int
         engine.generate(prompts[0][:16], max_new_tokens=2, ignore_eos=True)  # warm-up
         before = dict(engine.stats)
         sync(loaded.device)
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), time.process_time()
         futures = [engine.submit(p, max_new_tokens=new_tokens, ignore_eos=True, request_id=f"b{i}")
                    for i, p in enumerate(prompts)]
         results = [f.result() for f in futures]
-        wall = time.perf_counter() - start
+        wall, cpu_s = time.perf_counter() - start, time.process_time() - cpu0
         steps = engine.stats["steps"] - before["steps"]
         rows = engine.stats["batch_rows"] - before["batch_rows"]
     finally:
         engine.shutdown()
     return summarize("engine", wall, [r.total_seconds for r in results],
                      sum(r.completion_tokens for r in results), outputs=[r.token_ids for r in results],
+                     cpu_s=cpu_s,
                      extra={"steps": steps, "mean_batch": round(rows / max(steps, 1), 1)})
 
 
+def run_hf_cb(loaded, prompts: list[list[int]], new_tokens: int, max_batch: int) -> dict:
+    """transformers' built-in continuous batching (paged KV cache), for comparison."""
+    from transformers import GenerationConfig
+    from transformers.generation.configuration_utils import ContinuousBatchingConfig
+
+    config = GenerationConfig(max_new_tokens=new_tokens, do_sample=False, eos_token_id=-1,
+                              pad_token_id=loaded.tokenizer.pad_token_id)
+    cb_config = ContinuousBatchingConfig(max_requests_per_batch=max_batch)
+    loaded.model.generate_batch([prompts[0][:16]], generation_config=config,
+                                continuous_batching_config=cb_config)  # warm-up
+    sync(loaded.device)
+    start, cpu0 = time.perf_counter(), time.process_time()
+    out = loaded.model.generate_batch(prompts, generation_config=config,
+                                      continuous_batching_config=cb_config)
+    wall, cpu_s = time.perf_counter() - start, time.process_time() - cpu0
+    outputs = [list(o.generated_tokens) for o in out.values()]
+    return summarize("hf_cb", wall, [wall] * len(prompts), sum(len(o) for o in outputs),
+                     outputs=outputs, cpu_s=cpu_s)
+
+
 def summarize(name: str, wall: float, latencies: list[float], tokens: int, *, outputs=None,
-              extra: dict | None = None) -> dict:
+              cpu_s: float = 0.0, extra: dict | None = None) -> dict:
+    """Wall-clock figures, plus tokens per CPU-second of this process: on a shared machine the
+    wall clock includes other people's load, the process CPU time much less so."""
     lat = sorted(latencies)
     return {
         "name": name, "requests": len(latencies), "wall_s": round(wall, 2),
-        "tokens_per_s": round(tokens / wall, 1), "jobs_per_min": round(len(latencies) / wall * 60, 1),
+        "tokens_per_s": round(tokens / wall, 1), "cpu_s": round(cpu_s, 1),
+        "tokens_per_cpu_s": round(tokens / cpu_s, 2) if cpu_s else None, "jobs_per_min": round(len(latencies) / wall * 60, 1),
         "p50_s": round(statistics.median(lat), 2), "p95_s": round(lat[int(0.95 * (len(lat) - 1))], 2),
         **(extra or {}), "_outputs": outputs,
     }
@@ -165,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         prompts = make_prompts(args.n, prompt_tokens, vocab)
         engine = run_engine(loaded, prompts, new_tokens, max_batch, max_prefill)
         memory = loaded.describe() if gpu else {"device": "cpu"}
+        hf_cb = run_hf_cb(loaded, prompts, new_tokens, max_batch) if args.hf_cb else None
         baseline = None
         if not args.skip_baseline:
             base_prompts = prompts[: args.baseline_n or args.n]
@@ -175,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     if baseline:
         pairs = list(zip(engine["_outputs"], baseline["_outputs"]))
         same = sum(a == b for a, b in pairs)
-    for run in (engine, baseline):
+    for run in (engine, baseline, hf_cb):
         if run:
             run.pop("_outputs")
     report = {
@@ -183,8 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         "dtype": loaded.dtype, "lora_r": args.lora_r, "merged": loaded.merged,
         "params_m": round(loaded.info["parameters"] / 1e6, 1), "threads": torch.get_num_threads(),
         "n": args.n, "prompt_tokens": prompt_tokens, "new_tokens": new_tokens,
-        "max_batch": max_batch, "load_s": round(load_s, 1), "engine": engine, "hf": baseline,
+        "max_batch": max_batch, "load_s": round(load_s, 1), "engine": engine, "hf": baseline, "hf_cb": hf_cb,
         "ratio_tokens_per_s": round(engine["tokens_per_s"] / baseline["tokens_per_s"], 2) if baseline else None,
+        "ratio_tokens_per_cpu_s": round(engine["tokens_per_cpu_s"] / baseline["tokens_per_cpu_s"], 2)
+        if baseline and not gpu else None,
         "identical_outputs": same,
         "gpu_memory_used_gib": round(memory["memory_used"] / 2**30, 1) if "memory_used" in memory else None,
     }
@@ -194,16 +228,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model: {args.shape} ({report['params_m']}M params, {loaded.dtype}, quant={args.quant}, "
           f"LoRA r={args.lora_r}, merged={loaded.merged}) on {report['device']}, threads={report['threads']}")
     print(f"workload: {args.n} requests x {prompt_tokens} prompt tokens, {new_tokens} new tokens")
-    for run in (engine, baseline):
+    for run in (engine, hf_cb, baseline):
         if run:
             print(f"  {run['name']:<12} {run['tokens_per_s']:>9.1f} tok/s {run['jobs_per_min']:>9.1f} jobs/min "
-                  f"p50 {run['p50_s']:.2f}s p95 {run['p95_s']:.2f}s wall {run['wall_s']:.1f}s"
+                  f"p50 {run['p50_s']:.2f}s p95 {run['p95_s']:.2f}s wall {run['wall_s']:.1f}s "
+                  f"cpu {run['cpu_s']:.1f}s ({run['tokens_per_cpu_s']} tok/cpu-s)"
                   + (f" (mean batch {run['mean_batch']})" if "mean_batch" in run else ""))
     if baseline:
         label = "one by one" if args.baseline_batch == 1 else f"batch {args.baseline_batch}"
         print(f"  engine / HF generate ({label}): {report['ratio_tokens_per_s']}x tokens/s"
+              + (f", {report['ratio_tokens_per_cpu_s']}x tokens/cpu-s" if report['ratio_tokens_per_cpu_s'] else "")
               + (f"; identical greedy outputs {same}/{len(baseline and prompts[: args.baseline_n or args.n])}"
                  if same is not None else ""))
+    if hf_cb and baseline:
+        print(f"  transformers generate_batch / HF generate: "
+              f"{round(hf_cb['tokens_per_s'] / baseline['tokens_per_s'], 2)}x tokens/s")
     if report["gpu_memory_used_gib"] is not None:
         print(f"  GPU memory used: {report['gpu_memory_used_gib']} GiB")
     print(json.dumps(report))

@@ -108,6 +108,17 @@ class Engine:
         if start:
             self.start()
 
+    @classmethod
+    def from_settings(cls, settings: Any, device: str | None = None, **kwargs: Any) -> "Engine":
+        """Load the model as ``ModelSettings`` say (raises ModelLoadError) and start an engine
+        with its batch and token limits: the one call a GPU worker makes at process start."""
+        from worker.llm.loader import load_model
+
+        loaded = load_model(settings, device=device)
+        kwargs.setdefault("max_batch", settings.max_batch)
+        kwargs.setdefault("default_max_new_tokens", settings.max_new_tokens)
+        return cls(loaded, **kwargs)
+
     # -- public API (any thread) ----------------------------------------------------------------
     def submit(
         self,
@@ -225,18 +236,22 @@ class Engine:
         try:
             tokens = self.runner.decode()  # requests already running
             tokens.update(self.runner.prefill(prefill))  # newcomers get their first token
+            self.stats["steps"] += 1
+            self.stats["batch_rows"] += len(tokens)
+            finished = self._update(tokens)
+            self.runner.release(finished)
+            self.scheduler.finish(finished)
         except Exception as exc:  # noqa: BLE001 - e.g. CUDA OOM: fail this batch, keep serving
-            log.exception("forward failed; failing %d running requests", len(plan.running))
-            self.runner.reset()
-            self.scheduler.finish(plan.running)
-            for rid in plan.running:
-                self._fail(self._requests.pop(rid), EngineError(f"generation failed: {exc}"))
-            return
-        self.stats["steps"] += 1
-        self.stats["batch_rows"] += len(tokens)
-        finished = self._update(tokens)
-        self.runner.release(finished)
-        self.scheduler.finish(finished)
+            log.exception("engine step failed; failing %d running requests", len(plan.running))
+            self._fail_running(plan.running, EngineError(f"generation failed: {exc}"))
+
+    def _fail_running(self, request_ids: list[str], exc: Exception) -> None:
+        self.runner.reset()
+        self.scheduler.finish(request_ids)
+        for rid in request_ids:
+            req = self._requests.pop(rid, None)
+            if req is not None:
+                self._fail(req, exc)
 
     def _take_inbox(self) -> None:
         with self._cv:

@@ -1,12 +1,19 @@
 """Model runner: owns the model, the KV cache and per-request decoding state.
 
-TGI-style continuous batching on plain transformers: the running batch is one left-padded
-``DynamicCache``. New requests are prefilled together (left-padded among themselves) and then
-concatenated into the running batch (the shorter cache is left-padded with masked zeros);
-finished requests are filtered out by row, and cache columns that became padding for every
-remaining row are trimmed. Keys are stored after RoPE with each row's own positions, so moving
-a row's cache to the right (more left padding) does not change what it attends to: a prompt's
-greedy output does not depend on its batch mates.
+Continuous batching on plain transformers with a slot cache: the running batch is a set of rows
+(slots) in one preallocated, left-padded KV buffer per layer, ``[rows, heads, columns, dim]``.
+
+- A decode step writes one new column for every row in place (no per-token copy of the cache,
+  unlike ``DynamicCache``'s concatenation).
+- New requests are prefilled together (left-padded among themselves, in a fresh cache) and
+  their KV is copied into free rows, right-aligned at the current column; nothing else moves.
+- A finished request's row is just marked free (masked out) and reused by the next newcomer;
+  the buffer is compacted only when many rows are free or the left padding grows large.
+
+Keys are stored after RoPE with each row's own positions, so where a row sits in the buffer does
+not change what it attends to: a prompt's greedy output does not depend on its batch mates. Free
+rows still run through the model (their mask lets them see only their own dummy token, so they
+stay finite) until they are reused or compacted away.
 
 The runner never sees the queue: the engine tells it which requests to prefill and which to
 release.
@@ -27,116 +34,146 @@ log = logging.getLogger(__name__)
 class PrefillInput:
     request_id: str
     input_ids: list[int]
-    max_new_tokens: int  # reserves cache room so decode steps write in place
+    max_new_tokens: int  # the cache reserves room for it
 
 
-class _ReservedLayer(DynamicLayer):
-    """A DynamicLayer whose keys/values are views into a buffer with room to grow.
+class _SlotLayer(DynamicLayer):
+    """One layer's KV buffer; ``update`` writes the step's columns at the shared write column."""
 
-    ``DynamicLayer`` concatenates the whole cache on every decode step (a full copy of the
-    batch's KV per token); here a step writes only the new column. The buffer is sized for the
-    batch's remaining tokens when it is (re)built, so it rarely grows.
-    """
-
-    def __init__(self, reserve: int = 0, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.reserve = reserve
-        self._kbuf: torch.Tensor | None = None
-        self._vbuf: torch.Tensor | None = None
-        self._len = 0
+    def __init__(self, owner: "_SlotCache") -> None:
+        super().__init__()
+        self.owner = owner
+        self.kbuf: torch.Tensor | None = None
+        self.vbuf: torch.Tensor | None = None
 
     def update(self, key_states, value_states, *args, **kwargs):
-        if not self.is_initialized:
-            self.lazy_initialization(key_states, value_states)
-        if self._kbuf is None:
-            self.assign(key_states, value_states, self.reserve)
-            return self.keys, self.values
-        n = key_states.shape[-2]
-        if self._len + n > self._kbuf.shape[-2]:
-            self.assign(self.keys, self.values, max(n, self._len))  # amortised doubling
-        self._kbuf[:, :, self._len:self._len + n] = key_states
-        self._vbuf[:, :, self._len:self._len + n] = value_states
-        self._len += n
-        self._expose()
+        rows, col, n = self.owner.rows, self.owner.length, key_states.shape[-2]
+        self.kbuf[:rows, :, col:col + n] = key_states
+        self.vbuf[:rows, :, col:col + n] = value_states
+        self.keys = self.kbuf[:rows, :, :col + n]
+        self.values = self.vbuf[:rows, :, :col + n]
         return self.keys, self.values
 
-    def assign(self, keys: torch.Tensor, values: torch.Tensor, reserve: int) -> None:
-        """Replace the contents with ``keys``/``values``, leaving room for ``reserve`` tokens."""
-        b, h, t, d = keys.shape
-        self._kbuf = keys.new_empty((b, h, t + reserve, d))
-        self._vbuf = values.new_empty((b, h, t + reserve, values.shape[-1]))
-        self._kbuf[:, :, :t] = keys
-        self._vbuf[:, :, :t] = values
-        self._len = t
-        self.is_initialized = True
-        self.dtype, self.device = keys.dtype, keys.device
-        self._expose()
-
-    def _expose(self) -> None:
-        self.keys = self._kbuf[:, :, :self._len]
-        self.values = self._vbuf[:, :, :self._len]
+    def get_seq_length(self) -> int:
+        return self.owner.length
 
 
-class _ReservedCache(DynamicCache):
-    def __init__(self, reserve: int) -> None:
-        Cache.__init__(self, layer_class_to_replicate=lambda: _ReservedLayer(reserve))
+class _SlotCache(DynamicCache):
+    """The per-layer buffers plus the geometry they share: rows in use and filled columns."""
 
+    def __init__(self) -> None:
+        Cache.__init__(self, layers=[])
+        self.rows = 0  # rows in use (live or free) — the batch dimension of every forward
+        self.length = 0  # filled columns; a decode step writes column ``length``
 
-class _Batch:
-    """The running batch: row order, cache, attention mask and per-row positions."""
+    @property
+    def capacity(self) -> tuple[int, int]:
+        first = self.layers[0].kbuf if self.layers else None
+        return (0, 0) if first is None else (first.shape[0], first.shape[2])
 
-    def __init__(self, ids: list[str], cache: DynamicCache, mask: torch.Tensor,
-                 positions: torch.Tensor, last_tokens: torch.Tensor, remaining: list[int]) -> None:
-        self.ids = ids
-        self.cache = cache
-        self.mask = mask  # [B, T] 1 for real tokens, 0 for left padding
-        self.positions = positions  # [B] position id of each row's next token
-        self.last_tokens = last_tokens  # [B] token to feed at the next decode step
-        self.remaining = remaining  # decode steps each row may still need (cache room)
+    def ensure(self, rows: int, columns: int, like: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        """Grow the buffers (doubling) to hold ``rows`` x ``columns``; copies only when growing."""
+        cap_rows, cap_cols = self.capacity
+        if rows <= cap_rows and columns <= cap_cols:
+            return
+        # Grow by half again (not double): at 33B scale the KV buffer is most of the free memory.
+        new_rows = max(rows, cap_rows + cap_rows // 2) if rows > cap_rows else cap_rows
+        new_cols = max(columns, cap_cols + cap_cols // 2) if columns > cap_cols else cap_cols
+        if not self.layers:
+            self.layers = [_SlotLayer(self) for _ in like]
+        for layer, (k, v) in zip(self.layers, like):  # one layer at a time: small peak memory
+            kb = k.new_zeros((new_rows, k.shape[1], new_cols, k.shape[3]))
+            vb = v.new_zeros((new_rows, v.shape[1], new_cols, v.shape[3]))
+            if layer.kbuf is not None:
+                kb[:cap_rows, :, :self.length] = layer.kbuf[:, :, :self.length]
+                vb[:cap_rows, :, :self.length] = layer.vbuf[:, :, :self.length]
+            layer.keys = layer.values = None  # drop views that would keep the old buffer alive
+            layer.kbuf, layer.vbuf = kb, vb
+            layer.is_initialized = True
+            layer.dtype, layer.device = k.dtype, k.device
 
-    def __len__(self) -> int:
-        return len(self.ids)
+    def shift_columns(self, offset: int) -> None:
+        """Move every row's filled columns by ``offset`` (right: > 0, left: < 0), in place."""
+        if offset == 0:
+            return
+        if self.length == 0:  # nothing to move
+            self.length = max(0, offset)
+            return
+        src = slice(max(0, -offset), self.length)
+        dst = slice(max(0, offset), self.length + offset)
+        for layer in self.layers:
+            for buf in (layer.kbuf, layer.vbuf):
+                buf[:self.rows, :, dst] = buf[:self.rows, :, src].clone()  # one layer at a time
+                if offset > 0:
+                    buf[:self.rows, :, :offset] = 0
+        self.length += offset
 
-    def rebuild_cache(self, layers_kv: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
-        """Copy new cache contents into fresh buffers with room for the remaining steps."""
-        reserve = max(self.remaining, default=0)
-        cache = _ReservedCache(reserve)
-        for k, v in layers_kv:
-            layer = _ReservedLayer(reserve)
-            layer.assign(k, v, reserve)
-            cache.layers.append(layer)
-        self.cache = cache
-
-
-def _pad_left(t: torch.Tensor, length: int, dim: int) -> torch.Tensor:
-    missing = length - t.shape[dim]
-    if missing <= 0:
-        return t
-    shape = list(t.shape)
-    shape[dim] = missing
-    return torch.cat([t.new_zeros(shape), t], dim=dim)
+    def keep_rows(self, index: torch.Tensor) -> None:
+        """Move the rows in ``index`` to the front, in place, and drop the rest."""
+        for layer in self.layers:
+            for buf in (layer.kbuf, layer.vbuf):
+                buf[:len(index), :, :self.length] = buf[index, :, :self.length]
+        self.rows = len(index)
 
 
 class ModelRunner:
+    # Compact when at least this share of rows is free (they still cost compute every step) ...
+    FREE_ROWS_COMPACT = 0.25
+    # ... or when every live row has at least this many columns of left padding.
+    PADDING_COMPACT = 64
+
     def __init__(self, model: torch.nn.Module, *, pad_token_id: int, device: str | torch.device) -> None:
         self.model = model
         self.pad_token_id = pad_token_id
         self.device = torch.device(device)
-        self._batch: _Batch | None = None
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self.cache = _SlotCache()
+        self.slots: list[str | None] = []  # request id per row, None: free
+        self.mask = torch.zeros((0, 0), dtype=torch.long, device=self.device)  # [rows, length]
+        self.positions = torch.zeros(0, dtype=torch.long, device=self.device)  # next position
+        self.last_tokens = torch.zeros(0, dtype=torch.long, device=self.device)
+        self.remaining: dict[str, int] = {}  # decode steps a request may still need
 
     @property
     def running_ids(self) -> list[str]:
-        return list(self._batch.ids) if self._batch else []
+        return [rid for rid in self.slots if rid is not None]
 
     @property
     def cache_length(self) -> int:
-        return self._batch.mask.shape[1] if self._batch else 0
+        return self.cache.length
 
     # -- forward passes ----------------------------------------------------------------------
     @torch.inference_mode()
+    def decode(self) -> dict[str, int]:
+        """One decode step for every running request; returns each one's next token."""
+        if not self.remaining:
+            return {}
+        rows = len(self.slots)
+        free = torch.tensor([rid is None for rid in self.slots], device=self.device)
+        self._reserve_columns(1)
+        # Free rows attend only to their own dummy token, so they stay finite.
+        new_col = torch.ones((rows, 1), dtype=torch.long, device=self.device)
+        self.mask = torch.cat([self.mask.masked_fill(free[:, None], 0), new_col], dim=1)
+        self.cache.rows = rows
+        logits = self._forward(self.last_tokens[:, None], self.mask,
+                               self.positions[:, None], self.cache)
+        self.cache.length += 1
+        self.positions = self.positions + 1
+        self.last_tokens = self._sample(logits)
+        tokens = self.last_tokens.tolist()
+        out = {}
+        for row, rid in enumerate(self.slots):
+            if rid is not None:
+                out[rid] = tokens[row]
+                self.remaining[rid] -= 1
+        return out
+
+    @torch.inference_mode()
     def prefill(self, inputs: list[PrefillInput]) -> dict[str, int]:
-        """Run the prompts of newly admitted requests, join them to the batch, return each one's
-        first generated token (greedy)."""
+        """Run the prompts of newly admitted requests, put them into free rows, return each
+        one's first generated token (greedy)."""
         if not inputs:
             return {}
         longest = max(len(i.input_ids) for i in inputs)
@@ -149,27 +186,11 @@ class ModelRunner:
         ids, mask = ids.to(self.device), mask.to(self.device)
         # Left padding: each row's first real token has position 0 (padding gets a dummy 1).
         positions = (mask.cumsum(-1) - 1).clamp(min=0).masked_fill(mask == 0, 1)
-        remaining = [i.max_new_tokens - 1 for i in inputs]
-        cache = _ReservedCache(max(remaining) if self._batch is None else 0)
-        logits = self._forward(ids, mask, positions, cache)
-        next_tokens = self._sample(logits)
-        new = _Batch([i.request_id for i in inputs], cache, mask, mask.sum(-1), next_tokens,
-                     remaining)
-        self._batch = new if self._batch is None else self._concatenate(self._batch, new)
-        return dict(zip(new.ids, next_tokens.tolist()))
-
-    @torch.inference_mode()
-    def decode(self) -> dict[str, int]:
-        """One decode step for every running request; returns each one's next token."""
-        b = self._batch
-        if b is None:
-            return {}
-        b.mask = torch.cat([b.mask, b.mask.new_ones((len(b), 1))], dim=1)
-        logits = self._forward(b.last_tokens[:, None], b.mask, b.positions[:, None], b.cache)
-        b.positions = b.positions + 1
-        b.remaining = [r - 1 for r in b.remaining]
-        b.last_tokens = self._sample(logits)
-        return dict(zip(b.ids, b.last_tokens.tolist()))
+        fresh = DynamicCache()
+        logits = self._forward(ids, mask, positions, fresh)
+        first = self._sample(logits)
+        self._insert(inputs, fresh, mask, first)
+        return dict(zip((i.request_id for i in inputs), first.tolist()))
 
     def _forward(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor,
                  cache: DynamicCache) -> torch.Tensor:
@@ -182,46 +203,106 @@ class ModelRunner:
         # Greedy: deterministic and the only mode MentaLLaMA's evaluation uses.
         return logits.argmax(dim=-1)
 
-    # -- batch bookkeeping -------------------------------------------------------------------
+    # -- slot bookkeeping --------------------------------------------------------------------
+    def _insert(self, inputs: list[PrefillInput], fresh: DynamicCache, mask: torch.Tensor,
+                first: torch.Tensor) -> None:
+        """Copy freshly prefilled requests into free rows (or new rows), right-aligned."""
+        n, length = mask.shape
+        if length > self.cache.length:  # make room on the left for the longer prompts
+            self._reserve_columns(length - self.cache.length, shift=True)
+        free_rows = [row for row, rid in enumerate(self.slots) if rid is None][:n]
+        new_rows = list(range(len(self.slots), len(self.slots) + n - len(free_rows)))
+        rows = free_rows + new_rows
+        total_rows = len(self.slots) + len(new_rows)
+        extra = max(i.max_new_tokens for i in inputs)
+        self.cache.ensure(total_rows, self.cache.length + extra, self._kv(fresh))
+        self.slots += [None] * len(new_rows)
+        self._grow_state(total_rows)
+        index = torch.tensor(rows, device=self.device)
+        cols = slice(self.cache.length - length, self.cache.length)
+        for layer, (k, v) in zip(self.cache.layers, self._kv(fresh)):
+            layer.kbuf[index, :, :self.cache.length] = 0
+            layer.vbuf[index, :, :self.cache.length] = 0
+            layer.kbuf[index, :, cols] = k
+            layer.vbuf[index, :, cols] = v
+        self.mask[index] = 0
+        self.mask[index, cols] = mask
+        self.positions[index] = mask.sum(-1)
+        self.last_tokens[index] = first
+        for row, item in zip(rows, inputs):
+            self.slots[row] = item.request_id
+            self.remaining[item.request_id] = item.max_new_tokens - 1
+        self.cache.rows = len(self.slots)
+
+    @staticmethod
+    def _kv(cache: DynamicCache) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return [(layer.keys, layer.values) for layer in cache.layers]
+
+    def _grow_state(self, rows: int) -> None:
+        extra = rows - self.mask.shape[0]
+        if extra > 0:
+            self.mask = torch.cat([self.mask, self.mask.new_zeros((extra, self.mask.shape[1]))])
+            self.positions = torch.cat([self.positions, self.positions.new_zeros(extra)])
+            self.last_tokens = torch.cat([self.last_tokens, self.last_tokens.new_full((extra,), self.pad_token_id)])
+
+    def _reserve_columns(self, n: int, *, shift: bool = False) -> None:
+        """Make sure ``n`` more columns fit; with ``shift`` they are added on the left."""
+        if self.cache.layers:
+            need = self.cache.length + n + (max(self.remaining.values(), default=0) if shift else 0)
+            self.cache.ensure(len(self.slots), need, self._kv_like())
+        if shift:
+            self.cache.shift_columns(n)
+            self.mask = torch.cat([self.mask.new_zeros((self.mask.shape[0], n)), self.mask], dim=1)
+
+    def _kv_like(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return [(layer.kbuf, layer.vbuf) for layer in self.cache.layers]
+
+    @torch.inference_mode()
     def release(self, request_ids: list[str]) -> None:
-        """Drop finished/aborted requests from the batch and trim all-padding cache columns."""
-        b = self._batch
-        if b is None or not request_ids:
-            return
+        """Free the rows of finished/aborted requests; compact when it pays."""
         gone = set(request_ids)
-        keep = [row for row, rid in enumerate(b.ids) if rid not in gone]
-        if not keep:
-            self._batch = None
+        for row, rid in enumerate(self.slots):
+            if rid is not None and rid in gone:
+                self.slots[row] = None
+                self.remaining.pop(rid, None)
+                self.positions[row] = 0  # a free row's dummy position must not grow unbounded
+        if not self.remaining:
+            self._empty()
             return
-        if len(keep) == len(b):
-            return
-        index = torch.tensor(keep, device=b.mask.device)
-        b.ids = [b.ids[row] for row in keep]
-        b.remaining = [b.remaining[row] for row in keep]
-        b.mask = b.mask.index_select(0, index)
-        b.positions = b.positions.index_select(0, index)
-        b.last_tokens = b.last_tokens.index_select(0, index)
-        # Columns that are padding for every remaining row can go.
-        start = int((b.mask.sum(0) > 0).nonzero()[0])
-        b.mask = b.mask[:, start:]
-        b.rebuild_cache([(layer.keys.index_select(0, index)[:, :, start:],
-                          layer.values.index_select(0, index)[:, :, start:])
-                         for layer in b.cache.layers])
+        while self.slots and self.slots[-1] is None:  # free rows at the end cost nothing to drop
+            self.slots.pop()
+        rows = len(self.slots)
+        self.mask, self.positions, self.last_tokens = (
+            self.mask[:rows], self.positions[:rows], self.last_tokens[:rows])
+        self.cache.rows = rows
+        if self.slots.count(None) >= max(1, self.FREE_ROWS_COMPACT * rows):
+            self._compact_rows()
+        self._trim_padding()
+
+    def _empty(self) -> None:
+        """No live request: keep the buffers (no reallocation next time), forget the rest."""
+        cache = self.cache
+        self._reset_state()
+        cache.rows, cache.length = 0, 0
+        self.cache = cache
+
+    def _compact_rows(self) -> None:
+        live = [row for row, rid in enumerate(self.slots) if rid is not None]
+        index = torch.tensor(live, device=self.device)
+        self.cache.keep_rows(index)
+        self.slots = [self.slots[row] for row in live]
+        self.mask = self.mask.index_select(0, index)
+        self.positions = self.positions.index_select(0, index)
+        self.last_tokens = self.last_tokens.index_select(0, index)
+
+    def _trim_padding(self) -> None:
+        live = torch.tensor([rid is not None for rid in self.slots], device=self.device)
+        used = self.mask[live].sum(0) > 0
+        start = int(used.nonzero()[0]) if bool(used.any()) else self.cache.length
+        if start >= self.PADDING_COMPACT:
+            self.cache.shift_columns(-start)
+            self.mask = self.mask[:, start:]
 
     def reset(self) -> None:
         """Forget every request (after a failed forward)."""
-        self._batch = None
-
-    @staticmethod
-    def _concatenate(a: _Batch, b: _Batch) -> _Batch:
-        length = max(a.mask.shape[1], b.mask.shape[1])
-        a.ids = a.ids + b.ids
-        a.remaining = a.remaining + b.remaining
-        a.mask = torch.cat([_pad_left(a.mask, length, 1), _pad_left(b.mask, length, 1)], 0)
-        a.positions = torch.cat([a.positions, b.positions])
-        a.last_tokens = torch.cat([a.last_tokens, b.last_tokens])
-        a.rebuild_cache([
-            (torch.cat([_pad_left(la.keys, length, 2), _pad_left(lb.keys, length, 2)], 0),
-             torch.cat([_pad_left(la.values, length, 2), _pad_left(lb.values, length, 2)], 0))
-            for la, lb in zip(a.cache.layers, b.cache.layers)])
-        return a
+        self._reset_state()
