@@ -76,6 +76,14 @@ _ZIP_CONTEXT = re.compile(r"(?:\b[A-Z]{2}|,|\bzip(?:\s*code)?|\bpostal\s*code|\b
                           re.IGNORECASE)
 _ZIP = re.compile(r"(?<![\w\-.,$#/])\d{5}(?:-\d{4})?(?![\w\-]|[.,]\d|\s*(?:mg|mcg|ml|units|steps|calories|kcal|"
                   r"dollars|usd|people|miles|km|ft|feet|lbs|kg|words|cells|copies|/))", re.IGNORECASE)
+# "lives at Joaquin Suarez 2906", "address: Allika 46": a street name with no suffix word, after
+# a phrase that announces an address
+_STREET_AFTER_CONTEXT = re.compile(r"\b(?i:address(?:\s+is)?:?|lives?\s+(?:at|on)|living\s+at|located\s+at|"
+                                   r"sent\s+to|mail(?:ed)?\s+to|side\s+of|meet\s+you\s+at|moved\s+to)\s+"
+                                   r"(?P<v>(?:\d{1,6}\s+)?(?:" + _NAME + r"\s+){1,3}\d{1,5}[A-Za-z]?\b)")
+_SHORT_POSTCODE = re.compile(r"\b(?i:zip(?:\s*code)?|postal\s*code|post\s*code|postcode)\s*[:#]?\s*"
+                             r"(?P<v>\d{3,5}(?:-\d{3,4})?|[A-Z]\d[A-Z]\s?\d[A-Z]\d)\b")
+_HOUSE_NUMBER_BEFORE = re.compile(r"(?<![\w\-/.])\d{1,6}[ \t]+$")
 _UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b")
 
 _WORD = re.compile(r"[^\W\d_]+\.?")
@@ -111,8 +119,12 @@ class AddressDetector(PhiDetector):
                 end = m.end()
                 while end > m.start() and text[end - 1] in " ,\t\n":
                     end -= 1
-                yield self.span(m.start(), end, pattern, score)
+                yield self.span(_with_house_number(text, m.start()), end, pattern, score)
         yield from self._glued_streets(text)
+        for m in _STREET_AFTER_CONTEXT.finditer(text):
+            yield self.span(*m.span("v"), "street-after-address-word", 0.7)
+        for m in _SHORT_POSTCODE.finditer(text):
+            yield self.span(*m.span("v"), "postcode-context", 0.8)
         for m in anchors.matches_at(_ZIP, text, digits):
             context = bool(_ZIP_CONTEXT.search(text[max(0, m.start() - 20):m.start()]))
             yield self.span(m.start(), m.end(), "zip-context" if context else "zip", 0.8 if context else 0.5)
@@ -129,4 +141,10 @@ class AddressDetector(PhiDetector):
             left = _LEFT_WORDS.search(text, max(0, start - 60), start)
             if left and (word in _GLUED_ENDINGS or text[start - 1] == "-"):
                 start = left.start()  # "Petőfi utca 12", "Anastasios-Trüb-Gasse 31"
-            yield self.span(start, m.end(), "suffix-after-name", 0.8)
+            yield self.span(_with_house_number(text, start), m.end(), "suffix-after-name", 0.8)
+
+
+def _with_house_number(text: str, start: int) -> int:
+    """Start earlier when a bare house number stands right before a street: "4844 Søndergade 52"."""
+    m = _HOUSE_NUMBER_BEFORE.search(text, max(0, start - 10), start)
+    return m.start() if m else start

@@ -109,6 +109,9 @@ PLACES = [
     Case("28245 Puruntie 82 Apt. 595\nLAPPEENRANTA\nFinland 53650",
          [("28245 Puruntie 82 Apt. 595", "ADDRESS"), ("LAPPEENRANTA", "LOCATION"), ("Finland", "LOCATION")]),
     Case("admitted to CCU in NSR, moved to ICU", [], ["CCU", "NSR", "ICU"]),
+    Case("his address: 5049 Harjukuja 54, SEINÄJOKI", [("5049 Harjukuja 54", "ADDRESS")]),
+    Case("He lives on the north side of Joaquin Suarez 2906.", [("Joaquin Suarez 2906", "ADDRESS")]),
+    Case("ZIP: 3520", [("3520", "ADDRESS")]),
 ]
 
 AGES = [
