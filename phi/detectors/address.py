@@ -122,7 +122,7 @@ class AddressDetector(PhiDetector):
                 yield self.span(_with_house_number(text, m.start()), end, pattern, score)
         yield from self._glued_streets(text)
         for m in _STREET_AFTER_CONTEXT.finditer(text):
-            yield self.span(*m.span("v"), "street-after-address-word", 0.7)
+            yield self.span(*m.span("v"), "street-after-address-word", 0.85)
         for m in _SHORT_POSTCODE.finditer(text):
             yield self.span(*m.span("v"), "postcode-context", 0.8)
         for m in anchors.matches_at(_ZIP, text, digits):
