@@ -218,12 +218,19 @@ class JobService:
                                      "attempt": row.attempts})
         return claimed
 
-    def renew_lease(self, job_id: str, owner: str, lease_s: float) -> bool:
+    def renew_leases(self, held: list[tuple[str, str]], lease_s: float) -> int:
+        """Extend the leases of (job id, owner) pairs still owned; returns how many were."""
+        pairs = [(_uuid(job_id), owner) for job_id, owner in held]
         with self._worker_txn() as conn:
             res = conn.execute(sa.update(jobs).where(
-                jobs.c.id == _uuid(job_id), jobs.c.lease_owner == owner, NOT_TERMINAL)
+                sa.tuple_(jobs.c.id, jobs.c.lease_owner).in_(pairs), NOT_TERMINAL)
                 .values(lease_expires_at=utcnow() + dt.timedelta(seconds=lease_s)))
-        return res.rowcount == 1
+        return res.rowcount
+
+    def release_lease(self, job_id: str, owner: str) -> None:
+        with self._worker_txn() as conn:
+            conn.execute(sa.update(jobs).where(jobs.c.id == _uuid(job_id), jobs.c.lease_owner == owner)
+                         .values(lease_expires_at=utcnow()))
 
     def set_stage(self, job_id: str, stage: str, progress: int, extra: dict | None = None,
                   *, persist: bool = True) -> bool:

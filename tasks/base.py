@@ -85,18 +85,39 @@ class Outcome:
     prompt_version: str | None = None
 
 
-class _LeaseKeeper(threading.Thread):
-    def __init__(self, job_id: str, owner: str):
-        super().__init__(daemon=True, name=f"lease-{job_id[:8]}")
-        self.job_id, self.owner = job_id, owner
-        self.stopped = threading.Event()
+class _Leases:
+    """One thread per process renews the leases of every job it runs, in one UPDATE."""
 
-    def run(self) -> None:
-        while not self.stopped.wait(LEASE_S / 3):
+    def __init__(self) -> None:
+        self._held: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, job_id: str, owner: str) -> None:
+        with self._lock:
+            self._held[job_id] = owner
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True, name="lease-renewer")
+                self._thread.start()
+
+    def release(self, job_id: str) -> None:
+        with self._lock:
+            self._held.pop(job_id, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(LEASE_S / 3)
+            with self._lock:
+                held = list(self._held.items())
+            if not held:
+                continue
             try:
-                runtime.job_service().renew_lease(self.job_id, self.owner, LEASE_S)
+                runtime.job_service().renew_leases(held, LEASE_S)
             except Exception as exc:  # a failed renewal only risks a harmless duplicate run
                 log.warning("lease renewal failed", extra={"error_type": type(exc).__name__})
+
+
+LEASES = _Leases()
 
 
 class JobTask(Task):
@@ -114,20 +135,19 @@ class JobTask(Task):
             return claim.status
         if claim.status == "leased":
             # another execution holds a live lease; if it died the lease expires and we take over
-            raise self.retry(countdown=claim.retry_in, max_retries=None)
+            raise self.retry(countdown=claim.retry_in)
         job = claim.job
         with log_context(job_id=job_id, tenant_id=str(job["tenant_id"]), job_type=job["type"],
                          attempt=claim.attempt):
-            keeper = _LeaseKeeper(job_id, owner)
-            keeper.start()
+            LEASES.hold(job_id, owner)
             started = time.perf_counter()
             try:
-                return self._run(service, job, claim.attempt)
+                return self._run(service, job, claim.attempt, owner)
             finally:
-                keeper.stopped.set()
+                LEASES.release(job_id)
                 JOB_SECONDS.labels(job["type"]).observe(time.perf_counter() - started)
 
-    def _run(self, service, job: dict, attempt: int) -> str:
+    def _run(self, service, job: dict, attempt: int, owner: str) -> str:
         job_id = str(job["id"])
         log.info("job started")
         try:
@@ -153,7 +173,8 @@ class JobTask(Task):
             where = [f"{f.filename}:{f.lineno}" for f in traceback.extract_tb(exc.__traceback__)[-3:]]
             log.error("job crashed", extra={"error_type": type(exc).__name__, "where": where})
             if attempt < 3 and _transient(exc):
-                raise self.retry(countdown=2 ** attempt, max_retries=None)
+                service.release_lease(job_id, owner)  # the retry must not wait for our own lease
+                raise self.retry(countdown=2 ** attempt)
             if service.fail(job_id, "INTERNAL_ERROR", f"the job failed unexpectedly ({type(exc).__name__})"):
                 _notify(job)
             JOBS_DONE.labels(job["type"], "failed").inc()

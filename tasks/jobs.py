@@ -8,6 +8,9 @@ from tasks.handlers import handler_for
 
 class RunJob(JobTask):
     handler_for = staticmethod(handler_for)
+    # retries wait for another execution's lease or for a transient outage; the job row, not a
+    # retry counter, bounds them (a transient failure is retried at most 3 times per attempt)
+    max_retries = None
 
 
 @app.task(name="mindq.run_job", base=RunJob, bind=True)
