@@ -29,7 +29,8 @@ _SUFFIX = (r"(?:street|streets|st|avenue|ave|av|road|roads|rd|boulevard|blvd|lan
            r"rapids?|rest|river|shoals?|shores?|skyway|springs?|stravenue|stream|summit|throughway|trace|trafficway|"
            r"trailer|tunnel|underpass|unions?|viaduct|wall|wells?|nagar|chowk|ganj|zila|marg|colony|lines)")
 _UNIT_WORD = (r"(?:apt|apartment|suite|ste|unit|flat|studio|piso|puerta|appartamento|piano|interno|scala|bloco|apto|"
-              r"lgh|étage|etage|mieszkanie|lok|daire|kat|bus|bte|no|bldg|building|fl|floor|rm|room|box)")
+              r"lgh|étage|etage|mieszkanie|lok|daire|kat|bus|bte|no|nr|bl|sc|ap|et|edif|depto|interior|int|bldg|building|fl|"
+              r"floor|rm|room|box)")
 _UNIT = r"(?:[ \t]*,?[ \t]*(?i:" + _UNIT_WORD + r"\b|#)\.?[ \t]*#?[ \t]*(?=[A-Za-z\-]*\d)[A-Za-z0-9\-]{1,6})*"
 _NUMBER = r"\d{1,6}[A-Za-z]?(?:[\-/]\d{1,5}[A-Za-z]?)?"
 _NAME = r"(?=[^\W_])(?![a-zß-öø-ÿ])[\w'’.\-]+"  # starts with a capital (any script) or a digit
@@ -50,10 +51,13 @@ _KEYWORD = (r"(?:calle|carrer|camino|paseo|pasaje|plaza|avenida|av\.|alameda|ron
             r"fazenda|aeroporto|residencial|área|núcleo|jardim|campo|conjunto|setor|quadra|sítio|chácara|"
             r"colônia|condomínio|distrito|lagoa|loteamento|morro|parque|passarela|pátio|praia|recanto|trecho|"
             r"trevo|vale|viaduto|estação|"
+            r"bulevardul|drumul|strada|calea|aleea|intrarea|splaiul|șoseaua|soseaua|piața|piata|"
+            r"continuación|circuito|privada|cerrada|retorno|periférico|diagonal|prolongación|ampliación|"
+            r"corredor|peatonal|"
             r"pl\.|plac|os\.|osiedle)")
 _KEYWORD_FIRST = re.compile(r"(?<![\w\-])(?i:" + _KEYWORD + r")[ \t]+(?:(?:de|del|de la|dos|das|do|da|di|della|"
                             r"degli|des|du|le|la|los|las)[ \t]+)?(?:" + _NAME + r"[ \t]+){0,3}" + _NAME
-                            + r",?[ \t]+(?:n[º°o]\.?[ \t]*)?" + _NUMBER + r"\b\.?" + _UNIT)
+                            + r",?[ \t]+(?:(?:n[º°o]|nr)\.?[ \t]*)?" + _NUMBER + r"\b\.?" + _UNIT)
 _NUMBER_KEYWORD = re.compile(r"(?<![\w\-/])" + _NUMBER + r",?[ \t]+(?i:" + _KEYWORD + r")[ \t]+(?:(?:de|du|des|la|le|"
                              r"d'|l')[ \t]*)*(?:" + _NAME + r"[ \t]*){1,3}")
 _GLUED = (r"(?:straße|strasse|str\.|weg|gasse|platz|ring|allee|damm|ufer|markt|steig|pfad|"
@@ -78,7 +82,7 @@ _ZIP = re.compile(r"(?<![\w\-.,$#/])\d{5}(?:-\d{4})?(?![\w\-]|[.,]\d|\s*(?:mg|mc
                   r"dollars|usd|people|miles|km|ft|feet|lbs|kg|words|cells|copies|/))", re.IGNORECASE)
 # "lives at Joaquin Suarez 2906", "address: Allika 46": a street name with no suffix word, after
 # a phrase that announces an address
-_STREET_AFTER_CONTEXT = re.compile(r"\b(?i:address(?:\s+is)?:?|lives?\s+(?:at|on)|living\s+at|located\s+at|"
+_STREET_AFTER_CONTEXT = re.compile(r"\b(?i:address(?:\s+(?:is|on\s+file))?:?|lives?\s+(?:at|on)|living\s+at|located\s+at|"
                                    r"sent\s+to|mail(?:ed)?\s+to|side\s+of|meet\s+you\s+at|moved\s+to)\s+"
                                    r"(?P<v>(?:\d{1,6}\s+)?(?:" + _NAME + r"\s+){1,3}\d{1,5}[A-Za-z]?\b)")
 _SHORT_POSTCODE = re.compile(r"\b(?i:zip(?:\s*code)?|postal\s*code|post\s*code|postcode)\s*[:#]?\s*"

@@ -43,7 +43,9 @@ _INTRO_ONE = frozenset("named called dear hi hey hello hiya thanks cheers love s
 _INTRO_TWO = frozenset({("name", "is"), ("name", "was"), ("call", "me"), ("goes", "by"), ("names", "are"),
                         ("known", "as"), ("this", "is"), ("i", "am"), ("thank", "you"), ("seen", "by"),
                         ("spoke", "with"), ("spoke", "to"), ("talked", "to"), ("talked", "with"),
-                        ("met", "with"), ("per", "dr")})
+                        ("met", "with"), ("per", "dr"), ("dictated", "by"), ("written", "by"), ("reviewed", "by"),
+                        ("signed", "by"), ("transcribed", "by"), ("authored", "by"), ("referred", "by"),
+                        ("accompanied", "by"), ("evaluated", "by"), ("examined", "by"), ("seen", "by")})
 _LABELS = frozenset("name patient pt client resident guardian contact parent mother father spouse from to "
                     "attending provider clinician author signed physician therapist psychiatrist nurse".split())
 _WEAK = frozenset("with by from to and per patient pt met told texted called asked saw visited hugged "
@@ -76,6 +78,8 @@ _ORGANISATION_WORDS = frozenset("""inc corp corporation co company llc ltd plc g
 group holdings partners associates systems solutions labs laboratories media records orchestra band foundation
 bank insurance industries enterprises consulting capital ventures networks software pharmaceuticals pharma
 motors airlines university college institute""".split())
+_PAST_VERBS = frozenset("took came went said told gave got made drove brought left saw sent called wrote ran felt "
+                        "thought knew says tells wants keeps thinks texts calls drives".split())
 _AFTER_LAST_FIRST = frozenset("was is has had presents presented reports states denies came arrived".split())
 _TITLE_WORDS = frozenset("dr mr mrs ms mx prof jr sr md phd rn np do pa lcsw pmhnp dnp msw lpc".split())
 _SENTENCE_END = frozenset(".!?\n:;•*>|")
@@ -175,12 +179,20 @@ class NameDetector(PhiDetector):
             return "capitalised-name-word"
         if word_class == "name-word" and low in lex.first_names:
             return "first-name-word"
+        if low in lex.first_names and self._past_tense_next(tokens, i, text):
+            return "first-name-before-verb"  # "Grace picked me up", "Frank drove"
         speech = _SPEECH_AFTER.match(text[tok.end:tok.end + 14])
         if speech and not speech.group().startswith(("'", "’")) or context or self._next_is_name(tokens, i, text) \
                 or text[tok.end:tok.end + 1] in (":", "'", "’") and low in lex.first_names:
             # "Mark's", "Nicole:" only for first names: "Driver's license", "Scales:" are not people
             return "name-word-in-context"
         return ""
+
+    def _past_tense_next(self, tokens: list[_Token], i: int, text: str) -> bool:
+        if i + 1 >= len(tokens) or text[tokens[i].end:tokens[i + 1].start] != " ":
+            return False
+        nxt = tokens[i + 1].lower
+        return nxt in _PAST_VERBS or nxt.endswith("ed") and len(nxt) > 4 and self.lex.classify(nxt) == "word"
 
     def _next_is_name(self, tokens: list[_Token], i: int, text: str) -> bool:
         if i + 1 >= len(tokens) or not _adjacent(text, tokens[i], tokens[i + 1]):
@@ -316,6 +328,8 @@ def _context(text: str, tokens: list[_Token], i: int) -> str | None:
         return "title"
     if len(prev.surface) == 1 and p2 in _TITLES:
         return "title"  # Dr. J. Smith
+    if len(prev.surface) == 1 and prev.surface.isupper() and i >= 2:
+        return _context(text, tokens, i - 1)  # "Dictated by R. Toft": the initial's context
     if gap.strip() in ("", ",", ":", ",:") and (p1 in _INTRO_ONE or (p2, p1) in _INTRO_TWO):
         return "intro"
     if p1 in _KIN or (p1 in ("named", "called") and p2 in _KIN):

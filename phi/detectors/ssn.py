@@ -15,6 +15,8 @@ _DASHED = re.compile(r"(?<![\w\-])\d{3}-\d{2}-\d{4}(?![\w\-])")
 _SPACED = re.compile(r"(?<![\w\-])\d{3}[ .]\d{2}[ .]\d{4}(?![\w\-])")
 _PLAIN = re.compile(r"(?<![\w\-])\d{9}(?![\w\-])")
 _MASKED = re.compile(r"(?<![\w\-])(?:[xX*#]{3}|\d{3})[\- ]?(?:[xX*#]{2}|\d{2})[\- ]?\d{4}(?![\w\-])")
+_ENDING_IN = re.compile(r"\b(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?|ss#)\s*(?:#|number)?\s*"
+                        r"(?:ending|ends)\s+(?:in|with)\s+(?P<v>\d{4})\b", re.IGNORECASE)
 _LAST4 = re.compile(r"(?<![\w\-])\d{4}(?![\w\-])")
 
 
@@ -34,6 +36,8 @@ class SsnDetector(PhiDetector):
             for m in found:
                 if has_context(text, m.start(), m.end(), _CONTEXT, 40):
                     yield self.span(m.start(), m.end(), pattern, 0.9)
+        for m in _ENDING_IN.finditer(text):
+            yield self.span(*m.span("v"), "ending-in", 0.85)
         if "last" in text.lower():
             for m in _LAST4.finditer(text):
                 before = text[max(0, m.start() - 40):m.start()].lower()

@@ -41,7 +41,7 @@ _HOSPITAL_FORMS = ("{last} Memorial Hospital", "St. {first}'s Medical Center", "
                    "Mount {last} Hospital", "{last} Family Clinic", "{city} Children's Hospital")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
-_SLOT = re.compile(r"\{([A-Za-z]+)(?:\.([a-z_]+))?\}")
+_SLOT = re.compile(r"\{([A-Za-z]+)(?:\.([a-z_0-9]+))?\}")
 
 
 class _Doc:

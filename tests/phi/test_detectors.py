@@ -26,6 +26,8 @@ NAMES = [
     Case("I hate that attila still doesn't believe me.", [("attila", "NAME")]),
     Case("Texted Per but she left me on read.", [("Per", "NAME")]),
     Case("follow up with benjamin a seiler soon", [("benjamin a seiler", "NAME")]),
+    Case("Grace picked me up. Frank drove.", [("Grace", "NAME"), ("Frank", "NAME")]),
+    Case("Dictated by R. Toft 2009-03-06", [("R. Toft", "NAME")]),
     Case("Name:    Martim A Pereira", [("Martim A Pereira", "NAME")]),
     Case("I have a dog. A cat too. Plan A or plan B.", [], ["A cat", "Plan A"]),
     Case("Ubul: What a wife.\nNicole: Remember me?", [("Ubul", "NAME"), ("Nicole", "NAME")]),
@@ -82,6 +84,7 @@ IDENTIFIERS = [
     Case("SSN 123-45-6789 on file", [("123-45-6789", "SSN")]),
     Case("social security number 123456789", [("123456789", "SSN")]),
     Case("last 4 of her SSN are 6789", [("6789", "SSN")]),
+    Case("SSN ending in 6789 on file", [("6789", "SSN")]),
     Case("MRN: 00123456", [("00123456", "MRN")]),
     Case("Medical record number MR2608934.", [("MR2608934", "MRN")]),
     Case("member ID W123456789, policy no. 55-8812-3", [("W123456789", "ID"), ("55-8812-3", "ID")]),
@@ -112,6 +115,8 @@ PLACES = [
     Case("his address: 5049 Harjukuja 54, SEINÄJOKI", [("5049 Harjukuja 54", "ADDRESS")]),
     Case("He lives on the north side of Joaquin Suarez 2906.", [("Joaquin Suarez 2906", "ADDRESS")]),
     Case("ZIP: 3520", [("3520", "ADDRESS")]),
+    Case("Address on file: Bulevardul Aida Nemeș Nr. 28, Raleigh", [("Bulevardul Aida Nemeș Nr. 28", "ADDRESS")]),
+    Case("Address on file: Plynární 576, Leeds", [("Plynární 576", "ADDRESS")]),
 ]
 
 AGES = [
