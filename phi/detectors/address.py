@@ -85,6 +85,7 @@ _ZIP = re.compile(r"(?<![\w\-.,$#/])\d{5}(?:-\d{4})?(?![\w\-]|[.,]\d|\s*(?:mg|mc
 _STREET_AFTER_CONTEXT = re.compile(r"\b(?i:address(?:\s+(?:is|on\s+file))?:?|lives?\s+(?:at|on)|living\s+at|located\s+at|"
                                    r"sent\s+to|mail(?:ed)?\s+to|side\s+of|meet\s+you\s+at|moved\s+to)\s+"
                                    r"(?P<v>(?:\d{1,6}\s+)?(?:" + _NAME + r"\s+){1,3}\d{1,5}[A-Za-z]?\b)")
+_ADDRESS_WORDS = ("address", "live", "living", "located", "sent to", "mail", "side of", "meet you", "moved to")
 _SHORT_POSTCODE = re.compile(r"\b(?i:zip(?:\s*code)?|postal\s*code|post\s*code|postcode)\s*[:#]?\s*"
                              r"(?P<v>\d{3,5}(?:-\d{3,4})?|[A-Z]\d[A-Z]\s?\d[A-Z]\d)\b")
 _HOUSE_NUMBER_BEFORE = re.compile(r"(?<![\w\-/.])\d{1,6}[ \t]+$")
@@ -125,10 +126,13 @@ class AddressDetector(PhiDetector):
                     end -= 1
                 yield self.span(_with_house_number(text, m.start()), end, pattern, score)
         yield from self._glued_streets(text)
-        for m in _STREET_AFTER_CONTEXT.finditer(text):
-            yield self.span(*m.span("v"), "street-after-address-word", 0.85)
-        for m in _SHORT_POSTCODE.finditer(text):
-            yield self.span(*m.span("v"), "postcode-context", 0.8)
+        lower = text.lower()
+        if any(word in lower for word in _ADDRESS_WORDS):
+            for m in _STREET_AFTER_CONTEXT.finditer(text):
+                yield self.span(*m.span("v"), "street-after-address-word", 0.85)
+        if "zip" in lower or "post" in lower:
+            for m in _SHORT_POSTCODE.finditer(text):
+                yield self.span(*m.span("v"), "postcode-context", 0.8)
         for m in anchors.matches_at(_ZIP, text, digits):
             context = bool(_ZIP_CONTEXT.search(text[max(0, m.start() - 20):m.start()]))
             yield self.span(m.start(), m.end(), "zip-context" if context else "zip", 0.8 if context else 0.5)

@@ -28,6 +28,8 @@ _AFTER_PLACE_PHRASE = re.compile(r"\b(?:flew\s+to|moved\s+(?:here\s+)?(?:to|from
                                  r"lives?\s+in|living\s+in|born\s+in|grew\s+up\s+in|arrived\s+at|arrived\s+in|"
                                  r"relocated\s+to|travel(?:l?ed|l?ing)\s+to|visit(?:ed|ing)|year\s+in|"
                                  r"university\s+of|city)\s+(?P<v>[^\W\d_][\w'’\-]+)", re.IGNORECASE)
+_PLACE_PHRASE_WORDS = ("flew", "moved", "from", "based", "live", "living", "born", "grew", "arrived",
+                       "relocated", "travel", "visit", "year in", "university", "city")
 _LINE = re.compile(r"^[ \t>]*(?P<body>[^\n]*?)[ \t]*$", re.MULTILINE)
 _STREETISH = re.compile(r"\d.*[A-Za-z]{2}|\b(?:suite|apt|unit|box)\b", re.IGNORECASE)
 _CREDENTIALS = frozenset("MD PA DO RN NP OR ME IN OK HI ID DE".split())
@@ -126,6 +128,9 @@ class LocationDetector(PhiDetector):
     def _unknown_places(self, text: str) -> Iterator[PhiSpan]:
         # "flew to LEPPEN", "originally from ΕΓΚΩΜΗ", "based in Kurzenkirchen": a word no list knows,
         # right after a travel or origin phrase, is a place
+        lower = text.lower()
+        if not any(word in lower for word in _PLACE_PHRASE_WORDS):
+            return
         for m in _AFTER_PLACE_PHRASE.finditer(text):
             word = m.group("v")
             if self.lex.classify(word.lower()) == "unknown" and len(word) > 3 and (word.isupper() or word.istitle()):

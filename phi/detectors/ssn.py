@@ -36,8 +36,9 @@ class SsnDetector(PhiDetector):
             for m in found:
                 if has_context(text, m.start(), m.end(), _CONTEXT, 40):
                     yield self.span(m.start(), m.end(), pattern, 0.9)
-        for m in _ENDING_IN.finditer(text):
-            yield self.span(*m.span("v"), "ending-in", 0.85)
+        if "ending" in text or "ends" in text:
+            for m in _ENDING_IN.finditer(text):
+                yield self.span(*m.span("v"), "ending-in", 0.85)
         if "last" in text.lower():
             for m in _LAST4.finditer(text):
                 before = text[max(0, m.start() - 40):m.start()].lower()
