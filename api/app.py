@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.install(app)
 
     limiter = Limiter(_rate_key, app=app, storage_uri=settings.redis_url or "memory://",
-                      strategy="moving-window", default_limits=[], headers_enabled=True,
+                      strategy="fixed-window", default_limits=[], headers_enabled=True,
                       swallow_errors=True)  # a Redis hiccup must not turn into refused jobs
 
     from api import events, jobs, meta

@@ -38,6 +38,7 @@ def celery_config(settings: Settings) -> dict:
         task_queues=[Queue(CPU_QUEUE), Queue(LLM_INTERACTIVE), Queue(LLM_BATCH)],
         task_routes={name: {"queue": CPU_QUEUE} for name in ("mindq.reconcile", "mindq.noop", "mindq.callback")},
         worker_hijack_root_logger=False,
+        worker_disable_rate_limits=True,  # no per-task rate limits: skip the token-bucket check per message
         worker_send_task_events=True,  # Flower shows tasks live (received/started/succeeded)
         beat_schedule={
             "reconcile": {"task": "mindq.reconcile", "schedule": settings.reconcile_interval,
