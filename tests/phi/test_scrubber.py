@@ -70,3 +70,11 @@ def test_a_subset_of_detectors_can_be_chosen():
     from phi import registry
     only_email = Scrubber(registry.build(["email"]))
     assert [s.kind for s in only_email.detect("Dr. Smith, smith@example.com")] == ["EMAIL"]
+
+
+def test_word_lists_are_package_data():
+    # phi/data is a package so that setup.cfg's package_data patterns ship its files in the wheel
+    from importlib import resources
+    names = {p.name for p in resources.files("phi.data").iterdir()}
+    assert {"census_first_names.txt.gz", "census_last_names.txt.gz", "english_words.txt.gz",
+            "common_words.txt.gz", "allow_words.txt", "eponyms.txt", "LICENSE.scowl.txt"} <= names
