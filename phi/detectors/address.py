@@ -88,6 +88,12 @@ _STREET_AFTER_CONTEXT = re.compile(r"\b(?i:address(?:\s+(?:is|on\s+file))?:?|liv
 _ADDRESS_WORDS = ("address", "live", "living", "located", "sent to", "mail", "side of", "meet you", "moved to")
 _SHORT_POSTCODE = re.compile(r"\b(?i:zip(?:\s*code)?|postal\s*code|post\s*code|postcode)\s*[:#]?\s*"
                              r"(?P<v>\d{3,5}(?:-\d{3,4})?|[A-Z]\d[A-Z]\s?\d[A-Z]\d)\b")
+# "5th and Pine", "corner of Main St and 3rd Ave"
+_STREET_WORD = r"(?:\d{1,3}(?:st|nd|rd|th)|[A-Z][a-z]+)(?:\s+(?:St|Ave|Rd|Blvd|Street|Avenue|Road))?\.?"
+_INTERSECTION = re.compile(r"(?:\b(?i:corner\s+of|intersection\s+of)\s+(?P<v>[^\n,;]{3,60}?\s+(?:and|&)\s+"
+                           r"[A-Z0-9][\w'’\-]*(?:\s+[A-Z][\w'’\-]*){0,2})"
+                           r"|\b(?P<w>\d{1,3}(?:st|nd|rd|th)(?:\s+(?:St|Ave|Street|Avenue))?\.?\s+(?:and|&)\s+"
+                           + _STREET_WORD + r"))")
 _HOUSE_NUMBER_BEFORE = re.compile(r"(?<![\w\-/.])\d{1,6}[ \t]+$")
 _UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b")
 
@@ -130,6 +136,9 @@ class AddressDetector(PhiDetector):
         if any(word in lower for word in _ADDRESS_WORDS):
             for m in _STREET_AFTER_CONTEXT.finditer(text):
                 yield self.span(*m.span("v"), "street-after-address-word", 0.85)
+        if " and " in text or "&" in text:
+            for m in _INTERSECTION.finditer(text):
+                yield self.span(*m.span("v" if m.start("v") >= 0 else "w"), "intersection", 0.8)
         if "zip" in lower or "post" in lower:
             for m in _SHORT_POSTCODE.finditer(text):
                 yield self.span(*m.span("v"), "postcode-context", 0.8)

@@ -2,7 +2,8 @@
 
 Masked: 3/4, 03/04/2024, 2024-03-04, 4-Mar-2024, March 4th, 4th of March, March 2024, the 4th,
 holidays (Christmas 2023), month names alone (in March), years (in 1977).
-Not masked, by design (documented edge cases): weekdays and relative phrases (last Tuesday,
+Not masked, by design (documented edge cases): weekdays alone (with a date they are masked with
+it: "Thursday the 14th") and relative phrases (last Tuesday,
 yesterday, two weeks ago) since they do not identify a date on their own; times alone (10:30);
 ratios and scores (PHQ-9 of 14, 7/10 pain, 5/5 strength, BP 120/80); doses (10 mg).
 """
@@ -51,6 +52,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str], float]] = [
                                r"November|December|Jan|Feb|Aug|Sept|Oct|Nov|Dec)\b\.?"), 0.6),
     ("may-alone", re.compile(r"\b(?i:in|of|since|until|till|early|late|mid|last|next|this|by)\s+(?P<v>May)\b"
                              r"|\b(?P<w>May)(?=\s+(?:and|or|through|to)\s+(?:June|April))"), 0.6),
+    ("weekday-with-date", re.compile(r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+(?:the\s+(?:[12]\d|3[01]|0?[1-9])"
+                                     r"(?:st|nd|rd|th)\b|\d{1,2}/\d{1,2}\b|" + _MONTH_DOT + r"\s+\d{1,2})", _FLAGS), 0.9),
     ("year", re.compile(r"(?<![\d$#.,\-/])(?:19[0-9]\d|20[0-4]\d)(?![\d%]|\.\d|,\d|\s*(?:mg|mcg|ml|cc|kcal|calories|"
                         r"units|iu|steps|dollars|usd|people|patients|miles|km|feet|ft|lbs|kg|g|words|times)\b)",
                         _FLAGS), 0.7),
@@ -75,7 +78,7 @@ _NOT_DATE_AFTER = re.compile(r"^\s*(?:mmhg|strength|mg|mcg|ml|tabs?|tablets?|pil
 _AT_DIGIT = frozenset({"iso", "numeric", "day-mon-year", "month-slash-year", "month-day", "year"})
 _AT_MONTH = frozenset({"month-day-year", "month-year", "month-alone"})
 _NEEDS_MONTH = frozenset({"day-of-month", "may-alone"})
-_NEEDS_DIGIT = frozenset({"ordinal-day", "year-abbrev", "season-year"})
+_NEEDS_DIGIT = frozenset({"ordinal-day", "year-abbrev", "season-year", "weekday-with-date"})
 
 
 class DateDetector(PhiDetector):

@@ -31,8 +31,11 @@ _AFTER_PLACE_PHRASE = re.compile(r"\b(?:flew\s+to|moved\s+(?:here\s+)?(?:to|from
 _PLACE_PHRASE_WORDS = ("flew", "moved", "from", "based", "live", "living", "born", "grew", "arrived",
                        "relocated", "travel", "visit", "year in", "university", "city")
 _LINE = re.compile(r"^[ \t>]*(?P<body>[^\n]*?)[ \t]*$", re.MULTILINE)
-_STREETISH = re.compile(r"\d.*[A-Za-z]{2}|\b(?:suite|apt|unit|box)\b", re.IGNORECASE)
+_STREETISH = re.compile(r"^[\s>]*\d{1,6}[A-Za-z]?\s+\S|\b(?:suite|apt|unit|box)\b|\d{1,6}[A-Za-z]?\s*$",
+                        re.IGNORECASE)
 _CREDENTIALS = frozenset("MD PA DO RN NP OR ME IN OK HI ID DE".split())
+# "at St. Luke's", "St Jude's": hospitals and churches named after a saint, with no head word
+_SAINT_POSSESSIVE = re.compile(r"\b(?:St\.?|Saint)\s+[A-Z][a-z]+['’]s\b")
 _GENERIC_FACILITY_WORDS = frozenset("the a an this that our my his her their state county city general community "
                                     "local public private psychiatric psych mental behavioral medical".split())
 
@@ -57,6 +60,9 @@ class LocationDetector(PhiDetector):
                 yield self.span(m.start(), m.end(), "facility", 0.9)
         for m in _FACILITY_LOWER.finditer(text):
             yield self.span(m.start(), m.end(), "facility-lowercase", 0.8)
+        if "St" in text or "Saint" in text:
+            for m in _SAINT_POSSESSIVE.finditer(text):
+                yield self.span(m.start(), m.end(), "saint-possessive", 0.8)
 
     def _places(self, text: str) -> Iterator[PhiSpan]:
         tokens = list(_TOKEN.finditer(text))
@@ -145,6 +151,8 @@ class LocationDetector(PhiDetector):
             if not body or not _STREETISH.search(before.group()):
                 continue
             words = body.replace(",", " ").split()
+            if body[-1] in ",.?!:;" or not any(self.lex.classify(w.lower()) in ("unknown", "name") for w in words):
+                continue  # "Thanks," under a sentence with a number is a sign-off, not a town
             if 1 <= len(words) <= 4 and all(w[0].isupper() and w.isalpha() or w == "nan" for w in words) and \
                     not any(self.lex.classify(w.lower()) == "allow" for w in words):
                 yield self.span(line.start("body"), line.end("body"), "address-block-line", 0.6)

@@ -153,10 +153,13 @@ class NameDetector(PhiDetector):
         if not cap:
             if word_class == "name" and low in lex.first_names and len(low) > 2:
                 return "lowercase-first-name"
+            if word_class == "name-word" and low in lex.first_names and self._past_tense_next(tokens, i, text):
+                return "lowercase-first-name-before-verb"  # "jess cancelled on me"
             if context == "weak" and len(low) > 2 and _is_verb_before(text, tokens, i) and \
                     word_class in ("unknown", "name", "name-word"):
                 return "lowercase-after-verb"
-            after_person_word = i > 0 and tokens[i - 1].lower in _BEFORE_PERSON
+            after_person_word = i > 0 and tokens[i - 1].lower in _BEFORE_PERSON and \
+                not text[tokens[i - 1].end:tok.start].strip()
             if len(low) > 2 and low.isalpha() and not _CLINICAL_SUFFIX.search(low) and (
                     word_class == "unknown" and (not low.isascii() or after_person_word) or
                     after_person_word and (word_class == "name" or word_class == "name-word" and

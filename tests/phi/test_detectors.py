@@ -42,6 +42,8 @@ NAMES = [
     Case("I'm tired and I've been crying. Can't sleep.", [], ["I'm", "I've", "Can't"]),
     Case("EKG: NSR, QTc 421. Beta-hCG negative.\nScales: PHQ-9 12", [], ["QTc", "Beta-hCG", "Scales"]),
     Case("Watched Netflix, then Spotify; deleted Instagram.", [], ["Netflix", "Spotify", "Instagram"]),
+    Case("Insurance: Aetna. Sat outside for like 20 min.", [], ["Aetna", "min"]),
+    Case("ok so jess cancelled on me again", [("jess", "NAME")]),
     Case("Dr. McDonald and Mr. DeShawn O'Neil", [("McDonald", "NAME"), ("DeShawn O'Neil", "NAME")]),
 ]
 
@@ -53,6 +55,7 @@ DATES = [
     Case("on March 4th, 2024 and March 4", [("March 4th, 2024", "DATE"), ("March 4", "DATE")]),
     Case("the 4th of March", [("4th of March", "DATE")]),
     Case("Since the 21st I have not slept.", [("21st", "DATE")]),
+    Case("move it from Thursday the 14th", [("Thursday the 14th", "DATE")]),
     Case("Christmas 2023 was hard.", [("Christmas 2023", "DATE")]),
     Case("Born in 1977.", [("1977", "DATE")]),
     # scores, doses, pressures, times and relative phrases are not dates
@@ -115,6 +118,9 @@ PLACES = [
     Case("his address: 5049 Harjukuja 54, SEINÄJOKI", [("5049 Harjukuja 54", "ADDRESS")]),
     Case("He lives on the north side of Joaquin Suarez 2906.", [("Joaquin Suarez 2906", "ADDRESS")]),
     Case("ZIP: 3520", [("3520", "ADDRESS")]),
+    Case("meeting at the church on 5th and Pine", [("5th and Pine", "ADDRESS")]),
+    Case("meet at the corner of Csabai kapu 39. and Mathias Pass", [("Csabai kapu 39. and Mathias Pass", "ADDRESS")]),
+    Case("Grief group at St. Luke's tonight.", [("St. Luke's", "LOCATION")]),
     Case("Address on file: Bulevardul Aida Nemeș Nr. 28, Raleigh", [("Bulevardul Aida Nemeș Nr. 28", "ADDRESS")]),
     Case("Address on file: Plynární 576, Leeds", [("Plynární 576", "ADDRESS")]),
 ]

@@ -54,3 +54,11 @@ def test_scrubber_meets_the_bar_on_generated_journals():
     report = evaluate(synth.generate("journal", 60, "heldout"))
     assert report.overall.strict_recall > 0.9
     assert report.overall.char_precision > 0.9
+
+
+def test_hand_written_documents_stay_masked():
+    from pathlib import Path
+    report = evaluate(gold.read(Path(__file__).parent / "data" / "hand_written.jsonl"))
+    assert report.overall.overlap_recall == 1.0
+    assert report.overall.strict_recall >= 0.95
+    assert report.overall.char_precision >= 0.9
