@@ -10,7 +10,7 @@ from ..spans import PhiSpan
 
 _OLD = r"(?P<v>(?:9\d|1[0-2]\d)(?:\.\d)?)"
 _OLD_NUMBER = re.compile(r"(?<!\d)(?:9\d|1[0-2]\d)(?!\d|,\d|\.\d\d)")
-_OLD_WORD = re.compile(r"nonagenarian|centenarian|nineties|90s|100s", re.IGNORECASE)
+_OLD_WORD = re.compile(r"nonagenarian|centenarian|nineties|90s|100s|ninety|hundred", re.IGNORECASE)
 _PATTERNS = [
     ("years-old", re.compile(_OLD + r"\s*[\-\s]?\s*(?:years?|yrs?|y)[\-\s]*(?:old|of\s+age)?\b|" + _OLD.replace("v", "w")
                              + r"\s*(?:yo|y/o|y\.o\.?|yrs?\.?)(?!\w)", re.IGNORECASE)),
@@ -21,6 +21,9 @@ _PATTERNS = [
                              r"father|he|she|patient|pt|aunt|uncle|husband|wife|who)\s+(?:is|was|just\s+turned|"
                              r"will\s+be|is\s+now|turned)\s+" + _OLD + r"\b(?!\s*(?:%|percent|pounds|lbs|kg|min|"
                              r"minutes|days|degrees|°|mg|miles|km|feet))", re.IGNORECASE)),
+    ("spelled", re.compile(r"\b(?P<v>(?:ninety|one\s+hundred)(?:[\-\s](?:and[\-\s])?(?:one|two|three|four|five|six|"
+                           r"seven|eight|nine|ten|eleven|twelve))?)[\-\s]+(?:years?|yrs?)[\-\s]*(?:old|of\s+age)\b",
+                           re.IGNORECASE)),
     ("word", re.compile(r"\b(?P<v>nonagenarian|centenarian)\b", re.IGNORECASE)),
 ]
 

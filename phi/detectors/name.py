@@ -227,7 +227,10 @@ class NameDetector(PhiDetector):
                 right.name or right.surface[0].islower() == left.surface[0].islower() and
                 self.lex.classify(right.lower) in ("name", "unknown", "name-word")))
             if surface.islower() or low in ("i", "a"):
-                return between or surface.isupper() and text[tok.end:tok.end + 1] == "."
+                # "SMITH, JOHN A": a capital after an all-capitals name is its middle initial
+                caps_middle = bool(left and left.name and left.surface.isupper() and len(left.surface) > 1
+                                   and surface.isupper())
+                return between or caps_middle or surface.isupper() and text[tok.end:tok.end + 1] == "."
             return True
         if low in _PARTICLES:
             # "van der Avoirt", "de Lange": particles lead to a capitalised name on their right
@@ -259,9 +262,11 @@ class NameDetector(PhiDetector):
         # "Costa, Isabelle was brought in": a capitalised word before ", <first name>" is the surname
         for i in range(1, len(tokens)):
             a, b = tokens[i - 1], tokens[i]
+            caps_pair = a.surface.isupper() and b.surface.isupper() and len(a.surface) > 1
             if not a.name and b.name and b.lower in self.lex.first_names and text[a.end:b.start] == ", " and \
-                    a.surface[0].isupper() and self.lex.classify(a.lower) != "allow" and \
-                    _starts_sentence(text, a.start) and (i + 1 >= len(tokens) or tokens[i + 1].lower in _AFTER_LAST_FIRST):
+                    a.surface[0].isupper() and self.lex.classify(a.lower) != "allow" and (caps_pair or (
+                        _starts_sentence(text, a.start) and
+                        (i + 1 >= len(tokens) or tokens[i + 1].lower in _AFTER_LAST_FIRST))):
                 a.name, a.pattern = True, "last-comma-first"
                 continue
             if not a.name:
