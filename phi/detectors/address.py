@@ -99,6 +99,13 @@ _UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b")
 
 _WORD = re.compile(r"[^\W\d_]+\.?")
 _KEYWORD_WORDS = frozenset(w.replace("\\", "") for w in _KEYWORD.strip("(?:)").split("|"))
+_GATES = {
+    "unit-first": ("flat", "studio", "apt", "apartment", "unit", "suite", "h.no", "hno", "h. no"),
+    "turkish-street": ("sok", "cad", "cd.", "sk.", "bulvar", "blv", "mah", "yolu"),
+    "unit": ("apt", "apartment", "suite", "ste", "unit", "flat"),
+    "po-box": ("box",),
+    "military": ("apo", "fpo", "dpo", "usns", "usnv", "uss ", "uscgc"),
+}
 _AT_DIGIT = frozenset({"street", "street-lowercase", "number-keyword"})
 _PATTERNS = (("street", _STREET, 0.9), ("street-lowercase", _STREET_LOWER, 0.8), ("unit-first", _UNIT_FIRST, 0.9), ("keyword-first", _KEYWORD_FIRST, 0.85),
              ("number-keyword", _NUMBER_KEYWORD, 0.85),
@@ -118,12 +125,18 @@ class AddressDetector(PhiDetector):
         if not any(ch.isdigit() for ch in text):
             return  # every shape here has a number in it
         digits = anchors.digit_starts(text)
-        keywords = tuple(m.start() for m in _WORD.finditer(text) if m.group().lower() in _KEYWORD_WORDS)
+        lower = text.lower()
+        words = set(lower.split())
+        keywords = ()
+        if words & _KEYWORD_WORDS:
+            keywords = tuple(m.start() for m in _WORD.finditer(text) if m.group().lower() in _KEYWORD_WORDS)
         for pattern, regex, score in _PATTERNS:
             if pattern in _AT_DIGIT:
                 found = anchors.matches_at(regex, text, digits)
             elif pattern == "keyword-first":
                 found = anchors.matches_at(regex, text, keywords)
+            elif pattern in _GATES and not any(word in lower for word in _GATES[pattern]):
+                continue  # the pattern's fixed words are not in this text
             else:
                 found = regex.finditer(text)
             for m in found:
@@ -132,7 +145,6 @@ class AddressDetector(PhiDetector):
                     end -= 1
                 yield self.span(_with_house_number(text, m.start()), end, pattern, score)
         yield from self._glued_streets(text)
-        lower = text.lower()
         if any(word in lower for word in _ADDRESS_WORDS):
             for m in _STREET_AFTER_CONTEXT.finditer(text):
                 yield self.span(*m.span("v"), "street-after-address-word", 0.85)

@@ -11,6 +11,7 @@ from ..spans import PhiSpan
 _OLD = r"(?P<v>(?:9\d|1[0-2]\d)(?:\.\d)?)"
 _OLD_NUMBER = re.compile(r"(?<!\d)(?:9\d|1[0-2]\d)(?!\d|,\d|\.\d\d)")
 _OLD_WORD = re.compile(r"nonagenarian|centenarian|nineties|90s|100s|ninety|hundred", re.IGNORECASE)
+_AROUND_NUMBER = frozenset({"years-old", "age-word", "person-is"})
 _PATTERNS = [
     ("years-old", re.compile(_OLD + r"\s*[\-\s]?\s*(?:years?|yrs?|y)[\-\s]*(?:old|of\s+age)?\b|" + _OLD.replace("v", "w")
                              + r"\s*(?:yo|y/o|y\.o\.?|yrs?\.?)(?!\w)", re.IGNORECASE)),
@@ -33,11 +34,19 @@ class AgeDetector(PhiDetector):
     kind = "AGE"
 
     def find(self, text: str) -> Iterator[PhiSpan]:
-        if not _OLD_NUMBER.search(text) and not _OLD_WORD.search(text):
-            return  # no number from 90 to 129 and no "nineties": nothing to find
+        numbers = [m.start() for m in _OLD_NUMBER.finditer(text)]
+        has_words = bool(_OLD_WORD.search(text))
+        if not numbers and not has_words:
+            return  # no number from 90 to 129 and no "ninety": nothing to find
         for pattern, regex in _PATTERNS:
-            found = anchors.matches_at(regex, text, anchors.digit_starts(text)) if pattern == "years-old" \
-                else regex.finditer(text)
-            for m in found:
-                group = "v" if m.start("v") >= 0 else "w"
-                yield self.span(*m.span(group), pattern)
+            if pattern in _AROUND_NUMBER:
+                # the number ends these patterns or starts them: look only around each such number
+                for pos in numbers:
+                    for m in regex.finditer(text, max(0, pos - 45), min(len(text), pos + 30)):
+                        if m.start("v") <= pos < m.end("v") or m.start("v") == -1:
+                            group = "v" if m.start("v") >= 0 else "w"
+                            yield self.span(*m.span(group), pattern)
+            elif has_words:
+                for m in regex.finditer(text):
+                    group = "v" if m.start("v") >= 0 else "w"
+                    yield self.span(*m.span(group), pattern)

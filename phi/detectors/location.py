@@ -21,6 +21,10 @@ _FACILITY_HEAD = (r"(?:Hospital|Medical\s+Cent(?:er|re)|Health\s+Cent(?:er|re)|H
                   r"Recovery\s+Cent(?:er|re)|University|College|School|Academy|VA|VAMC|Manor|Village)")
 _FACILITY = re.compile(r"\b(?:(?:St|Saint|Mt|Mount)\.?\s+)?(?:[A-Z][\w'’&.\-]*\s+(?:of\s+(?:the\s+)?)?){1,5}"
                        + _FACILITY_HEAD + r"\b(?:\s+(?:of|at|in)\s+[A-Z][\w'’\-]+(?:\s+[A-Z][\w'’\-]+){0,2})?")
+_FACILITY_WORDS = ("hospital", "medical", "health", "clinic", "infirmary", "hospice", "sanatorium", "rehab",
+                   "nursing", "psychiatric", "urgent", "children", "memorial", "pharmacy", "counseling",
+                   "counselling", "treatment", "recovery", "university", "college", "school", "academy",
+                   "vamc", "manor", "village")
 _FACILITY_LOWER = re.compile(r"\b(?:st\.?|saint|mount|mt\.?)\s+[a-z]+(?:['’]s)?\s+(?:hospital|medical\s+center|clinic)\b",
                              re.IGNORECASE)
 _BIG_CITY = 500_000
@@ -55,11 +59,14 @@ class LocationDetector(PhiDetector):
         yield from self._unknown_places(text)
         if "\n" in text:
             yield from self._address_block_lines(text)
-        for m in _FACILITY.finditer(text):
-            if not _generic_facility(m.group()):
-                yield self.span(m.start(), m.end(), "facility", 0.9)
-        for m in _FACILITY_LOWER.finditer(text):
-            yield self.span(m.start(), m.end(), "facility-lowercase", 0.8)
+        lower = text.lower()
+        if any(word in lower for word in _FACILITY_WORDS) or " va" in lower:
+            for m in _FACILITY.finditer(text):
+                if not _generic_facility(m.group()):
+                    yield self.span(m.start(), m.end(), "facility", 0.9)
+            if "st" in lower or "saint" in lower or "mount" in lower or "mt" in lower:
+                for m in _FACILITY_LOWER.finditer(text):
+                    yield self.span(m.start(), m.end(), "facility-lowercase", 0.8)
         if "St" in text or "Saint" in text:
             for m in _SAINT_POSSESSIVE.finditer(text):
                 yield self.span(m.start(), m.end(), "saint-possessive", 0.8)
