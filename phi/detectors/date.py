@@ -78,6 +78,18 @@ _NOT_DATE_AFTER = re.compile(r"^\s*(?:mmhg|strength|mg|mcg|ml|tabs?|tablets?|pil
 _AT_DIGIT = frozenset({"iso", "numeric", "day-mon-year", "month-slash-year", "month-day", "year"})
 _AT_MONTH = frozenset({"month-day-year", "month-year", "month-alone"})
 _NEEDS_MONTH = frozenset({"day-of-month", "may-alone"})
+# substrings (of the lower-cased text) without which a scanning pattern cannot match
+_GATES = {
+    "ordinal-day": ("the ",),
+    "holiday": ("christmas", "xmas", "thanksgiving", "easter", "halloween", "hanukkah", "kwanzaa", "ramadan",
+                "eid", "diwali", "passover", "yom", "rosh", "new year", "valentine", "mother", "father",
+                "independence", "memorial", "labor", "veterans", "fourth", "patrick"),
+    "may-alone": ("may",),
+    "year-abbrev": ("'",),
+    "season-year": ("spring", "summer", "fall", "autumn", "winter"),
+    "weekday-with-date": ("day ", "day,"),
+    "day-of-month": ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+}
 _NEEDS_DIGIT = frozenset({"ordinal-day", "year-abbrev", "season-year", "weekday-with-date"})
 
 
@@ -88,12 +100,14 @@ class DateDetector(PhiDetector):
     def find(self, text: str) -> Iterator[PhiSpan]:
         digits = anchors.digit_starts(text)
         months = anchors.month_starts(text)
+        lower = text.lower()
         for pattern, regex, score in _PATTERNS:
             if pattern in _AT_DIGIT:
                 found = anchors.matches_at(regex, text, digits)
             elif pattern in _AT_MONTH:
                 found = anchors.matches_at(regex, text, months)
-            elif pattern in _NEEDS_DIGIT and not digits or pattern in _NEEDS_MONTH and not months:
+            elif pattern in _NEEDS_DIGIT and not digits or pattern in _NEEDS_MONTH and not months or \
+                    pattern in _GATES and not any(word in lower for word in _GATES[pattern]):
                 continue
             else:
                 found = regex.finditer(text)
