@@ -85,7 +85,7 @@ _TITLE_WORDS = frozenset("dr mr mrs ms mx prof jr sr md phd rn np do pa lcsw pmh
 _SENTENCE_END = frozenset(".!?\n:;•*>|")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Token:
     start: int
     end: int          # end of the name part (a possessive 's stays outside)
