@@ -229,3 +229,14 @@ def test_from_settings_uses_model_limits(tiny_paths):
     while not fut.done():
         eng.step()
     assert fut.result().completion_tokens <= 5
+
+
+def test_duplicate_request_id_rejected(loaded):
+    eng = Engine(loaded, start=False)
+    first = eng.submit(PROMPTS[1], max_new_tokens=3, request_id="job-1")
+    second = eng.submit(PROMPTS[1], max_new_tokens=3, request_id="job-1")
+    while not first.done():
+        eng.step()
+    assert first.result().completion_tokens == 3
+    with pytest.raises(EngineError, match="already running"):
+        second.result(timeout=1)

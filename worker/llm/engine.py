@@ -24,6 +24,30 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int], None]
 
 
+def kv_token_budget(loaded: Any, max_batch: int, memory_fraction: float = 0.8) -> int:
+    """How many tokens of KV cache the batch may hold.
+
+    CPU: ``max_batch`` full contexts. CUDA: what fits in ``memory_fraction`` of the free GPU memory
+    after loading, divided by 1.25 because slot rows are left-padded to a common length.
+    """
+    full = max_batch * max(loaded.max_context, 1)
+    if not str(loaded.device).startswith("cuda"):
+        return full
+    import torch
+
+    cfg = loaded.model.config
+    heads = getattr(cfg, "num_key_value_heads", None) or cfg.num_attention_heads
+    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+    dtype_bytes = torch.finfo(torch.bfloat16 if loaded.dtype == "bfloat16" else
+                              getattr(torch, loaded.dtype, torch.float16)).bits // 8
+    per_token = 2 * cfg.num_hidden_layers * heads * head_dim * dtype_bytes
+    free, _ = torch.cuda.mem_get_info(torch.device(loaded.device).index or 0)
+    budget = int(free * memory_fraction / per_token / 1.25)
+    log.info("KV budget: %d tokens (%.1f MiB per token, %.1f GiB free)", budget,
+             per_token / 2**20, free / 2**30)
+    return max(1, min(full, budget))
+
+
 class EngineError(RuntimeError):
     """The engine could not finish a request (the forward pass failed or the engine stopped)."""
 
@@ -89,7 +113,7 @@ class Engine:
         self._eos: set[int] = set(eos if isinstance(eos, (list, tuple)) else [eos])
         limits = SchedulerLimits(
             max_batch=max_batch,
-            max_batch_tokens=max_batch_tokens or max_batch * max(self.max_context, 1),
+            max_batch_tokens=max_batch_tokens or kv_token_budget(loaded, max_batch),
             max_prefill_tokens=max_prefill_tokens,
         )
         self.scheduler = Scheduler(limits)
@@ -260,6 +284,9 @@ class Engine:
         for req in inbox:
             if not req.future.set_running_or_notify_cancel():
                 continue  # cancelled by the caller before we saw it
+            if req.request_id in self._requests:  # e.g. a redelivered task while the first runs
+                self._fail(req, EngineError(f"request id {req.request_id} is already running"))
+                continue
             self._requests[req.request_id] = req
             self.scheduler.add(ScheduledRequest(req.request_id, len(req.input_ids),
                                                 req.max_new_tokens, req.priority))
