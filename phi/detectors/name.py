@@ -58,7 +58,8 @@ _DOSE_AFTER = re.compile(r"^\s*(?:\(?\w+\)?\s*)?\d+(?:\.\d+)?\s*(?:mg|mcg|µg|g|
 _EPONYM_HEAD = re.compile(r"^(?:['’]s?)?\s*(?:disease|syndrome|palsy|sign|signs|scale|test|score|inventory|criteria|"
                           r"catheter|phenomenon|disorder|sarcoma|lymphoma|virus|reflex|maneuver|manoeuvre|"
                           r"triad|encephalopathy|chorea|dementia|depression|anxiety|hopkins|equation|"
-                          r"questionnaire|coma|body|bodies|procedure|operation|stage|staging|ulcer|fracture)\b",
+                          r"questionnaire|coma|body|bodies|procedure|operation|stage|staging|ulcer|fracture|protocol|"
+                          r"rating|suicide|severity|classification|method|technique|model|assessment)\b",
                           re.IGNORECASE)
 _CLINICAL_SUFFIX = re.compile(r"(?:itis|osis|emia|aemia|ectomy|otomy|ostomy|ology|opathy|algia|plasty|gram|graphy|"
                               r"scopy|pine|pam|lam|zine|done|pril|sartan|statin|olol|azole|mab|nib|cillin|mycin|"

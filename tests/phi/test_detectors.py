@@ -36,6 +36,7 @@ NAMES = [
     Case("Father with Bell's palsy, mother with Parkinson's disease.", [], ["Bell", "Parkinson"]),
     Case("Zoloft helps. Started Lexapro 10 mg.", [], ["Zoloft", "Lexapro"]),
     Case("Beck Depression Inventory score 21; Down syndrome.", [], ["Beck", "Down"]),
+    Case("C-SSRS negative. Columbia protocol reviewed.", [], ["Columbia"]),
     Case("In May I felt better.", [("May", "DATE")]),
     Case("I may go to group. Will it help?", [], ["may", "Will"]),
     Case("Chief Complaint: low mood. Assessment and Plan: continue.", [], ["Chief", "Complaint", "Plan"]),
