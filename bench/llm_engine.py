@@ -1,16 +1,18 @@
 """Benchmark the serving engine alone: continuous batching vs plain HF ``generate`` one by one.
 
-CPU (runs anywhere, ~1-2 min on 2 cores):
-    nice python bench/llm_engine.py                       # "small" random LLaMA + LoRA, fp32
-    nice python bench/llm_engine.py --n 64 --threads 2
+CPU (runs anywhere; a few minutes on 2 shared cores):
+    nice python bench/llm_engine.py --n 64 --baseline-n 8 --model-dir /tmp/mindq-small
+    nice python bench/llm_engine.py --n 16 --hf-cb      # also transformers' generate_batch
 GPU (random weights built on the device from a LlamaConfig; skips cleanly without CUDA):
-    python bench/llm_engine.py --device cuda --shape 7b --quant none --n 512 --baseline-batch 64
-    python bench/llm_engine.py --device cuda --shape 33b --quant fp8 --n 512 --max-batch 128
+    python bench/llm_engine.py --device cuda --shape 7b --n 512 --baseline-batch 64 --baseline-n 128
+    python bench/llm_engine.py --device cuda --shape 33b --quant fp8 --n 256 --baseline-n 8
+    python bench/llm_engine.py --device cuda --shape 7b --hf-cb   # compare with transformers' CB
 
 Both paths run the same prompts (random token ids, fixed length) through the engine (all
 submitted at once, as concurrent Celery jobs would) and through ``model.generate`` in the same
-process, then print tokens/s, jobs/min, p50/p95 latency and the ratio. EOS is ignored so every
-request generates exactly --new-tokens.
+process, then print tokens/s, jobs/min, p50/p95 latency, process CPU time, the ratio and how many
+greedy outputs are identical. EOS is ignored so every request generates exactly --new-tokens.
+The baseline may run on a subset (--baseline-n): the ratio compares tokens/s.
 """
 from __future__ import annotations
 
@@ -45,7 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--baseline-batch", type=int, default=1, help="HF generate batch size (1: one by one)")
     p.add_argument("--baseline-n", type=int, default=None, help="requests for the baseline (default: n)")
     p.add_argument("--lora-r", type=int, default=8)
-    p.add_argument("--merge", action="store_true", help="merge the LoRA (default on cuda/none)")
+    p.add_argument("--merge", action=argparse.BooleanOptionalAction, default=None,
+                   help="merge the LoRA into the weights (default: yes on cuda, no on cpu)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--skip-baseline", action="store_true")
     p.add_argument("--hf-cb", action="store_true",
@@ -68,7 +71,7 @@ def load_cpu_model(args: argparse.Namespace, workdir: Path):
     else:
         base, adapter = build_tiny(model_dir, size=args.shape, lora_r=args.lora_r)
     settings = ModelSettings(base_path=base, adapter_path=adapter if args.lora_r else None,
-                             dtype="fp32", merge=args.merge)
+                             dtype="fp32", merge=bool(args.merge))
     return load_model(settings, device="cpu")
 
 
@@ -76,7 +79,7 @@ def load_gpu_model(args: argparse.Namespace):
     from worker.llm.synthetic import build_random
 
     return build_random(args.shape, device="cuda", dtype=torch.bfloat16, quant=args.quant,
-                        lora_r=args.lora_r, merge=args.merge or args.quant == "none")
+                        lora_r=args.lora_r, merge=args.merge is not False)
 
 
 def make_prompts(n: int, length: int, vocab: int, seed: int = 0) -> list[list[int]]:

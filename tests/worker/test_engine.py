@@ -112,6 +112,7 @@ def test_progress_every_n_tokens(loaded):
     fut = eng.submit(PROMPTS[0], max_new_tokens=NEW, on_progress=lambda d, m: calls.append((d, m)))
     while not fut.done():
         eng.step()
+    eng.shutdown()  # waits for the callback thread
     assert calls == [(4, NEW), (8, NEW), (12, NEW)]  # the 16th token completes the Future
 
 
@@ -126,6 +127,7 @@ def test_progress_by_time_and_broken_callback(loaded, monkeypatch):
     fut = eng.submit(PROMPTS[1], max_new_tokens=6, on_progress=callback)
     while not fut.done():
         eng.step()
+    eng.shutdown()
     assert fut.result().completion_tokens == 6
     assert calls == [2, 3, 4, 5]  # clock starts at the first token; then each step
 
@@ -240,3 +242,21 @@ def test_duplicate_request_id_rejected(loaded):
     assert first.result().completion_tokens == 3
     with pytest.raises(EngineError, match="already running"):
         second.result(timeout=1)
+
+
+def test_slow_progress_callback_does_not_stall_decoding(loaded):
+    release = threading.Event()
+    seen = []
+
+    def slow(done, total):
+        release.wait(5)  # e.g. a slow database write
+        seen.append(done)
+
+    eng = Engine(loaded, progress_every_tokens=2, progress_interval_s=3600)
+    try:
+        result = eng.generate(PROMPTS[0], max_new_tokens=NEW, on_progress=slow)  # returns while blocked
+        assert result.completion_tokens == NEW and seen == []
+    finally:
+        release.set()
+        eng.shutdown()
+    assert seen == [2, 4, 6, 8, 10, 12, 14]

@@ -11,7 +11,7 @@ import itertools
 import logging
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -127,6 +127,9 @@ class Engine:
         self._ids = itertools.count(1)
         self._stopping = False
         self._thread: threading.Thread | None = None
+        # Progress callbacks (a DB update, a Redis XADD) run on their own thread, in order, so a
+        # slow callback never stalls the shared forward passes.
+        self._callbacks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mindq-llm-progress")
         self.stats: dict[str, int] = {"submitted": 0, "completed": 0, "failed": 0, "steps": 0,
                                       "prompt_tokens": 0, "generated_tokens": 0, "batch_rows": 0}
         if start:
@@ -222,6 +225,7 @@ class Engine:
             self._thread.join(timeout)
         for req in list(self._requests.values()) + self._inbox:
             self._fail(req, EngineError("engine shut down"))
+        self._callbacks.shutdown(wait=True)
 
     def snapshot(self) -> dict[str, Any]:
         """Queue depths and counters for health/metrics."""
@@ -321,10 +325,8 @@ class Engine:
 
     def _progress(self, req: _Request, now: float) -> None:
         req.reported_tokens, req.reported_at = len(req.tokens), now
-        try:
-            req.on_progress(len(req.tokens), req.max_new_tokens)
-        except Exception:  # noqa: BLE001 - a broken callback must not stop generation
-            log.exception("progress callback failed for request=%s", req.request_id)
+        self._callbacks.submit(_call_progress, req.on_progress, req.request_id, len(req.tokens),
+                               req.max_new_tokens)
 
     def _complete(self, req: _Request, reason: str, now: float) -> None:
         with self._tok_lock:
@@ -347,3 +349,10 @@ class Engine:
         self.stats["failed"] += 1
         if not req.future.done():
             req.future.set_exception(exc)
+
+
+def _call_progress(callback: ProgressCallback, request_id: str, done: int, total: int) -> None:
+    try:
+        callback(done, total)
+    except Exception:  # noqa: BLE001 - a broken callback must not stop generation
+        log.exception("progress callback failed for request=%s", request_id)
