@@ -11,9 +11,17 @@ Every lower-case token falls in one class (``Lexicon.classify``):
 from __future__ import annotations
 
 import gzip
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+
+EPONYM_HEAD = re.compile(r"^(?:['’]s?)?\s*(?:disease|syndrome|palsy|sign|signs|scale|test|score|inventory|criteria|"
+                          r"catheter|phenomenon|disorder|sarcoma|lymphoma|virus|reflex|maneuver|manoeuvre|"
+                          r"triad|encephalopathy|chorea|dementia|depression|anxiety|hopkins|equation|"
+                          r"questionnaire|coma|body|bodies|procedure|operation|stage|staging|ulcer|fracture|protocol|"
+                          r"rating|suicide|severity|classification|method|technique|model|assessment)\b",
+                          re.IGNORECASE)
 
 # surnames past this frequency rank that are also English words count as plain words
 _SURNAME_RANK_FOR_WORDS = 20000
@@ -37,6 +45,10 @@ class Lexicon:
 
     def classify(self, lower: str) -> str:
         return self.classes.get(lower, "unknown")
+
+    def is_eponym_use(self, lower: str, after: str) -> bool:
+        """Bell's palsy, Down syndrome, Columbia protocol: a surname or place naming a medical thing."""
+        return lower in self.eponyms and bool(EPONYM_HEAD.match(after))
 
     def is_name(self, lower: str) -> bool:
         return lower in self.first_names or lower in self.last_names

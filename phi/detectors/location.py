@@ -126,8 +126,9 @@ class LocationDetector(PhiDetector):
         word = tokens[i].group().rstrip(".")
         low = word.lower()
         word_class = self.lex.classify(low)
-        if len(low) < 3 or word_class == "allow":
-            return False
+        after = text[tokens[i].end():tokens[i].end() + 30]
+        if len(low) < 3 or word_class == "allow" or self.lex.is_eponym_use(low, after):
+            return False  # "Columbia protocol" is a scale, not the city
         if not word[0].isupper():
             # "moved to denver"; an English word only for a big city: "flew to phoenix", not "went to bed"
             return context and (word_class in ("unknown", "name", "name-word") or

@@ -55,12 +55,6 @@ _SPEECH_AFTER = re.compile(r"^(?:['’]s\b|\s+(?:said|says|told|asked|texted|cal
                            r"is\s+an?\s+\d+|was\s+an?\s+\d+|reports|states|denies|presents)\b|,\s+(?:you|I)\b)",
                            re.IGNORECASE)
 _DOSE_AFTER = re.compile(r"^\s*(?:\(?\w+\)?\s*)?\d+(?:\.\d+)?\s*(?:mg|mcg|µg|g|ml|units|iu|%|mEq)\b", re.IGNORECASE)
-_EPONYM_HEAD = re.compile(r"^(?:['’]s?)?\s*(?:disease|syndrome|palsy|sign|signs|scale|test|score|inventory|criteria|"
-                          r"catheter|phenomenon|disorder|sarcoma|lymphoma|virus|reflex|maneuver|manoeuvre|"
-                          r"triad|encephalopathy|chorea|dementia|depression|anxiety|hopkins|equation|"
-                          r"questionnaire|coma|body|bodies|procedure|operation|stage|staging|ulcer|fracture|protocol|"
-                          r"rating|suicide|severity|classification|method|technique|model|assessment)\b",
-                          re.IGNORECASE)
 _CLINICAL_SUFFIX = re.compile(r"(?:itis|osis|emia|aemia|ectomy|otomy|ostomy|ology|opathy|algia|plasty|gram|graphy|"
                               r"scopy|pine|pam|lam|zine|done|pril|sartan|statin|olol|azole|mab|nib|cillin|mycin|"
                               r"oxetine|aline|pramine|triptyline|tidine|prazole|dipine|afil|formin|profen|codone|"
@@ -135,7 +129,7 @@ class NameDetector(PhiDetector):
         if _irregular_case(surface) and not _NAME_PREFIX.match(surface):
             return ""  # QTc, hCG, iPhone, SpO: lab and brand spellings, unlike McDonald or DeShawn
         after = text[tok.end:tok.end + 30]
-        if word_class == "allow" or _DOSE_AFTER.match(after) or (low in lex.eponyms and _EPONYM_HEAD.match(after)):
+        if word_class == "allow" or _DOSE_AFTER.match(after) or lex.is_eponym_use(low, after):
             # a title or a relative still makes a name of it: Dr. Bell, Dr. French, my therapist June
             context = _context(text, tokens, i)
             if cap and (context == "title" or context == "kin" and low in lex.first_names):
