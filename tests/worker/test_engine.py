@@ -260,3 +260,20 @@ def test_slow_progress_callback_does_not_stall_decoding(loaded):
         release.set()
         eng.shutdown()
     assert seen == [2, 4, 6, 8, 10, 12, 14]
+
+
+def test_interactive_preempts_batch_and_batch_output_unchanged(loaded, alone):
+    eng = Engine(loaded, max_batch=1, start=False)
+    order = []
+    batch = eng.submit(PROMPTS[0], max_new_tokens=NEW, request_id="b")
+    batch.add_done_callback(lambda f: order.append("b"))
+    for _ in range(5):
+        eng.step()
+    inter = eng.submit(PROMPTS[1], max_new_tokens=4, priority="interactive", request_id="i")
+    inter.add_done_callback(lambda f: order.append("i"))
+    while not batch.done():
+        eng.step()
+    assert order == ["i", "b"] and eng.stats["preempted"] == 1
+    assert batch.result().text == alone[0].text  # resumed by recompute: same greedy tokens
+    assert batch.result().completion_tokens == NEW
+    assert alone[1].text.startswith(inter.result().text)

@@ -91,3 +91,33 @@ def test_unknown_priority_rejected():
     import pytest
     with pytest.raises(ValueError):
         Scheduler().add(req("x", priority="urgent"))
+
+
+def test_interactive_preempts_newest_batch_when_full():
+    s = Scheduler(SchedulerLimits(max_batch=2))
+    s.add(req("b1"))
+    s.add(req("b2"))
+    s.add(req("b3"))
+    s.schedule()
+    assert s.preempt_for_interactive() == []  # nothing interactive waiting
+    s.add(req("i1", "interactive"))
+    victims = s.preempt_for_interactive()
+    assert victims == ["b2"]
+    for rid in victims:
+        s.requeue(req(rid, prompt=12, new=8))  # resumes with its generated tokens as prompt
+    assert [r.request_id for r in s.schedule().admitted] == ["i1"]
+    s.finish(["i1"])
+    assert [r.request_id for r in s.schedule().admitted] == ["b2"]  # kept its place before b3
+
+
+def test_interactive_never_preempts_interactive_and_can_be_disabled():
+    s = Scheduler(SchedulerLimits(max_batch=1))
+    s.add(req("i1", "interactive"))
+    s.schedule()
+    s.add(req("i2", "interactive"))
+    assert s.preempt_for_interactive() == []
+    off = Scheduler(SchedulerLimits(max_batch=1, preempt_batch_for_interactive=False))
+    off.add(req("b1"))
+    off.schedule()
+    off.add(req("i1", "interactive"))
+    assert off.preempt_for_interactive() == []

@@ -131,7 +131,8 @@ class Engine:
         # slow callback never stalls the shared forward passes.
         self._callbacks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mindq-llm-progress")
         self.stats: dict[str, int] = {"submitted": 0, "completed": 0, "failed": 0, "steps": 0,
-                                      "prompt_tokens": 0, "generated_tokens": 0, "batch_rows": 0}
+                                      "prompt_tokens": 0, "generated_tokens": 0, "batch_rows": 0,
+                                      "preempted": 0}
         if start:
             self.start()
 
@@ -254,13 +255,16 @@ class Engine:
     def step(self) -> None:
         """One iteration: admit → prefill new + decode running → sample → update/finish."""
         self._take_inbox()
+        self._preempt_for_interactive()
         plan = self.scheduler.schedule()
         now = time.monotonic()
         prefill = []
         for item in plan.admitted:
             req = self._requests[item.request_id]
-            req.admitted = now
-            prefill.append(PrefillInput(req.request_id, req.input_ids, req.max_new_tokens))
+            req.admitted = req.admitted or now
+            # A preempted request resumes by prefilling its prompt plus what it generated so far.
+            prefill.append(PrefillInput(req.request_id, req.input_ids + req.tokens,
+                                        req.max_new_tokens - len(req.tokens)))
         try:
             tokens = self.runner.decode()  # requests already running
             tokens.update(self.runner.prefill(prefill))  # newcomers get their first token
@@ -272,6 +276,15 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - e.g. CUDA OOM: fail this batch, keep serving
             log.exception("engine step failed; failing %d running requests", len(plan.running))
             self._fail_running(plan.running, EngineError(f"generation failed: {exc}"))
+
+    def _preempt_for_interactive(self) -> None:
+        for rid in self.scheduler.preempt_for_interactive():
+            req = self._requests[rid]
+            self.runner.release([rid])
+            self.scheduler.requeue(ScheduledRequest(rid, len(req.input_ids) + len(req.tokens),
+                                                    req.max_new_tokens - len(req.tokens), req.priority))
+            self.stats["preempted"] += 1
+            log.debug("preempted request=%s after %d tokens", rid, len(req.tokens))
 
     def _fail_running(self, request_ids: list[str], exc: Exception) -> None:
         self.runner.reset()

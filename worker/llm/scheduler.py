@@ -14,6 +14,11 @@ Policy:
   prompts does not stall the requests already decoding for too long.
 A request that alone exceeds a token budget is still admitted when nothing else runs
 (otherwise it would wait forever); the engine rejects prompts longer than the context earlier.
+
+When interactive requests wait and every slot is taken, the most recently admitted batch
+requests are preempted (vLLM's recompute preemption): they go back to the head of the batch
+queue and, when readmitted, their prompt plus the tokens generated so far is prefilled again, so
+their greedy output is unchanged.
 """
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ class SchedulerLimits:
     max_batch: int = 32
     max_batch_tokens: int = 32 * 2048
     max_prefill_tokens: int = 8192
+    preempt_batch_for_interactive: bool = True
 
 
 @dataclass
@@ -118,6 +124,26 @@ class Scheduler:
             break  # a class that could not be fully admitted blocks lower classes this step
         out.running = list(self._running)
         return out
+
+    def preempt_for_interactive(self) -> list[str]:
+        """Running batch requests to pause (newest first) so that waiting interactive ones get a
+        slot this step; they leave the running set and the engine calls ``requeue`` for each."""
+        waiting = len(self._waiting["interactive"])
+        if not waiting or not self.limits.preempt_batch_for_interactive:
+            return []
+        need = waiting - (self.limits.max_batch - len(self._running))
+        if need <= 0:
+            return []
+        batch = [rid for rid, r in reversed(self._running.items()) if r.priority == "batch"]
+        victims = batch[:need]
+        for rid in victims:
+            del self._running[rid]
+        return victims
+
+    def requeue(self, request: ScheduledRequest) -> None:
+        """Put a preempted request back at the head of its queue; call in the order
+        ``preempt_for_interactive`` returned (newest first) to keep the original order."""
+        self._waiting[request.priority].appendleft(request)
 
     def finish(self, request_ids: list[str]) -> None:
         """Forget finished (or failed) running requests."""
