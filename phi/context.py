@@ -22,6 +22,3 @@ def has_context(text: str, start: int, end: int, words: Iterable[str],
     found = window_words(text, start, end, before, after)
     return any(w in found for w in words)
 
-
-def preceding_text(text: str, start: int, width: int = 30) -> str:
-    return text[max(0, start - width):start].lower()

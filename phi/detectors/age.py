@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from .. import anchors
 from ..adapter import PhiDetector
 from ..spans import PhiSpan
 

@@ -39,7 +39,7 @@ def test_surrogates_are_consistent_within_a_document(scrubber):
 
 def _replaced_tokens(text, spans, scrubbed):
     # rebuild the scrubbed text span by span to pair each original name token with its stand-in
-    out, cursor, offset = [], 0, 0
+    out, offset = [], 0
     for span in spans:
         start = span.start + offset
         rest = text[span.end:]
