@@ -58,7 +58,9 @@ _DOSE_AFTER = re.compile(r"^\s*(?:\(?\w+\)?\s*)?\d+(?:\.\d+)?\s*(?:mg|mcg|µg|g|
 _CLINICAL_SUFFIX = re.compile(r"(?:itis|osis|emia|aemia|ectomy|otomy|ostomy|ology|opathy|algia|plasty|gram|graphy|"
                               r"scopy|pine|pam|lam|zine|done|pril|sartan|statin|olol|azole|mab|nib|cillin|mycin|"
                               r"oxetine|aline|pramine|triptyline|tidine|prazole|dipine|afil|formin|profen|codone|"
-                              r"morphone|barbital|caine|asone|olone|phrine|health|care|med|pharm|care|scan)$")
+                              r"morphone|barbital|caine|asone|olone|phrine|health|care|med|pharm|care|scan|thymia|thymic|thisia|hedonia|"
+                              r"phoria|kinesia|plegia|pathic|cephalic|tonic|genic|lepsy|mania|phobia|somnia|"
+                              r"trophic|oxide|ectomy|emia|uria|itis)$")
 _PARTICLES = frozenset("van von der den de del della di da du le la st bin ibn al el ben dos das mc mac ter".split())
 _STOP = frozenset("""a an the and or but if of in on at to for from by with without about as into onto over under
 i me my mine we us our you your he him his she her they them their it its this that these those there here
@@ -73,6 +75,10 @@ _ORGANISATION_WORDS = frozenset("""inc corp corporation co company llc ltd plc g
 group holdings partners associates systems solutions labs laboratories media records orchestra band foundation
 bank insurance industries enterprises consulting capital ventures networks software pharmaceuticals pharma
 motors airlines university college institute""".split())
+# what follows a person at the start of a sentence: "Shovda is very reliable", "Usamov and Bowers"
+_PERSON_VERB_AFTER = re.compile(r"^\s+(?:(?:is|was|lives|lived|works|worked|will|has|had|began|begins|loves|hates)\b|"
+                                r"and\s+[A-Z])")
+_WEAK_PATTERNS = frozenset({"lowercase-unknown", "capitalised-after-verb", "caps-label"})
 _PAST_VERBS = frozenset("took came went said told gave got made drove brought left saw sent called wrote ran felt "
                         "thought knew says tells wants keeps thinks texts calls drives".split())
 _AFTER_LAST_FIRST = frozenset("was is has had presents presented reports states denies came arrived".split())
@@ -103,6 +109,7 @@ class NameDetector(PhiDetector):
         for i, tok in enumerate(tokens):
             tok.pattern = self._classify(text, tokens, i)
             tok.name = bool(tok.pattern)
+        self._same_name_elsewhere(tokens)
         self._extend(text, tokens)
         yield from self._spans(text, tokens)
         yield from self._initials(text)
@@ -169,6 +176,12 @@ class NameDetector(PhiDetector):
                 return ""
             if "-" in low and not any(lex.classify(part) in ("name", "unknown") for part in low.split("-")):
                 return ""  # Court-appointed, Follow-up
+            if text[tok.end:tok.end + 1] == ":" and not context:
+                # a header label ("Abd:", "Neuro:") unless the text is a dialogue ("Nicole: ...")
+                return "speaker" if self._is_dialogue(text, tokens) else ""
+            if starts_sentence and not context and not self._name_evidence(text, tokens, i):
+                # "Ingrezza started", "Euthymic." : a sentence's first word needs some sign of a person
+                return ""
             return "unknown-capitalised"
         if word_class == "word":
             return "capitalised-after-verb" if not starts_sentence and _is_verb_before(text, tokens, i) else ""
@@ -185,6 +198,32 @@ class NameDetector(PhiDetector):
             # "Mark's", "Nicole:" only for first names: "Driver's license", "Scales:" are not people
             return "name-word-in-context"
         return ""
+
+    def _is_dialogue(self, text: str, tokens: list[_Token]) -> bool:
+        # some line opens with "<first name>:": the other "<Word>:" openings are speakers too
+        return any(text[t.end:t.end + 1] == ":" and t.lower in self.lex.first_names and
+                   self.lex.classify(t.lower) == "name" and _starts_sentence(text, t.start) for t in tokens)
+
+    def _same_name_elsewhere(self, tokens: list[_Token]) -> None:
+        # a word found as a name once is that name everywhere in the document ("Duqyaha ... Duqyaha")
+        found = {t.surface for t in tokens if t.name and len(t.surface) > 2 and t.pattern not in _WEAK_PATTERNS}
+        if not found:
+            return
+        for tok in tokens:
+            if not tok.name and tok.surface in found and self.lex.classify(tok.lower) != "allow":
+                tok.name, tok.pattern = True, "same-name-elsewhere"
+
+    def _name_evidence(self, text: str, tokens: list[_Token], i: int) -> bool:
+        """Signs that a capitalised unknown first word is a person: a name or a verb of people after
+        it, a possessive, letters no English word has (Ø, ő, ş), or the same word mid-sentence."""
+        tok = tokens[i]
+        if not tok.surface.isascii() or self._next_is_name(tokens, i, text) or self._past_tense_next(tokens, i, text):
+            return True
+        if _SPEECH_AFTER.match(text[tok.end:tok.end + 14]) or text[tok.end:tok.end + 1] in ("'", "’", ","):
+            return True
+        if _PERSON_VERB_AFTER.match(text[tok.end:tok.end + 24]):
+            return True
+        return any(t.surface == tok.surface and not _starts_sentence(text, t.start) for t in tokens if t is not tok)
 
     def _past_tense_next(self, tokens: list[_Token], i: int, text: str) -> bool:
         if i + 1 >= len(tokens) or text[tokens[i].end:tokens[i + 1].start] != " ":
