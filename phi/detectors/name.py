@@ -134,7 +134,9 @@ class NameDetector(PhiDetector):
         if low in _STOP or low in _TITLE_WORDS or len(surface) < 2 or _is_contraction(surface):
             return ""
         if _irregular_case(surface) and not _NAME_PREFIX.match(surface):
-            return ""  # QTc, hCG, iPhone, SpO: lab and brand spellings, unlike McDonald or DeShawn
+            # QTc, hCG, iPhone, SpO: lab and brand spellings, unlike McDonald or DeShawn; after a
+            # title it is a name however it is spelled (Mr. LaQuanda, Dr. VanDerBeek)
+            return "title" if cap and _context(text, tokens, i) == "title" else ""
         after = text[tok.end:tok.end + 30]
         if word_class == "allow" or _DOSE_AFTER.match(after) or lex.is_eponym_use(low, after):
             # a title or a relative still makes a name of it: Dr. Bell, Dr. French, my therapist June
