@@ -6,7 +6,6 @@ the terminal event. ``Last-Event-ID`` resumes right after that event.
 """
 from __future__ import annotations
 
-import json
 import queue
 import re
 
@@ -15,16 +14,12 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from api import auth
 from api.errors import ApiError
 from api.jobs import _parse_uuid
+from api.stream_hub import format_event
 from jobstore import events
 from mindq import runtime
 
 bp = Blueprint("events", __name__)
 EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
-
-
-def _format(event_id: str, data: dict) -> str:
-    return f"id: {event_id}\nevent: {'end' if events.is_terminal_event(data) else 'job'}\ndata: " \
-           f"{json.dumps(data, separators=(',', ':'))}\n\n"
 
 
 def _terminal_from_row(job: dict) -> tuple[str, dict]:
@@ -57,10 +52,10 @@ def job_events(job_id: str):
         """The job is terminal: the rest of the stream, or its terminal event rebuilt from the row
         when Redis lost it (restart, TTL)."""
         for event_id, data in events.history(r, sid, cursor if cursor != "0-0" else None):
-            yield _format(event_id, data)
+            yield format_event(event_id, data)
             if events.is_terminal_event(data):
                 return
-        yield _format(*_terminal_from_row(service.get(jid)))
+        yield format_event(*_terminal_from_row(service.get(jid)))
 
     def generate():
         yield "retry: 2000\n\n"
@@ -68,7 +63,7 @@ def job_events(job_id: str):
         cursor = last_id or "0-0"
         for event_id, data in backlog:
             cursor = event_id
-            yield _format(event_id, data)
+            yield format_event(event_id, data)
             if events.is_terminal_event(data):
                 return
         if job["state"] in ("succeeded", "failed", "cancelled") or _terminal_now(service, jid):
@@ -78,14 +73,14 @@ def job_events(job_id: str):
         try:
             while True:
                 try:
-                    event_id, data = sub.queue.get(timeout=heartbeat)
+                    event_id, data, text = sub.queue.get(timeout=heartbeat)
                 except queue.Empty:
                     yield ": heartbeat\n\n"
                     if _terminal_now(service, jid) and sub.queue.empty():
                         yield from _finish(sub.cursor)
                         return
                     continue
-                yield _format(event_id, data)
+                yield text
                 if events.is_terminal_event(data):
                     return
         finally:

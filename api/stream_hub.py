@@ -8,6 +8,7 @@ the hub is mid-read.
 """
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -27,16 +28,28 @@ def _sid(event_id: str) -> tuple[int, int]:
 
 
 class Subscription:
+    """One open stream: a queue of (event id, data, wire text) the hub fills in order."""
+
     def __init__(self, job_id: str, cursor: str):
         self.job_id = job_id
         self.cursor = cursor
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
 
-    def offer(self, entries: list[tuple[str, dict]]) -> None:
-        for event_id, data in entries:
-            if _sid(event_id) > _sid(self.cursor):
-                self.cursor = event_id
-                self.queue.put((event_id, data))
+    def offer(self, entries: list[tuple[str, dict, str]]) -> None:
+        for entry in entries:
+            if _sid(entry[0]) > _sid(self.cursor):
+                self.cursor = entry[0]
+                self.queue.put(entry)
+
+
+def format_event(event_id: str, data: dict) -> str:
+    """The SSE wire form of one event, built once however many clients follow the job."""
+    kind = "end" if events.is_terminal_event(data) else "job"
+    return f"id: {event_id}\nevent: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def _with_text(entries: list[tuple[str, dict]]) -> list[tuple[str, dict, str]]:
+    return [(event_id, data, format_event(event_id, data)) for event_id, data in entries]
 
 
 class StreamHub:
@@ -62,8 +75,8 @@ class StreamHub:
                 self._cursors[job_id] = cursor
             elif _sid(hub_cursor) > _sid(cursor):
                 # the hub already read past this subscriber's cursor: fill the gap from the stream
-                sub.offer(events.decode(self.client.xrange(events.stream_key(job_id), min=f"({cursor}",
-                                                           max=hub_cursor)))
+                sub.offer(_with_text(events.decode(self.client.xrange(
+                    events.stream_key(job_id), min=f"({cursor}", max=hub_cursor))))
             self._subs.setdefault(job_id, set()).add(sub)
         self._wake()
         return sub
@@ -124,9 +137,9 @@ class StreamHub:
                     last = entries[-1][0]
                     self._wake_cursor = last.decode() if isinstance(last, bytes) else last
                     continue
-                self._dispatch(key.rsplit(":", 1)[1], events.decode(entries))
+                self._dispatch(key.rsplit(":", 1)[1], _with_text(events.decode(entries)))
 
-    def _dispatch(self, job_id: str, entries: list[tuple[str, dict]]) -> None:
+    def _dispatch(self, job_id: str, entries: list[tuple[str, dict, str]]) -> None:
         with self._lock:
             if job_id not in self._cursors:
                 return

@@ -75,9 +75,11 @@ def handle_analysis(ctx: JobContext) -> Outcome:
     def on_progress(done: int, total: int) -> None:
         ctx.progress_event("inference", 15 + int(75 * done / max(total, 1)), tokens=done, max_tokens=total)
 
+    # per attempt: a redelivered job may reach this process while its stale attempt still decodes
+    request_id = f"{ctx.id}:{ctx.attempt}"
     future = engine.submit(fitted.prompt, max_new_tokens=max_new, priority=ctx.priority,
-                           on_progress=on_progress, request_id=ctx.id, truncated=fitted.truncated)
-    generation = _wait(ctx, engine, future, RequestCancelled)
+                           on_progress=on_progress, request_id=request_id, truncated=fitted.truncated)
+    generation = _wait(ctx, engine, future, request_id, RequestCancelled)
     ctx.stage("parsing", 92)
     parsed = prompts.parse(ctx.type, generation.text)
     result = {**parsed, "model_id": generation.model_id, "prompt_version": version,
@@ -88,7 +90,7 @@ def handle_analysis(ctx: JobContext) -> Outcome:
     return Outcome({**result, "cached": False}, model_id=generation.model_id, prompt_version=version)
 
 
-def _wait(ctx: JobContext, engine, future: concurrent.futures.Future, cancelled_exc):
+def _wait(ctx: JobContext, engine, future: concurrent.futures.Future, request_id: str, cancelled_exc):
     """Wait for the generation, polling for a cancel so a cancelled job frees its batch slot."""
     limit = runtime.settings().task_time_limit
     waited = 0.0
@@ -98,10 +100,10 @@ def _wait(ctx: JobContext, engine, future: concurrent.futures.Future, cancelled_
         except concurrent.futures.TimeoutError:
             waited += CANCEL_POLL_S
             if runtime.job_service().is_cancelled(ctx.id):
-                engine.cancel(ctx.id)
+                engine.cancel(request_id)
                 raise JobCancelled(ctx.id) from None
             if waited > limit:
-                engine.cancel(ctx.id)
+                engine.cancel(request_id)
                 raise JobError("INFERENCE_TIMEOUT", f"generation did not finish within {limit}s") from None
         except cancelled_exc:
             raise JobCancelled(ctx.id) from None

@@ -38,30 +38,55 @@ def gpu_worker_cmds(settings: Settings) -> list[tuple[dict[str, str], list[str]]
     return [({**pin_env(g, {}), "MINDQ_WORKER_KIND": "gpu"}, cmd(f"gpu{g}")) for g in gpus]
 
 
-def run_cpu(settings: Settings) -> int:
-    os.environ["MINDQ_WORKER_KIND"] = "cpu"
-    os.execv(sys.executable, cpu_worker(settings))
-    return 0  # not reached
+FATAL_EXIT = 3  # worker.main's code for "cannot start" (model or artefact): restarting won't help
+MAX_RESTARTS, RESTART_WINDOW_S = 5, 60.0
 
 
-def run_gpu(settings: Settings) -> int:
-    """Supervise one worker per GPU; stop all when asked or when one exits."""
-    specs = gpu_worker_cmds(settings)
-    if len(specs) == 1:
-        extra, cmd = specs[0]
-        os.environ.update(extra)
-        os.execv(sys.executable, cmd)
+def supervise(specs: list[tuple[dict[str, str], list[str]]]) -> int:
+    """Run each worker process and restart one that dies (a Celery worker can exit on a broker
+    outage, e.g. kombu failing to restore unacked messages after a Redis restart: its jobs are
+    safe, leases and the reconciler cover them, but the GPU must not sit idle). Stops on SIGTERM
+    or SIGINT, on a child's start failure, or after too many restarts in a short time."""
     procs = [subprocess.Popen(cmd, env={**os.environ, **extra}) for extra, cmd in specs]
+    restarts: list[list[float]] = [[] for _ in specs]
+    stopping = False
 
-    def _forward(signum, _frame):
+    def _stop(signum, _frame):
+        nonlocal stopping
+        stopping = True
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signum)
 
-    signal.signal(signal.SIGTERM, _forward)
-    signal.signal(signal.SIGINT, _forward)
-    while all(p.poll() is None for p in procs):
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stopping:
         time.sleep(0.5)
-    _forward(signal.SIGTERM, None)
+        for i, p in enumerate(procs):
+            code = p.poll()
+            if code is None or stopping:
+                continue
+            now = time.monotonic()
+            restarts[i] = [t for t in restarts[i] if now - t < RESTART_WINDOW_S] + [now]
+            if code == FATAL_EXIT or len(restarts[i]) > MAX_RESTARTS:
+                cmd = specs[i][1]
+                print(f"mindq worker: {cmd[cmd.index('-n') + 1]} exited with {code}; giving up",
+                      file=sys.stderr, flush=True)
+                _stop(signal.SIGTERM, None)
+                for q in procs:
+                    q.wait()
+                return code or 1
+            print(f"mindq worker: process {p.pid} exited with {code}; restarting", file=sys.stderr, flush=True)
+            extra, cmd = specs[i]
+            procs[i] = subprocess.Popen(cmd, env={**os.environ, **extra})
     codes = [p.wait() for p in procs]
-    return next((c for c in codes if c), 0)
+    return next((c for c in codes if c and c > 0), 0)
+
+
+def run_cpu(settings: Settings) -> int:
+    return supervise([({"MINDQ_WORKER_KIND": "cpu"}, cpu_worker(settings))])
+
+
+def run_gpu(settings: Settings) -> int:
+    """One supervised worker per GPU (one on the CPU without a GPU)."""
+    return supervise(gpu_worker_cmds(settings))

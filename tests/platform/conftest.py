@@ -28,17 +28,6 @@ class Proc:
         self.popen = subprocess.Popen(self.cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, start_new_session=True)
 
-    def kill9(self) -> None:
-        """SIGKILL the whole process group: no cleanup, no acks, like a machine losing power."""
-        os.killpg(self.popen.pid, signal.SIGKILL)
-        self.popen.wait()
-        self._log.close()
-
-    def restart(self) -> None:
-        if self.popen.poll() is None:
-            self.stop()
-        self._spawn()
-
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
         if self.popen.poll() is None:
             os.killpg(self.popen.pid, sig)
@@ -100,15 +89,17 @@ def start_cpu_worker(proc_env, log_dir, name: str = "worker-cpu") -> Proc:
     return proc
 
 
-def start_llm_worker(proc_env, log_dir, name: str = "worker-llm", extra_env: dict | None = None,
-                     wait: bool = True) -> Proc:
-    cmd = [sys.executable, "-m", "celery", "-A", "worker.main", "worker", "-Q", "llm.interactive,llm.batch",
-           "-P", "threads", "-c", "8", "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "-E"]
-    env = {**proc_env, "MINDQ_WORKER_KIND": "gpu", "CUDA_VISIBLE_DEVICES": "", "MODEL_MAX_BATCH": "8",
-           **(extra_env or {})}
-    proc = Proc(name, cmd, env, log_dir)
+LLM_WORKER = "llm-cpu"  # the hostname prefix `mindq worker gpu` gives its worker without a GPU
+
+
+def start_llm_worker(proc_env, log_dir, extra_env: dict | None = None, wait: bool = True) -> Proc:
+    """The production launcher (`mindq worker gpu`): a supervisor and its Celery worker process."""
+    cmd = [sys.executable, "-m", "mindq.cli", "worker", "gpu", "--gpus", "none"]
+    env = {**proc_env, "MODEL_MAX_BATCH": "8", **(extra_env or {})}
+    proc = Proc("worker-llm", cmd, env, log_dir)
     if wait:
-        wait_until(lambda: worker_alive(name) or proc.popen.poll() is not None, 120, what=f"{name} heartbeat")
+        wait_until(lambda: worker_alive(LLM_WORKER) or proc.popen.poll() is not None, 120,
+                   what="llm worker heartbeat")
         assert proc.popen.poll() is None, proc.log_text()[-3000:]
     return proc
 

@@ -10,7 +10,7 @@ from jobstore import events
 from jobstore.tables import results
 from mindq import runtime
 from tasks.app import app as celery_app
-from tests.platform.conftest import Proc, wait_job, wait_until, worker_alive
+from tests.platform.conftest import LLM_WORKER, Proc, wait_job, wait_until, worker_alive
 
 
 def _one_result_and_one_terminal_event(job_id: str) -> None:
@@ -64,11 +64,16 @@ def test_kill_9_of_a_worker_mid_task_loses_nothing_and_applies_nothing_twice(api
         return [j for j in ids if api("GET", f"/v1/jobs/{j}")[1]["state"] == "running"]
 
     wait_until(some_running, 60, 0.05, what="running jobs")
-    llm_worker.kill9()
+    import psutil
+
+    supervisor = psutil.Process(llm_worker.popen.pid)
+    victim = supervisor.children()[0]  # the Celery worker under `mindq worker gpu`
+    victim.kill()  # SIGKILL: no cleanup, no acks
     interrupted = some_running()
     assert interrupted, "the kill should interrupt at least one running job"
-    llm_worker.restart()
-    wait_until(lambda: worker_alive("worker-llm"), 120, what="restarted worker")
+    # the supervisor starts a new worker process by itself
+    wait_until(lambda: [c for c in supervisor.children() if c.pid != victim.pid], 30, what="a new worker process")
+    wait_until(lambda: worker_alive(LLM_WORKER), 120, what="restarted worker")
     from tasks.housekeeping import reconcile_once
 
     def all_done():
@@ -88,7 +93,7 @@ def test_kill_9_of_a_worker_mid_task_loses_nothing_and_applies_nothing_twice(api
     assert all(a >= 2 for a in attempts.values()), attempts  # they really were run again
 
 
-def test_redis_restart_keeps_queued_jobs(api, services, cpu_worker):
+def test_redis_restart_keeps_queued_jobs(api, services, cpu_worker, llm_worker):
     hostname = "worker-cpu@" + __import__("socket").gethostname()
     _consumer("cpu", hostname, on=False)
     ids = [api("POST", "/v1/jobs", {"type": "scrub", "text": f"survive restart {i} 555-444-{1000 + i}"})[1]["id"]
@@ -108,3 +113,7 @@ def test_redis_restart_keeps_queued_jobs(api, services, cpu_worker):
     for job_id in ids:
         assert wait_job(api, job_id, timeout=120)["state"] == "succeeded"
         _one_result_and_one_terminal_event(job_id)
+    # the llm worker came through too (kombu may exit it on the outage; its supervisor restarts it)
+    wait_until(lambda: worker_alive(LLM_WORKER), 120, what="llm worker after the restart")
+    _, job, _ = api("POST", "/v1/jobs", {"type": "imhi.dr", "text": "after the restart", "options": {"max_new_tokens": 8}})
+    assert wait_job(api, job["id"], timeout=180)["state"] == "succeeded"
