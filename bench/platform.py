@@ -52,6 +52,26 @@ def raw_rate(n: int) -> float:
     return n / drain_time(r, n, send)
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU time used so far by each part of the stack on this machine (children included)."""
+    import psutil
+
+    parts = {"web": 0.0, "worker": 0.0, "postgres": 0.0, "redis": 0.0}
+    for proc in psutil.process_iter(["cmdline", "cpu_times"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        times = proc.info["cpu_times"]
+        if times is None:
+            continue
+        part = ("web" if "gunicorn" in cmd else "worker" if "worker.main worker" in cmd else
+                "postgres" if "pginstall/bin/postgres" in cmd or cmd.startswith("postgres:") else
+                "redis" if "redis-server" in cmd else None)
+        if part:
+            parts[part] += times.user + times.system
+    me = psutil.Process().cpu_times()
+    parts["bench client"] = me.user + me.system
+    return parts
+
+
 def api_run(api: str, key: str, n: int, clients: int) -> dict:
     import sqlalchemy as sa
 
@@ -76,6 +96,7 @@ def api_run(api: str, key: str, n: int, clients: int) -> dict:
             latencies.extend(mine_lat)
             ids.extend(mine_ids)
 
+    cpu0 = cpu_seconds()
     t0 = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for t in threads:
@@ -92,6 +113,8 @@ def api_run(api: str, key: str, n: int, clients: int) -> dict:
             break
         time.sleep(0.02)
     total_s = time.perf_counter() - t0
+    cpu1 = cpu_seconds()
+    cpu_ms = {k: (cpu1[k] - cpu0[k]) * 1000 / len(ids) for k in cpu0}
     with engine.connect() as conn:
         rows = conn.execute(sa.select(jobs.c.state, jobs.c.created_at, jobs.c.finished_at)
                             .where(jobs.c.id.in_(ids))).all()
@@ -99,7 +122,8 @@ def api_run(api: str, key: str, n: int, clients: int) -> dict:
     return {"jobs": len(ids), "clients": clients, "jobs_per_s": len(ids) / total_s, "submit_s": submit_s,
             "succeeded": sum(r.state == "succeeded" for r in rows),
             "enqueue_p50_ms": percentile(latencies, 50) * 1000, "enqueue_p99_ms": percentile(latencies, 99) * 1000,
-            "e2e_p50_ms": percentile(e2e, 50) * 1000, "e2e_p99_ms": percentile(e2e, 99) * 1000}
+            "e2e_p50_ms": percentile(e2e, 50) * 1000, "e2e_p99_ms": percentile(e2e, 99) * 1000,
+            "cpu_ms_per_job": cpu_ms}
 
 
 def main() -> int:
@@ -122,6 +146,7 @@ def main() -> int:
                   f"({res['succeeded']}/{res['jobs']} succeeded) | enqueue p50 {res['enqueue_p50_ms']:.1f} ms "
                   f"p99 {res['enqueue_p99_ms']:.1f} ms | end-to-end p50 {res['e2e_p50_ms']:.0f} ms "
                   f"p99 {res['e2e_p99_ms']:.0f} ms | ratio to raw {res['jobs_per_s'] / raw:.2f}x")
+            print("    CPU ms per job: " + ", ".join(f"{k} {v:.2f}" for k, v in res["cpu_ms_per_job"].items()))
     return 0
 
 

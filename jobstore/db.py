@@ -12,9 +12,12 @@ def sqlalchemy_url(database_url: str) -> str:
     return database_url
 
 
-def make_engine(database_url: str, *, pool_size: int = 5) -> sa.Engine:
+def make_engine(database_url: str, *, pool_size: int = 5, async_commit: bool = False) -> sa.Engine:
+    """``async_commit``: commits return before the WAL reaches disk (``synchronous_commit=off``),
+    for writes that may be lost in an OS crash without losing a job (see JobService)."""
     return sa.create_engine(
         sqlalchemy_url(database_url),
+        connect_args={"options": "-c synchronous_commit=off"} if async_commit else {},
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         # no pre-ping: it costs a round trip per checkout; a connection broken by a database

@@ -51,6 +51,15 @@ def db() -> sa.Engine:
 
 
 @functools.lru_cache(maxsize=1)
+def db_async_commit() -> sa.Engine:
+    """For the worker's state writes: a lost commit is redone by the reconciler, never a lost job."""
+    s = settings()
+    if not s.database_url:
+        raise NotConfigured("DATABASE_URL is not set (start the stack with `mindq up`)")
+    return make_engine(s.database_url, pool_size=int(os.environ.get("MINDQ_DB_POOL", "10")), async_commit=True)
+
+
+@functools.lru_cache(maxsize=1)
 def redis_client() -> redis.Redis:
     s = settings()
     if not s.redis_url:
@@ -69,10 +78,10 @@ def cipher() -> Cipher:
 
 @functools.lru_cache(maxsize=1)
 def job_service() -> JobService:
-    return JobService(db(), redis_client(), cipher())
+    return JobService(db(), redis_client(), cipher(), worker_engine=db_async_commit())
 
 
 def reset() -> None:
     """Forget every cached client (after fork, or in tests that switch settings)."""
-    for fn in (settings, db, redis_client, cipher, job_service):
+    for fn in (settings, db, db_async_commit, redis_client, cipher, job_service):
         fn.cache_clear()
