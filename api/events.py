@@ -13,9 +13,10 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from api import auth
 from api.errors import ApiError
-from api.jobs import _parse_uuid
+from api.jobs import parse_id
 from api.stream_hub import format_event
 from jobstore import events
+from jobstore.tables import TERMINAL_STATES
 from mindq import runtime
 
 bp = Blueprint("events", __name__)
@@ -35,7 +36,7 @@ def _terminal_from_row(job: dict) -> tuple[str, dict]:
 @bp.get("/v1/jobs/<job_id>/events")
 def job_events(job_id: str):
     principal = auth.require("jobs:read")
-    jid = _parse_uuid(job_id)
+    jid = parse_id(job_id)
     service = runtime.job_service()
     job = service.get(jid, principal.tenant_id)
     if job is None:
@@ -66,7 +67,7 @@ def job_events(job_id: str):
             yield format_event(event_id, data)
             if events.is_terminal_event(data):
                 return
-        if job["state"] in ("succeeded", "failed", "cancelled") or _terminal_now(service, jid):
+        if job["state"] in TERMINAL_STATES or _terminal_now(service, jid):
             yield from _finish(cursor)
             return
         sub = hub.subscribe(sid, cursor)
@@ -92,4 +93,4 @@ def job_events(job_id: str):
 
 def _terminal_now(service, jid) -> bool:
     row = service.get(jid)
-    return row is not None and row["state"] in ("succeeded", "failed", "cancelled")
+    return row is not None and row["state"] in TERMINAL_STATES

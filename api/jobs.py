@@ -13,6 +13,7 @@ from api.body import json_body, parse, validation_details
 from api.errors import ApiError
 from api.schemas import BatchCreate, JobCreate
 from jobstore.jobs import IdempotencyConflict, NewJob, body_hash
+from jobstore.tables import JOB_STATES
 from mindq import runtime
 from mindq.jobtypes import JobType, job_types, payload_model
 from mindq.logs import log_context
@@ -111,7 +112,7 @@ def _enqueue(job: dict) -> None:
                     extra={"job_id": str(job["id"]), "error_type": type(exc).__name__})
 
 
-def _parse_uuid(value: str) -> uuid.UUID:
+def parse_id(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
@@ -154,7 +155,7 @@ def create_job():
 def list_jobs():
     principal = auth.require("jobs:read")
     state = request.args.get("state")
-    if state and state not in ("queued", "running", "succeeded", "failed", "cancelled"):
+    if state and state not in JOB_STATES:
         raise ApiError(422, "VALIDATION_ERROR", "Unknown state filter.", {"state": state})
     try:
         limit = min(max(int(request.args.get("limit", "50")), 1), 500)
@@ -167,7 +168,7 @@ def list_jobs():
 @bp.get("/v1/jobs/<job_id>")
 def get_job(job_id: str):
     principal = auth.require("jobs:read")
-    job = runtime.job_service().get(_parse_uuid(job_id), principal.tenant_id)
+    job = runtime.job_service().get(parse_id(job_id), principal.tenant_id)
     if job is None:  # another tenant's job is indistinguishable from a missing one
         raise ApiError(404, "NOT_FOUND", "No such job.")
     return jsonify(job_view(job))
@@ -176,7 +177,7 @@ def get_job(job_id: str):
 @bp.delete("/v1/jobs/<job_id>")
 def cancel_job(job_id: str):
     principal = auth.require("jobs:write")
-    jid = _parse_uuid(job_id)
+    jid = parse_id(job_id)
     service = runtime.job_service()
     job = service.cancel(jid, principal.tenant_id, actor=principal.actor)
     if job is None:
@@ -222,14 +223,14 @@ def create_batch():
 @bp.get("/v1/batches/<batch_id>")
 def get_batch(batch_id: str):
     principal = auth.require("jobs:read")
-    found = runtime.job_service().batch(_parse_uuid(batch_id), principal.tenant_id)
+    found = runtime.job_service().batch(parse_id(batch_id), principal.tenant_id)
     if found is None:
         raise ApiError(404, "NOT_FOUND", "No such batch.")
     return jsonify(_batch_view(*found))
 
 
 def _batch_view(batch: dict, members: list[dict]) -> dict:
-    counts = {s: 0 for s in ("queued", "running", "succeeded", "failed", "cancelled")}
+    counts = {s: 0 for s in JOB_STATES}
     for m in members:
         counts[m["state"]] += 1
     return {"id": str(batch["id"]), "type": batch["type"], "priority": batch["priority"],

@@ -10,6 +10,8 @@ from typing import Any, Iterable
 
 import redis
 
+from jobstore.tables import TERMINAL_STATES
+
 STREAM_MAXLEN = 2000
 STREAM_TTL_S = 7 * 24 * 3600
 
@@ -45,4 +47,4 @@ def history(r: redis.Redis, job_id: str, after: str | None = None) -> list[tuple
 
 
 def is_terminal_event(event: dict[str, Any]) -> bool:
-    return event.get("state") in ("succeeded", "failed", "cancelled")
+    return event.get("state") in TERMINAL_STATES

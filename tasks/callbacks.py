@@ -14,11 +14,11 @@ import logging
 import urllib.error
 import urllib.request
 
+from jobstore.tables import TERMINAL_STATES
 from mindq import runtime
 from tasks.app import app
 
 log = logging.getLogger("mindq.callbacks")
-TERMINAL = ("succeeded", "failed", "cancelled")
 
 
 def signing_key() -> bytes:
@@ -44,7 +44,7 @@ def schedule(job: dict) -> None:
 @app.task(name="mindq.callback", bind=True, max_retries=12, ignore_result=True)
 def deliver(self, job_id: str) -> str:
     job = runtime.job_service().get(job_id)
-    if job is None or not job.get("callback_url") or job["state"] not in TERMINAL:
+    if job is None or not job.get("callback_url") or job["state"] not in TERMINAL_STATES:
         return "skipped"
     body = json.dumps({"job_id": job_id, "state": job["state"], "type": job["type"],
                        "finished_at": job["finished_at"].isoformat() if job["finished_at"] else None,
