@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Callable
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from mindq.config import Settings, load_settings
-from tasks.routing import CPU_QUEUE, LLM_BATCH, LLM_INTERACTIVE
+from tasks.routing import CPU_QUEUE, QUEUES
 
 
 def celery_config(settings: Settings) -> dict:
@@ -35,7 +35,10 @@ def celery_config(settings: Settings) -> dict:
         result_backend=None,
         task_ignore_result=True,
         task_default_queue=CPU_QUEUE,
-        task_queues=[Queue(CPU_QUEUE), Queue(LLM_INTERACTIVE), Queue(LLM_BATCH)],
+        # each queue its own direct exchange and routing key, so routing never rests on Celery's
+        # defaults (Queue(name) alone binds all three to the `cpu` exchange under the key `cpu`;
+        # anything publishing by that key would reach every queue)
+        task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
         task_routes={name: {"queue": CPU_QUEUE} for name in ("mindq.reconcile", "mindq.noop", "mindq.callback")},
         worker_hijack_root_logger=False,
         worker_disable_rate_limits=True,  # no per-task rate limits: skip the token-bucket check per message
