@@ -33,27 +33,44 @@ def _job_type(name: str) -> JobType:
     return spec
 
 
-def _check_llm_options(job_type: str, options: dict) -> None:
-    """Reject options the worker would refuse, before a job is created for nothing."""
-    import prompts
-    from worker.llm.truncation import POLICIES
+GENERATION_OPTIONS = ("max_new_tokens", "truncation")
+SCRUB_OPTIONS = ("surrogate",)
 
-    spec = prompts.get_type(job_type)
-    for choice in spec.choices:
-        if choice.name in options and options[choice.name] not in choice.values:
-            raise ApiError(422, "INVALID_OPTION", f"options.{choice.name} must be one of {list(choice.values)}.",
-                           {"field": f"options.{choice.name}", "allowed": list(choice.values)})
-    if "truncation" in options and options["truncation"] not in POLICIES:
-        raise ApiError(422, "INVALID_OPTION", f"options.truncation must be one of {list(POLICIES)}.",
-                       {"field": "options.truncation", "allowed": list(POLICIES)})
+
+def _check_options(spec: JobType, options: dict) -> None:
+    """Only known option keys: `options` is stored in clear (JSONB), so free text must not ride
+    in under an unknown key; and reject values the worker would refuse before a job exists."""
+    if spec.kind == "llm":
+        import prompts
+
+        choices = {c.name: c for c in prompts.get_type(spec.name).choices}
+        allowed = set(choices) | set(GENERATION_OPTIONS)
+    else:
+        choices, allowed = {}, set(SCRUB_OPTIONS) if spec.name == "scrub" else set()
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ApiError(422, "INVALID_OPTION", f"Unknown option(s) for {spec.name!r}: {', '.join(unknown)}.",
+                       {"unknown": unknown, "allowed": sorted(allowed)})
+    for name, choice in choices.items():
+        if name in options and options[name] not in choice.values:
+            raise ApiError(422, "INVALID_OPTION", f"options.{name} must be one of {list(choice.values)}.",
+                           {"field": f"options.{name}", "allowed": list(choice.values)})
+    if "truncation" in options:
+        from worker.llm.truncation import POLICIES
+
+        if options["truncation"] not in POLICIES:
+            raise ApiError(422, "INVALID_OPTION", f"options.truncation must be one of {list(POLICIES)}.",
+                           {"field": "options.truncation", "allowed": list(POLICIES)})
     max_new = options.get("max_new_tokens")
     if max_new is not None and (not isinstance(max_new, int) or isinstance(max_new, bool) or not 1 <= max_new <= 4096):
         raise ApiError(422, "INVALID_OPTION", "options.max_new_tokens must be an integer in 1..4096.",
                        {"field": "options.max_new_tokens"})
+    if "surrogate" in options and not isinstance(options["surrogate"], bool):
+        raise ApiError(422, "INVALID_OPTION", "options.surrogate must be true or false.", {"field": "options.surrogate"})
 
 
 def _check_inputs(spec: JobType, text: str | None, previous_text: str | None, payload: dict | None,
-                  where: str = "", options: dict | None = None) -> dict:
+                  where: str = "") -> dict:
     """The encrypted payload of one job, after checking the fields its type needs."""
     max_chars = current_app.config["MINDQ_MAX_TEXT_CHARS"]
 
@@ -76,8 +93,6 @@ def _check_inputs(spec: JobType, text: str | None, previous_text: str | None, pa
         except ValidationError as exc:
             raise ApiError(422, "INVALID_SERIES", "The payload is invalid.", validation_details(exc)) from None
         return {"payload": payload}
-    if spec.kind == "llm":
-        _check_llm_options(spec.name, options or {})
     out = {"text": need_text("text", text)}
     if spec.input == "texts":
         out["previous_text"] = need_text("previous_text", previous_text)
@@ -125,7 +140,8 @@ def create_job():
     raw = json_body()
     req = parse(JobCreate, raw)
     spec = _job_type(req.type)
-    payload = _check_inputs(spec, req.text, req.previous_text, req.payload, options=req.options)
+    _check_options(spec, req.options)
+    payload = _check_inputs(spec, req.text, req.previous_text, req.payload)
     if req.patient_ref:
         payload["patient_ref"] = req.patient_ref
     key = request.headers.get("Idempotency-Key")
@@ -199,10 +215,10 @@ def create_batch():
     principal = auth.require("batches:write")
     req = parse(BatchCreate, json_body())
     spec = _job_type(req.type)
+    _check_options(spec, req.options)
     news = []
     for i, item in enumerate(req.items):
-        payload = _check_inputs(spec, item.text, item.previous_text, item.payload, where=f"items.{i}.",
-                                options=req.options)
+        payload = _check_inputs(spec, item.text, item.previous_text, item.payload, where=f"items.{i}.")
         if item.patient_ref:
             payload["patient_ref"] = item.patient_ref
         news.append(NewJob(tenant_id=principal.tenant_id, type=spec.name, priority=req.priority,

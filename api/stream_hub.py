@@ -137,11 +137,13 @@ class StreamHub:
                     last = entries[-1][0]
                     self._wake_cursor = last.decode() if isinstance(last, bytes) else last
                     continue
-                self._dispatch(key.rsplit(":", 1)[1], _with_text(events.decode(entries)))
+                self._dispatch(key.rsplit(":", 1)[1], _with_text(events.decode(entries)), streams[key])
 
-    def _dispatch(self, job_id: str, entries: list[tuple[str, dict, str]]) -> None:
+    def _dispatch(self, job_id: str, entries: list[tuple[str, dict, str]], read_from: str) -> None:
         with self._lock:
-            if job_id not in self._cursors:
+            if self._cursors.get(job_id) != read_from:
+                # unfollowed, or re-followed from an older cursor while this read ran: the next
+                # read starts from the current cursor (subscribers drop what they already have)
                 return
             self._cursors[job_id] = entries[-1][0]
             for sub in self._subs.get(job_id, ()):

@@ -68,8 +68,7 @@ class Claim:
 _CLAIM = (
     sa.update(jobs)
     .where(jobs.c.id == sa.bindparam("job_id"), NOT_TERMINAL,
-           sa.or_(jobs.c.lease_expires_at.is_(None), jobs.c.lease_expires_at < sa.bindparam("now"),
-                  jobs.c.lease_owner == sa.bindparam("owner")))
+           sa.or_(jobs.c.lease_expires_at.is_(None), jobs.c.lease_expires_at < sa.bindparam("now")))
     .values(state="running", lease_owner=sa.bindparam("owner"), lease_expires_at=sa.bindparam("expires"),
             attempts=jobs.c.attempts + 1, updated_at=sa.bindparam("now"),
             started_at=sa.func.coalesce(jobs.c.started_at, sa.bindparam("now")))

@@ -71,10 +71,11 @@ def cmd_flower(args) -> int:
     password = s.bootstrap_key or os.environ.get("MINDQ_FLOWER_PASSWORD")
     if not password:
         sys.exit("set MINDQ_FLOWER_PASSWORD (or MINDQ_BOOTSTRAP_KEY): Flower never runs without auth")
-    os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "tasks.app", "flower",
-                              f"--port={s.flower_port}", f"--address={s.api_host}",
-                              f"--basic-auth=mindq:{password}", "--persistent=False",
-                              "--purge_offline_workers=60"])
+    # the password goes in the environment, not argv, where any local user could read it in ps
+    env = {**os.environ, "FLOWER_BASIC_AUTH": f"mindq:{password}"}
+    os.execve(sys.executable, [sys.executable, "-m", "celery", "-A", "tasks.app", "flower",
+                               f"--port={s.flower_port}", f"--address={s.api_host}",
+                               "--persistent=False", "--purge_offline_workers=60"], env)
 
 
 def cmd_model(args) -> int:

@@ -46,7 +46,6 @@ class Settings:
     visibility_timeout: int
     reconcile_interval: float
     reconcile_grace: float
-    job_result_ttl_days: int
     rate_limit: str
     sse_heartbeat: float
     log_level: str
@@ -54,9 +53,6 @@ class Settings:
     gpus: str = "auto"
     extra: Mapping[str, str] = field(default_factory=dict)
 
-    @property
-    def logs_dir(self) -> Path:
-        return self.home / "logs"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -84,7 +80,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         visibility_timeout=int(env.get("MINDQ_VISIBILITY_TIMEOUT", str(task_time_limit * 2))),
         reconcile_interval=float(env.get("MINDQ_RECONCILE_INTERVAL", "30")),
         reconcile_grace=float(env.get("MINDQ_RECONCILE_GRACE", "60")),
-        job_result_ttl_days=int(env.get("MINDQ_RESULT_TTL_DAYS", "30")),
         rate_limit=env.get("MINDQ_RATE_LIMIT", "6000 per minute"),
         sse_heartbeat=float(env.get("MINDQ_SSE_HEARTBEAT", "15")),
         log_level=env.get("MINDQ_LOG_LEVEL", "INFO"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import Callable
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -29,17 +30,30 @@ def settings() -> Settings:
     return load_settings()
 
 
-def encryption_keys(s: Settings) -> tuple[str, ...]:
-    """Configured keys, or a key generated once under MINDQ_HOME (mode 0600) for the embedded stack."""
-    if s.encryption_keys:
-        return s.encryption_keys
-    path = s.home / "secrets" / "encryption.key"
+def read_or_create_secret(path: Path, make: Callable[[], str]) -> str:
+    """The secret in ``path``, created (mode 0600) on first use. Safe when several processes
+    start at once: the file is written whole under a temporary name and linked into place, so
+    a reader never sees it half-written and exactly one creator wins."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(Cipher.generate_key())
-    return (Path(path).read_text().strip(),)
+            f.write(make())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process won; use its secret
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+def encryption_keys(s: Settings) -> tuple[str, ...]:
+    """Configured keys, or a key generated once under MINDQ_HOME for the embedded stack."""
+    if s.encryption_keys:
+        return s.encryption_keys
+    return (read_or_create_secret(s.home / "secrets" / "encryption.key", Cipher.generate_key),)
 
 
 @functools.lru_cache(maxsize=1)

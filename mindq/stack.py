@@ -18,23 +18,13 @@ import urllib.request
 from pathlib import Path
 
 from mindq.config import Settings, load_settings
-from mindq.embedded import Service, free_port, start_postgres, start_redis
+from mindq.embedded import Service, start_postgres, start_redis
+from mindq.runtime import read_or_create_secret
 
 PY = sys.executable
 
 
-def _secret(path: Path, make) -> str:
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    value = make()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(value)
-    return value
-
-
-def role_commands(s: Settings, env: dict[str, str]) -> dict[str, list[str]]:
+def role_commands(s: Settings) -> dict[str, list[str]]:
     """The Procfile's roles as argument lists (the Procfile itself calls the same `mindq` commands)."""
     return {
         "web": [PY, "-m", "mindq.cli", "web"],
@@ -46,9 +36,8 @@ def role_commands(s: Settings, env: dict[str, str]) -> dict[str, list[str]]:
 
 
 class Stack:
-    def __init__(self, settings: Settings, *, demo: bool = True, roles: list[str] | None = None):
+    def __init__(self, settings: Settings, *, roles: list[str] | None = None):
         self.s = settings
-        self.demo = demo
         self.roles = roles
         self.services: list[Service] = []
         self.children: dict[str, subprocess.Popen] = {}
@@ -66,10 +55,10 @@ class Stack:
         if not s.encryption_keys:
             from jobstore.crypto import Cipher
 
-            env["MINDQ_ENCRYPTION_KEYS"] = _secret(s.home / "secrets" / "encryption.key", Cipher.generate_key)
+            env["MINDQ_ENCRYPTION_KEYS"] = read_or_create_secret(s.home / "secrets" / "encryption.key", Cipher.generate_key)
         from jobstore.tenants import new_key
 
-        key = s.bootstrap_key or _secret(s.home / "secrets" / "demo-api.key", new_key)
+        key = s.bootstrap_key or read_or_create_secret(s.home / "secrets" / "demo-api.key", new_key)
         env["MINDQ_BOOTSTRAP_KEY"] = key
         redis_url, database_url = s.redis_url, s.database_url
         if not redis_url:
@@ -101,7 +90,7 @@ class Stack:
 
     def start_roles(self) -> None:
         env = self.env
-        for name, cmd in role_commands(self.s, env).items():
+        for name, cmd in role_commands(self.s).items():
             if self.roles and name not in self.roles:
                 continue
             self.children[name] = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)
@@ -176,7 +165,7 @@ def ensure_tiny_model(models_dir: Path) -> None:
 
 
 def up(demo: bool = True, roles: list[str] | None = None) -> int:
-    stack = Stack(load_settings(), demo=demo, roles=roles)
+    stack = Stack(load_settings(), roles=roles)
 
     def _terminate(signum, _frame):
         raise KeyboardInterrupt

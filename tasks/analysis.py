@@ -52,7 +52,8 @@ def handle_analysis(ctx: JobContext) -> Outcome:
     engine = serving.engine()
     ctx.stage("scrubbing", 5)
     text = scrubber().scrub(ctx.payload["text"]).text
-    fields = {name: ctx.options[name] for name in spec.fields if name in ctx.options}
+    # render fields come from the type's choices only: free text never arrives through options
+    fields = {c.name: ctx.options[c.name] for c in spec.choices if c.name in ctx.options}
     if "previous_text" in spec.inputs:
         fields["previous_text"] = scrubber().scrub(ctx.payload["previous_text"]).text
     max_new = int(ctx.options.get("max_new_tokens") or spec.max_new_tokens)
@@ -60,10 +61,12 @@ def handle_analysis(ctx: JobContext) -> Outcome:
     try:
         fitted = engine.fit(text, lambda t: prompts.render(ctx.type, t, **fields), max_new_tokens=max_new,
                             policy=str(ctx.options.get("truncation", "head_tail")))
-    except (prompts.PromptError, ValueError) as exc:
-        if isinstance(exc, PromptTooLongError):
-            raise JobError("INPUT_TOO_LONG", "the input cannot fit the model's context") from None
+    except PromptTooLongError:
+        raise JobError("INPUT_TOO_LONG", "the input cannot fit the model's context") from None
+    except prompts.PromptError as exc:  # its messages name option values, never the text
         raise JobError("INVALID_OPTIONS", f"invalid analysis options: {exc}") from None
+    except ValueError:  # anything else (e.g. a tokenizer's message) may quote the text
+        raise JobError("INVALID_OPTIONS", "the analysis options could not be applied") from None
     version = spec.version
     key = cache_key(fitted.prompt, engine.model_id, version, max_new)
     cached = _cache_get(key)

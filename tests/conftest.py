@@ -3,14 +3,10 @@ wheels (the same embedded servers `mindq up` starts), migrated with Alembic."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 from jobstore.crypto import Cipher
-
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(scope="session")
 def services(tmp_path_factory):

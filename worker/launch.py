@@ -18,21 +18,21 @@ from tasks.routing import CPU_QUEUE, LLM_BATCH, LLM_INTERACTIVE
 from worker.llm.gpu import pin_env, visible_gpus
 
 
-def celery_worker_cmd(kind: str, name: str, queues: list[str], pool: str, concurrency: int) -> list[str]:
+def celery_worker_cmd(name: str, queues: list[str], pool: str, concurrency: int) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "worker.main", "worker", "-Q", ",".join(queues),
             "-P", pool, "-c", str(concurrency), "-n", f"{name}@%h", "--without-gossip",
             "--without-mingle", "-E", "--loglevel", "INFO"]
 
 
-def cpu_worker(settings: Settings, concurrency: int | None = None) -> list[str]:
-    return celery_worker_cmd("cpu", "cpu", [CPU_QUEUE], "prefork", concurrency or (os.cpu_count() or 2))
+def cpu_worker() -> list[str]:
+    return celery_worker_cmd("cpu", [CPU_QUEUE], "prefork", os.cpu_count() or 2)
 
 
 def gpu_worker_cmds(settings: Settings) -> list[tuple[dict[str, str], list[str]]]:
     gpus = visible_gpus(settings.gpus)
     # task threads: enough to keep the engine's batch full, plus a few waiting at the door
     threads = settings.model.max_batch + 4
-    cmd = lambda name: celery_worker_cmd("gpu", name, [LLM_INTERACTIVE, LLM_BATCH], "threads", threads)  # noqa: E731
+    cmd = lambda name: celery_worker_cmd(name, [LLM_INTERACTIVE, LLM_BATCH], "threads", threads)  # noqa: E731
     if not gpus:
         return [({**pin_env(None, {}), "MINDQ_WORKER_KIND": "gpu"}, cmd("llm-cpu"))]
     return [({**pin_env(g, {}), "MINDQ_WORKER_KIND": "gpu"}, cmd(f"gpu{g}")) for g in gpus]
@@ -84,7 +84,7 @@ def supervise(specs: list[tuple[dict[str, str], list[str]]]) -> int:
 
 
 def run_cpu(settings: Settings) -> int:
-    return supervise([({"MINDQ_WORKER_KIND": "cpu"}, cpu_worker(settings))])
+    return supervise([({"MINDQ_WORKER_KIND": "cpu"}, cpu_worker())])
 
 
 def run_gpu(settings: Settings) -> int:

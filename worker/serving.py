@@ -47,12 +47,6 @@ def engine():
     return _engine
 
 
-def loaded():
-    if _loaded is None:
-        raise ModelStartError("no model loaded in this process")
-    return _loaded
-
-
 def describe() -> dict[str, Any]:
     if _loaded is None:
         return {"model_id": None}

@@ -201,3 +201,19 @@ def test_rate_limit_is_per_tenant_and_a_json_429(platform_env, keys):
     resp = post(keys["clinic-b"])
     assert resp.get_json()["error"]["code"] == "RATE_LIMITED" and int(resp.headers["Retry-After"]) > 0
     assert post(keys["clinic-a"]).status_code == 202  # another tenant has its own budget
+
+
+def test_unknown_options_are_refused_so_no_text_is_stored_in_clear(api):
+    # `options` is stored unencrypted: free text must not get in under an unknown key
+    status, body, _ = api("POST", "/v1/jobs", {"type": "depression", "text": "x",
+                                               "options": {"note": "Mr. Smith at 555-0100"}})
+    assert status == 422 and body["error"]["code"] == "INVALID_OPTION"
+    assert body["error"]["details"]["unknown"] == ["note"]
+    assert "Smith" not in str(body)
+    status, body, _ = api("POST", "/v1/jobs", {"type": "progress", "text": "x", "previous_text": "y",
+                                               "options": {"previous_text": "smuggled"}})
+    assert status == 422 and body["error"]["code"] == "INVALID_OPTION"
+    status, body, _ = api("POST", "/v1/jobs", {"type": "scrub", "text": "x", "options": {"surrogate": "yes"}})
+    assert status == 422 and body["error"]["code"] == "INVALID_OPTION"
+    status, _, _ = api("POST", "/v1/jobs", {"type": "scrub", "text": "x", "options": {"surrogate": True}})
+    assert status == 202

@@ -65,10 +65,9 @@ def test_live_followers_all_see_every_event(api, keys, llm_worker, web_server):
 
 def test_heartbeats_while_idle(api, keys, web_server):
     # a queued job that no worker will take (its queue has no consumer in this test): only heartbeats
-    import uuid
 
     from jobstore import tenants
-    from jobstore.jobs import JobService, NewJob
+    from jobstore.jobs import NewJob
     from mindq import runtime
 
     tid = tenants.ensure_tenant(runtime.db(), "clinic-a")
