@@ -11,6 +11,8 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from mindq import failures
+
 log = logging.getLogger("mindq.api")
 
 _HTTP_CODES = {
@@ -70,14 +72,9 @@ def install(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         # log the type and place only: exception messages may quote request content
-        import traceback
-
-        where = [f"{f.filename}:{f.lineno}" for f in traceback.extract_tb(exc.__traceback__)[-3:]]
-        import redis
-        import sqlalchemy.exc
-
-        if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, sqlalchemy.exc.OperationalError)):
-            log.error("dependency unavailable", extra={"error_type": type(exc).__name__, "where": where})
+        if failures.is_transient(exc):
+            log.error("dependency unavailable", extra={"error_type": type(exc).__name__,
+                                                       "where": failures.where(exc)})
             return error_response(503, "SERVICE_UNAVAILABLE", _HTTP_CODES[503][1], headers={"Retry-After": "5"})
-        log.error("unhandled error", extra={"error_type": type(exc).__name__, "where": where})
+        log.error("unhandled error", extra={"error_type": type(exc).__name__, "where": failures.where(exc)})
         return error_response(500, "INTERNAL_ERROR", _HTTP_CODES[500][1])

@@ -18,7 +18,7 @@ from mindq import runtime
 from mindq.jobtypes import JobType, job_types, payload_model
 from mindq.logs import log_context
 from tasks.callbacks import schedule as schedule_callback
-from tasks.enqueue import enqueue_job, revoke_job
+from tasks.enqueue import enqueue_jobs, revoke_job
 from tasks.routing import queue_for
 
 log = logging.getLogger("mindq.api")
@@ -118,13 +118,13 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _enqueue(job: dict) -> None:
+def _enqueue(*jobs: dict) -> None:
     try:
-        enqueue_job(job["id"], job["queue"])
+        enqueue_jobs(list(jobs))
     except (redis.RedisError, OSError, kombu.exceptions.KombuError) as exc:
         # the job is durable in PostgreSQL; the reconciler sends it once Redis is back
         log.warning("enqueue deferred to the reconciler",
-                    extra={"job_id": str(job["id"]), "error_type": type(exc).__name__})
+                    extra={"job_ids": [str(j["id"]) for j in jobs], "error_type": type(exc).__name__})
 
 
 def parse_id(value: str) -> uuid.UUID:
@@ -226,8 +226,7 @@ def create_batch():
                            options=req.options, patient_ref=item.patient_ref))
     batch, created = runtime.job_service().create_batch(principal.tenant_id, spec.name, req.priority,
                                                         news, actor=principal.actor)
-    for job in created:
-        _enqueue(job)
+    _enqueue(*created)
     log.info("batch accepted", extra={"batch_id": str(batch["id"]), "tenant_id": str(principal.tenant_id),
                                       "jobs": len(created)})
     resp = jsonify(_batch_view(batch, [{"id": j["id"], "state": j["state"]} for j in created]))

@@ -20,13 +20,15 @@ def stream_key(job_id: str) -> str:
     return f"mindq:events:{job_id}"
 
 
-def publish(r: redis.Redis, job_id: str, event: dict[str, Any]) -> str:
-    """Append an event; returns its stream id. Terminal events also shorten the TTL clock."""
+def publish(r: redis.Redis | redis.client.Pipeline, job_id: str, event: dict[str, Any]) -> str | None:
+    """Append an event; returns its stream id (None when ``r`` is a pipeline the caller runs)."""
     key = stream_key(job_id)
-    pipe = r.pipeline(transaction=False)
+    pipe = r if isinstance(r, redis.client.Pipeline) else r.pipeline(transaction=False)
     pipe.xadd(key, {"data": json.dumps(event, separators=(",", ":"), default=str)},
               maxlen=STREAM_MAXLEN, approximate=True)
     pipe.expire(key, STREAM_TTL_S)
+    if pipe is r:
+        return None
     event_id, _ = pipe.execute()
     return event_id.decode() if isinstance(event_id, bytes) else event_id
 

@@ -113,8 +113,7 @@ class JobService:
         with self.engine.begin() as conn:
             row = conn.execute(batches.insert().values(**batch).returning(*batches.c)).first()
             created = self._insert_many(news, actor=actor, conn=conn)
-        for job in created:
-            self._publish(job)
+        self._publish_many(created)
         return dict(row._mapping), created
 
     def batch(self, batch_id: uuid.UUID, tenant_id: uuid.UUID) -> tuple[dict, list[dict]] | None:
@@ -323,6 +322,18 @@ class JobService:
                          .values(updated_at=utcnow()))
 
     # -- events -----------------------------------------------------------------------------
+    def _publish_many(self, created: list[dict]) -> None:
+        """The queued events of a batch in one Redis round trip."""
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for job in created:
+                events.publish(pipe, str(job["id"]), {"job_id": str(job["id"]), "at": utcnow().isoformat(),
+                                                      "state": job["state"], "stage": job["stage"],
+                                                      "progress": job["progress"]})
+            pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("events not published", extra={"jobs": len(created), "error_type": type(exc).__name__})
+
     def _publish(self, job: dict) -> None:
         self._publish_event(str(job["id"]), {"state": job["state"], "stage": job["stage"],
                                              "progress": job["progress"]})

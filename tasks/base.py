@@ -12,7 +12,6 @@ import logging
 import os
 import threading
 import time
-import traceback
 import uuid
 from typing import Any, Callable
 
@@ -20,7 +19,7 @@ from celery import Task
 from prometheus_client import Counter, Histogram
 
 from jobstore.crypto import DecryptionError
-from mindq import runtime
+from mindq import failures, runtime
 from mindq.logs import log_context
 
 log = logging.getLogger("mindq.tasks")
@@ -170,9 +169,8 @@ class JobTask(Task):
             return "failed"
         except Exception as exc:
             # the exception message may quote input: log only its type and where it happened
-            where = [f"{f.filename}:{f.lineno}" for f in traceback.extract_tb(exc.__traceback__)[-3:]]
-            log.error("job crashed", extra={"error_type": type(exc).__name__, "where": where})
-            if attempt < 3 and _transient(exc):
+            log.error("job crashed", extra={"error_type": type(exc).__name__, "where": failures.where(exc)})
+            if attempt < 3 and failures.is_transient(exc):
                 service.release_lease(job_id, owner)  # the retry must not wait for our own lease
                 raise self.retry(countdown=2 ** attempt)
             if service.fail(job_id, "INTERNAL_ERROR", f"the job failed unexpectedly ({type(exc).__name__})"):
@@ -198,10 +196,3 @@ def _notify(job: dict) -> None:
         except Exception as exc:  # the result is stored; a lost callback must not fail the job
             log.warning("callback not scheduled", extra={"error_type": type(exc).__name__})
 
-
-def _transient(exc: Exception) -> bool:
-    import redis
-    import sqlalchemy.exc
-
-    return isinstance(exc, (redis.ConnectionError, redis.TimeoutError, sqlalchemy.exc.OperationalError,
-                            sqlalchemy.exc.InterfaceError, ConnectionError, TimeoutError))

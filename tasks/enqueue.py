@@ -8,9 +8,16 @@ from tasks.app import app
 RUN_JOB = "mindq.run_job"
 
 
-def enqueue_job(job_id: uuid.UUID | str, queue: str) -> None:
+def enqueue_job(job_id: uuid.UUID | str, queue: str, producer=None) -> None:
     # the task id is the job id: revoke(job_id) and the reconciler's broker scan find it
-    app.send_task(RUN_JOB, args=[str(job_id)], queue=queue, task_id=str(job_id))
+    app.send_task(RUN_JOB, args=[str(job_id)], queue=queue, task_id=str(job_id), producer=producer)
+
+
+def enqueue_jobs(jobs: list[dict]) -> None:
+    """Many jobs over one broker connection (a batch)."""
+    with app.producer_or_acquire() as producer:
+        for job in jobs:
+            enqueue_job(job["id"], job["queue"], producer=producer)
 
 
 def revoke_job(job_id: uuid.UUID | str) -> None:
