@@ -227,14 +227,16 @@ class JobService:
                                      "attempt": row.attempts})
         return claimed
 
-    def renew_leases(self, held: list[tuple[str, str]], lease_s: float) -> int:
-        """Extend the leases of (job id, owner) pairs still owned; returns how many were."""
+    def renew_leases(self, held: list[tuple[str, str]], lease_s: float) -> set[str]:
+        """Extend the leases of (job id, owner) pairs still owned and not terminal; returns the
+        ids renewed. A held job missing from the answer was cancelled (or taken over)."""
         pairs = [(_uuid(job_id), owner) for job_id, owner in held]
         with self._worker_txn() as conn:
-            res = conn.execute(sa.update(jobs).where(
+            rows = conn.execute(sa.update(jobs).where(
                 sa.tuple_(jobs.c.id, jobs.c.lease_owner).in_(pairs), NOT_TERMINAL)
-                .values(lease_expires_at=utcnow() + dt.timedelta(seconds=lease_s)))
-        return res.rowcount
+                .values(lease_expires_at=utcnow() + dt.timedelta(seconds=lease_s))
+                .returning(jobs.c.id)).scalars().all()
+        return {str(r) for r in rows}
 
     def release_lease(self, job_id: str, owner: str) -> None:
         with self._worker_txn() as conn:

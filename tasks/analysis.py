@@ -19,7 +19,6 @@ from tasks.handlers import scrubber
 log = logging.getLogger("mindq.analysis")
 
 CACHE_TTL_S = 7 * 24 * 3600
-CANCEL_POLL_S = 1.0
 
 
 def cache_key(prompt: str, model_id: str, prompt_version: str, max_new_tokens: int) -> str:
@@ -94,19 +93,14 @@ def handle_analysis(ctx: JobContext) -> Outcome:
 
 
 def _wait(ctx: JobContext, engine, future: concurrent.futures.Future, request_id: str, cancelled_exc):
-    """Wait for the generation, polling for a cancel so a cancelled job frees its batch slot."""
+    """Wait for the generation. A cancel reaches the engine through the lease thread
+    (ctx.on_cancel), which frees the batch slot; the future then fails with RequestCancelled."""
+    ctx.on_cancel(lambda: engine.cancel(request_id))
     limit = runtime.settings().task_time_limit
-    waited = 0.0
-    while True:
-        try:
-            return future.result(timeout=CANCEL_POLL_S)
-        except concurrent.futures.TimeoutError:
-            waited += CANCEL_POLL_S
-            if runtime.job_service().is_cancelled(ctx.id):
-                engine.cancel(request_id)
-                raise JobCancelled(ctx.id) from None
-            if waited > limit:
-                engine.cancel(request_id)
-                raise JobError("INFERENCE_TIMEOUT", f"generation did not finish within {limit}s") from None
-        except cancelled_exc:
-            raise JobCancelled(ctx.id) from None
+    try:
+        return future.result(timeout=limit)
+    except concurrent.futures.TimeoutError:
+        engine.cancel(request_id)
+        raise JobError("INFERENCE_TIMEOUT", f"generation did not finish within {limit}s") from None
+    except cancelled_exc:
+        raise JobCancelled(ctx.id) from None

@@ -72,6 +72,10 @@ class JobContext:
         if not runtime.job_service().set_stage(self.id, stage, progress, extra or None):
             raise JobCancelled(self.id)
 
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (from the lease thread) if the job is cancelled while it runs."""
+        LEASES.on_lost(self.id, callback)
+
     def progress_event(self, stage: str, progress: int, **extra: Any) -> None:
         """Stream-only progress (token counts): too frequent to write to PostgreSQL each time."""
         runtime.job_service().set_stage(self.id, stage, progress, extra or None, persist=False)
@@ -85,12 +89,21 @@ class Outcome:
 
 
 class _Leases:
-    """One thread per process renews the leases of every job it runs, in one UPDATE."""
+    """One thread per process renews the leases of every job it runs, in one UPDATE, and tells
+    a running job when it was cancelled (its lease is then no longer renewable), so no task
+    thread has to poll the database for that."""
+
+    TICK_S = min(LEASE_S / 3, 2.0)
 
     def __init__(self) -> None:
         self._held: dict[str, str] = {}
+        self._on_lost: dict[str, Callable[[], None]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+
+    def on_lost(self, job_id: str, callback: Callable[[], None]) -> None:
+        with self._lock:
+            self._on_lost[job_id] = callback
 
     def hold(self, job_id: str, owner: str) -> None:
         with self._lock:
@@ -102,18 +115,26 @@ class _Leases:
     def release(self, job_id: str) -> None:
         with self._lock:
             self._held.pop(job_id, None)
+            self._on_lost.pop(job_id, None)
 
     def _run(self) -> None:
         while True:
-            time.sleep(LEASE_S / 3)
+            time.sleep(self.TICK_S)
             with self._lock:
                 held = list(self._held.items())
             if not held:
                 continue
             try:
-                runtime.job_service().renew_leases(held, LEASE_S)
+                renewed = runtime.job_service().renew_leases(held, LEASE_S)
             except Exception as exc:  # a failed renewal only risks a harmless duplicate run
                 log.warning("lease renewal failed", extra={"error_type": type(exc).__name__})
+                continue
+            for job_id, _ in held:
+                if job_id not in renewed:
+                    with self._lock:
+                        callback = self._on_lost.pop(job_id, None) if job_id in self._held else None
+                    if callback is not None:
+                        callback()
 
 
 LEASES = _Leases()
