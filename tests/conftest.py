@@ -17,10 +17,12 @@ def services(tmp_path_factory):
     redis_svc = start_redis(base / "redis")
     pg_svc = start_postgres(base / "pg")
     upgrade(pg_svc.url)
-    yield {"redis": redis_svc, "postgres": pg_svc, "redis_url": redis_svc.url, "database_url": pg_svc.url,
-           "dir": base}
-    redis_svc.stop()
-    pg_svc.stop()
+    running = {"redis": redis_svc, "postgres": pg_svc, "redis_url": redis_svc.url,
+               "database_url": pg_svc.url, "dir": base}
+    yield running
+    # whatever runs now: a test may have restarted Redis in place
+    running["redis"].stop()
+    running["postgres"].stop()
 
 
 @pytest.fixture(scope="session")
