@@ -186,6 +186,11 @@ def main() -> int:
         wait_http(ctx["api"] + "/health/live")
         wait_worker("", 300)
         res = through_platform(ctx["api"], ctx["key"], texts, args.new_tokens)
+        time.sleep(6)  # one more worker heartbeat, carrying the engine's counters
+        from mindq import runtime
+        from worker.heartbeat import live_workers
+
+        engine_stats = [w.get("engine") for w in live_workers(runtime.redis_client()) if w.get("engine")]
     plat_per_job = res["wall_s"] / res["jobs"]
     print(f"model {args.shape} ({args.dtype}, quant {args.quant}), {args.jobs} jobs of {args.prompt_tokens} "
           f"prompt tokens, up to {args.new_tokens} new")
@@ -195,6 +200,8 @@ def main() -> int:
           f"{res['wall_s']:.1f} s = {60 / plat_per_job:.1f} jobs/min, {res['tokens'] / res['wall_s']:.1f} tokens/s, "
           f"job latency p50 {res['p50_s']:.1f} s p95 {res['p95_s']:.1f} s")
     print(f"ratio platform / HF generate (jobs per unit time): {base_per_job / plat_per_job:.2f}x")
+    for stats in engine_stats:
+        print(f"engine counters: {stats}")
     return 0
 
 

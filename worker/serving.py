@@ -52,6 +52,8 @@ def describe() -> dict[str, Any]:
         return {"model_id": None}
     info = dict(_loaded.describe())
     info.setdefault("model_id", getattr(_loaded, "model_id", None))
+    if _engine is not None:
+        info["engine"] = _engine.snapshot()  # queue depths and token counters, for health and benches
     return info
 
 
