@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask("mindq")
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        MINDQ_MAX_TEXT_CHARS=int(settings.extra.get("MINDQ_MAX_TEXT_CHARS", "200000")),
+        MINDQ_MAX_TEXT_CHARS=settings.max_text_chars,
         MINDQ_SSE_HEARTBEAT=settings.sse_heartbeat,
         JSON_SORT_KEYS=False,
     )

@@ -37,9 +37,9 @@ def _require_db() -> str:
 
 def cmd_web(args) -> int:
     s = _settings()
-    workers = args.workers or int(os.environ.get("MINDQ_WEB_WORKERS", "2"))
+    workers = args.workers or s.web_workers
     argv = [sys.executable, "-m", "gunicorn", "api.wsgi:app", "-k", "gevent", "-w", str(workers),
-            "--worker-connections", os.environ.get("MINDQ_WEB_CONNECTIONS", "4000"),
+            "--worker-connections", str(s.web_connections),
             "-b", f"{s.api_host}:{s.api_port}", "--timeout", "60", "--graceful-timeout", "10",
             "--keep-alive", "75", "--access-logfile", "-", "--access-logformat",
             '{"ts":"%(t)s","method":"%(m)s","path":"%(U)s","status":%(s)s,"ms":%(M)s}']
@@ -68,7 +68,7 @@ def cmd_beat(args) -> int:
 
 def cmd_flower(args) -> int:
     s = _settings()
-    password = s.bootstrap_key or os.environ.get("MINDQ_FLOWER_PASSWORD")
+    password = s.flower_password or s.bootstrap_key
     if not password:
         sys.exit("set MINDQ_FLOWER_PASSWORD (or MINDQ_BOOTSTRAP_KEY): Flower never runs without auth")
     # the password goes in the environment, not argv, where any local user could read it in ps

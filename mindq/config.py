@@ -8,7 +8,7 @@ Tests build ``Settings`` explicitly with ``load_settings(env={...})`` instead of
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
@@ -51,7 +51,18 @@ class Settings:
     log_level: str
     model: ModelSettings
     gpus: str = "auto"
-    extra: Mapping[str, str] = field(default_factory=dict)
+    max_text_chars: int = 200_000
+    lease_seconds: float = 30.0
+    db_pool: int = 10
+    redis_pool: int = 200
+    web_workers: int = 2
+    web_connections: int = 4000
+    flower_password: str | None = None
+    callback_secret: str | None = None
+    artefacts_dir: Path | None = None  # None: $MINDQ_HOME/artefacts
+    train_patients: int | None = None  # simulated patients for default forecasting models
+    redis_port: int | None = None  # embedded redis-server port (None: a free one)
+    pg_port: int | None = None  # embedded PostgreSQL port (None: a free one)
 
 
 
@@ -84,6 +95,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sse_heartbeat=float(env.get("MINDQ_SSE_HEARTBEAT", "15")),
         log_level=env.get("MINDQ_LOG_LEVEL", "INFO"),
         gpus=env.get("MINDQ_GPUS", "auto"),
+        max_text_chars=int(env.get("MINDQ_MAX_TEXT_CHARS", "200000")),
+        lease_seconds=float(env.get("MINDQ_LEASE_SECONDS", "30")),
+        db_pool=int(env.get("MINDQ_DB_POOL", "10")),
+        redis_pool=int(env.get("MINDQ_REDIS_POOL", "200")),
+        web_workers=int(env.get("MINDQ_WEB_WORKERS", "2")),
+        web_connections=int(env.get("MINDQ_WEB_CONNECTIONS", "4000")),
+        flower_password=env.get("MINDQ_FLOWER_PASSWORD") or None,
+        callback_secret=env.get("MINDQ_CALLBACK_SECRET") or None,
+        artefacts_dir=Path(env["MINDQ_ARTEFACTS"]) if env.get("MINDQ_ARTEFACTS") else None,
+        train_patients=int(env["MINDQ_TRAIN_PATIENTS"]) if env.get("MINDQ_TRAIN_PATIENTS") else None,
+        redis_port=int(env["MINDQ_REDIS_PORT"]) if env.get("MINDQ_REDIS_PORT") else None,
+        pg_port=int(env["MINDQ_PG_PORT"]) if env.get("MINDQ_PG_PORT") else None,
         model=ModelSettings(
             base_path=Path(base),
             adapter_path=Path(adapter) if adapter else None,
@@ -94,5 +117,4 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             max_new_tokens=int(env.get("MODEL_MAX_NEW_TOKENS", "128")),
             max_context=int(env.get("MODEL_MAX_CONTEXT", "0")),
         ),
-        extra={k: v for k, v in env.items() if k.startswith("MINDQ_")},
     )

@@ -61,7 +61,7 @@ def db() -> sa.Engine:
     s = settings()
     if not s.database_url:
         raise NotConfigured("DATABASE_URL is not set (start the stack with `mindq up`)")
-    return make_engine(s.database_url, pool_size=int(os.environ.get("MINDQ_DB_POOL", "10")))
+    return make_engine(s.database_url, pool_size=s.db_pool)
 
 
 @functools.lru_cache(maxsize=1)
@@ -70,7 +70,7 @@ def db_async_commit() -> sa.Engine:
     s = settings()
     if not s.database_url:
         raise NotConfigured("DATABASE_URL is not set (start the stack with `mindq up`)")
-    return make_engine(s.database_url, pool_size=int(os.environ.get("MINDQ_DB_POOL", "10")), async_commit=True)
+    return make_engine(s.database_url, pool_size=s.db_pool, async_commit=True)
 
 
 @functools.lru_cache(maxsize=1)
@@ -80,7 +80,7 @@ def redis_client() -> redis.Redis:
         raise NotConfigured("REDIS_URL is not set (start the stack with `mindq up`)")
     # a pooled connection that died with a Redis restart is retried on a fresh one, not surfaced
     return redis.Redis.from_url(s.redis_url, health_check_interval=30, socket_keepalive=True,
-                                max_connections=int(os.environ.get("MINDQ_REDIS_POOL", "200")),
+                                max_connections=s.redis_pool,
                                 retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 5),
                                 retry_on_error=[redis.ConnectionError, redis.TimeoutError])
 

@@ -62,12 +62,12 @@ class Stack:
         env["MINDQ_BOOTSTRAP_KEY"] = key
         redis_url, database_url = s.redis_url, s.database_url
         if not redis_url:
-            svc = start_redis(s.home / "redis", int(s.extra.get("MINDQ_REDIS_PORT", "0")) or None)
+            svc = start_redis(s.home / "redis", s.redis_port)
             self.services.append(svc)
             redis_url = svc.url
             self.say(f"embedded redis-server (AOF on, noeviction) at {redis_url}")
         if not database_url:
-            svc = start_postgres(s.home / "postgres", int(s.extra.get("MINDQ_PG_PORT", "0")) or None)
+            svc = start_postgres(s.home / "postgres", s.pg_port)
             self.services.append(svc)
             database_url = svc.url
             self.say(f"embedded PostgreSQL at {database_url}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import time
 import uuid
@@ -25,7 +24,7 @@ from mindq.logs import log_context
 log = logging.getLogger("mindq.tasks")
 
 # how long a silent execution keeps a job; renewed every third of it while the task runs
-LEASE_S = float(os.environ.get("MINDQ_LEASE_SECONDS", "30"))
+LEASE_S = runtime.settings().lease_seconds
 JOBS_DONE = Counter("mindq_worker_jobs_total", "Jobs finished by this worker", ["type", "state"])
 JOB_SECONDS = Histogram("mindq_worker_job_seconds", "Job run time in the worker", ["type"],
                         buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900))

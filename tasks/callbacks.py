@@ -23,9 +23,8 @@ log = logging.getLogger("mindq.callbacks")
 
 def signing_key() -> bytes:
     s = runtime.settings()
-    secret = s.extra.get("MINDQ_CALLBACK_SECRET")
-    if secret:
-        return secret.encode()
+    if s.callback_secret:
+        return s.callback_secret.encode()
     from mindq.runtime import encryption_keys
 
     return hashlib.sha256(b"mindq-callback:" + encryption_keys(s)[0].encode()).digest()

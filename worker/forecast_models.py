@@ -26,7 +26,7 @@ class ForecastModelError(RuntimeError):
 
 
 def artefact_root(settings: Settings) -> Path:
-    return Path(settings.extra.get("MINDQ_ARTEFACTS", str(settings.home / "artefacts")))
+    return settings.artefacts_dir or settings.home / "artefacts"
 
 
 def model_name(kind: str) -> str:
@@ -41,8 +41,7 @@ def train_and_register(kind: str, settings: Settings) -> dict:
     from jobstore.model_registry import register
     from mindq import runtime
 
-    patients = settings.extra.get("MINDQ_TRAIN_PATIENTS")
-    info = train(kind, artefact_root(settings), n_patients=int(patients) if patients else None)
+    info = train(kind, artefact_root(settings), n_patients=settings.train_patients)
     register(runtime.db(), name=info.name, version=info.version, metrics=info.metrics, path=str(info.path),
              sha256=info.sha256, created_at=info.created_at)
     return info.to_dict()
