@@ -49,14 +49,14 @@ def job_events(job_id: str):
     r = runtime.redis_client()
     sid = str(jid)
 
-    def _finish(cursor: str):
+    def _finish(cursor: str, row: dict):
         """The job is terminal: the rest of the stream, or its terminal event rebuilt from the row
         when Redis lost it (restart, TTL)."""
         for event_id, data in events.history(r, sid, cursor if cursor != "0-0" else None):
             yield format_event(event_id, data)
             if events.is_terminal_event(data):
                 return
-        yield format_event(*_terminal_from_row(service.get(jid)))
+        yield format_event(*_terminal_from_row(row))
 
     def generate():
         yield "retry: 2000\n\n"
@@ -67,8 +67,10 @@ def job_events(job_id: str):
             yield format_event(event_id, data)
             if events.is_terminal_event(data):
                 return
-        if job["state"] in TERMINAL_STATES or _terminal_now(service, jid):
-            yield from _finish(cursor)
+        # it may have finished since the first read: look once more before following it live
+        row = job if job["state"] in TERMINAL_STATES else _terminal_row(service, jid)
+        if row is not None:
+            yield from _finish(cursor, row)
             return
         sub = hub.subscribe(sid, cursor)
         try:
@@ -77,8 +79,9 @@ def job_events(job_id: str):
                     event_id, data, text = sub.queue.get(timeout=heartbeat)
                 except queue.Empty:
                     yield ": heartbeat\n\n"
-                    if _terminal_now(service, jid) and sub.queue.empty():
-                        yield from _finish(sub.cursor)
+                    row = _terminal_row(service, jid)
+                    if row is not None and sub.queue.empty():
+                        yield from _finish(sub.cursor, row)
                         return
                     continue
                 yield text
@@ -91,6 +94,7 @@ def job_events(job_id: str):
     return Response(stream_with_context(generate()), mimetype="text/event-stream", headers=headers)
 
 
-def _terminal_now(service, jid) -> bool:
+def _terminal_row(service, jid) -> dict | None:
+    """The job's row if it is terminal now, else None (one read serves the check and the rebuild)."""
     row = service.get(jid)
-    return row is not None and row["state"] in TERMINAL_STATES
+    return row if row is not None and row["state"] in TERMINAL_STATES else None

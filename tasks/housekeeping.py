@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 
+import redis
+
 from mindq import runtime
 from tasks.app import app
 from tasks.enqueue import enqueue_job
@@ -51,18 +53,17 @@ def reconcile_once(grace_s: float) -> int:
     if not stale:
         return 0
     present = job_ids_in_queues(runtime.redis_client())
-    waiting, requeued = [], 0
+    requeued = 0
     for job in stale:
         job_id = str(job["id"])
         if job["state"] == "queued" and job_id in present:
-            waiting.append(job["id"])
             continue
         enqueue_job(job_id, job["queue"])
         requeued += 1
         log.warning("job re-enqueued", extra={"job_id": job_id, "tenant_id": str(job["tenant_id"]),
                                               "state": job["state"]})
-    # still waiting in a long queue: look again after another grace period
-    service.touch(waiting + [j["id"] for j in stale if j["state"] == "queued"])
+    # queued ones (still waiting in a long queue, or just re-sent): look again after another grace period
+    service.touch([j["id"] for j in stale if j["state"] == "queued"])
     return requeued
 
 
@@ -70,9 +71,14 @@ def reconcile_once(grace_s: float) -> int:
 def reconcile() -> int:
     s = runtime.settings()
     r = runtime.redis_client()
-    if not r.set(LOCK_KEY, "1", nx=True, ex=max(int(s.reconcile_interval), 5)):
+    # redis-py's Lock releases only a lock it still owns: a slow run cannot drop the next run's lock
+    lock = r.lock(LOCK_KEY, timeout=max(int(s.reconcile_interval), 5), blocking=False)
+    if not lock.acquire():
         return 0  # another reconciler is running
     try:
         return reconcile_once(s.reconcile_grace)
     finally:
-        r.delete(LOCK_KEY)
+        try:
+            lock.release()
+        except redis.exceptions.LockError:
+            pass  # expired while we ran; the next run holds it now
