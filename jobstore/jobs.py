@@ -2,7 +2,7 @@
 
 Every write after creation is conditional on the job not being terminal, so a redelivered or
 duplicated task can never move a finished job or store a second result (``results.job_id`` is
-the primary key, and the result insert and the terminal update share one transaction).
+the primary key, and the result insert and the terminal update are one statement).
 A lease (owner token + expiry, renewed while a task runs) lets a redelivered task tell a live
 execution from a dead one.
 """
@@ -19,6 +19,9 @@ from typing import Any, Iterator
 
 import redis
 import sqlalchemy as sa
+
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from jobstore import events
 from jobstore.crypto import Cipher
@@ -64,7 +67,30 @@ class Claim:
     job: dict | None = None
 
 
-# the worker's two writes per job, built once (statement construction costs more than the SQL)
+# Each hot-path write is one statement sent on an autocommit connection: one round trip instead
+# of BEGIN, statement(s), COMMIT. A single statement is atomic on its own, so the job row and its
+# audit entry, or the terminal update and the result, still commit together or not at all.
+# Built once: statement construction costs more than the SQL.
+_NEW_JOB_COLUMNS = ("id", "tenant_id", "batch_id", "type", "priority", "queue", "state", "stage",
+                    "progress", "input_ciphertext", "patient_ref_hash", "options", "callback_url",
+                    "idempotency_key", "body_hash")
+
+
+def _create_statement(idempotent: bool) -> sa.Select:
+    """INSERT the job (skipped on a repeated Idempotency-Key) and its audit row, RETURNING the job."""
+    insert = pg_insert(jobs).values({c: sa.bindparam(c, type_=jobs.c[c].type) for c in _NEW_JOB_COLUMNS})
+    if idempotent:
+        insert = insert.on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"],
+                                               index_where=jobs.c.idempotency_key.isnot(None))
+    new = insert.returning(*jobs.c).cte("new_job")
+    audit = audit_log.insert().from_select(
+        ["tenant_id", "actor", "action", "job_id", "details"],
+        sa.select(new.c.tenant_id, sa.bindparam("actor", type_=sa.Text), sa.literal("job.create"), new.c.id,
+                  sa.bindparam("audit_details", type_=JSONB))).cte("audit")
+    return sa.select(new).add_cte(audit)
+
+
+_CREATE = {True: _create_statement(True), False: _create_statement(False)}
 _CLAIM = (
     sa.update(jobs)
     .where(jobs.c.id == sa.bindparam("job_id"), NOT_TERMINAL,
@@ -73,29 +99,41 @@ _CLAIM = (
             attempts=jobs.c.attempts + 1, updated_at=sa.bindparam("now"),
             started_at=sa.func.coalesce(jobs.c.started_at, sa.bindparam("now")))
     .returning(*jobs.c))
-_FINISH = (
+_FINISHED = (
     sa.update(jobs).where(jobs.c.id == sa.bindparam("job_id"), NOT_TERMINAL)
     .values(state="succeeded", stage="done", progress=100, finished_at=sa.bindparam("now"),
             updated_at=sa.bindparam("now"), lease_owner=None, lease_expires_at=None)
-    .returning(jobs.c.tenant_id))
-_STORE_RESULT = results.insert()
+    .returning(jobs.c.id).cte("finished"))
+# the result row exists only if the terminal update happened (and vice versa)
+_SUCCEED = (
+    results.insert().from_select(
+        ["job_id", "ciphertext", "model_id", "prompt_version"],
+        sa.select(_FINISHED.c.id, sa.bindparam("ciphertext", type_=sa.LargeBinary),
+                  sa.bindparam("model_id", type_=sa.Text), sa.bindparam("prompt_version", type_=sa.Text)))
+    .add_cte(_FINISHED)
+    .returning(results.c.job_id))
 
 
 class JobService:
     def __init__(self, engine: sa.Engine, r: redis.Redis, cipher: Cipher,
                  worker_engine: sa.Engine | None = None):
         self.engine = engine
-        # the worker's writes go through an engine with asynchronous commit (see _worker_txn)
-        self.worker_engine = worker_engine or engine
+        # single-statement writes: no BEGIN/COMMIT round trips (same pool, durable commits)
+        self.autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # the worker's writes: asynchronous commit as well (see _worker_conn)
+        self.worker_engine = (worker_engine or engine).execution_options(isolation_level="AUTOCOMMIT")
         self.redis = r
         self.cipher = cipher
 
     # -- creation ---------------------------------------------------------------------------
     def create(self, new: NewJob, *, actor: str) -> tuple[dict, bool]:
         """Insert a queued job; returns (row, created). Same idempotency key + body → same job."""
-        row = self._insert_many([new], actor=actor)
-        if row:
-            job = row[0]
+        params = self._row(new)
+        params.update(actor=actor, audit_details={"type": new.type, "priority": new.priority})
+        with self.autocommit.connect() as conn:
+            row = conn.execute(_CREATE[bool(new.idempotency_key)], params).first()
+        if row is not None:
+            job = dict(row._mapping)
             self._publish(job)
             return job, True
         existing = self._by_idempotency_key(new.tenant_id, new.idempotency_key)
@@ -139,16 +177,7 @@ class JobService:
     def _insert_many(self, news: list[NewJob], *, actor: str, conn: sa.Connection | None = None) -> list[dict]:
         from sqlalchemy.dialects.postgresql import insert
 
-        rows = []
-        for n in news:
-            rows.append(dict(
-                id=uuid.uuid4(), tenant_id=n.tenant_id, batch_id=n.batch_id, type=n.type,
-                priority=n.priority, queue=n.queue, state="queued", stage=n.stage, progress=0,
-                input_ciphertext=self.cipher.encrypt_json(n.payload),
-                patient_ref_hash=self.cipher.lookup_hash(n.patient_ref) if n.patient_ref else None,
-                options=n.options, callback_url=n.callback_url,
-                idempotency_key=n.idempotency_key, body_hash=n.body_hash,
-            ))
+        rows = [self._row(n) for n in news]
         # parameters passed separately (not .values(rows)) so the compiled statement is cached
         stmt = insert(jobs)
         if len(news) == 1 and news[0].idempotency_key:
@@ -159,6 +188,14 @@ class JobService:
             with self.engine.begin() as own:
                 return self._insert_rows(own, stmt, rows, actor)
         return self._insert_rows(conn, stmt, rows, actor)
+
+    def _row(self, n: NewJob) -> dict:
+        return dict(id=uuid.uuid4(), tenant_id=n.tenant_id, batch_id=n.batch_id, type=n.type,
+                    priority=n.priority, queue=n.queue, state="queued", stage=n.stage, progress=0,
+                    input_ciphertext=self.cipher.encrypt_json(n.payload),
+                    patient_ref_hash=self.cipher.lookup_hash(n.patient_ref) if n.patient_ref else None,
+                    options=n.options, callback_url=n.callback_url,
+                    idempotency_key=n.idempotency_key, body_hash=n.body_hash)
 
     @staticmethod
     def _insert_rows(conn: sa.Connection, stmt, rows: list[dict], actor: str) -> list[dict]:
@@ -196,21 +233,21 @@ class JobService:
 
     # -- worker side ------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _worker_txn(self) -> Iterator[sa.Connection]:
-        """A transaction whose commit does not wait for the WAL flush (worker_engine's setting).
+    def _worker_conn(self) -> Iterator[sa.Connection]:
+        """An autocommit connection whose commits do not wait for the WAL flush (worker_engine).
 
         Safe for the worker's writes: if the database loses such a commit in an OS crash, the job
         falls back to queued/running with an expired lease and the reconciler runs it again; the
         job itself (inserted by the API with a synchronous commit) is never lost. It spares a disk
         flush per state change, which is most of a short job's cost.
         """
-        with self.worker_engine.begin() as conn:
+        with self.worker_engine.connect() as conn:
             yield conn
 
     def claim(self, job_id: str, owner: str, lease_s: float) -> Claim:
         """Take the job for this execution unless it is finished or another live execution has it."""
         now = utcnow()
-        with self._worker_txn() as conn:
+        with self._worker_conn() as conn:
             row = conn.execute(_CLAIM, {"job_id": _uuid(job_id), "now": now, "owner": owner,
                                         "expires": now + dt.timedelta(seconds=lease_s)}).first()
             if row is not None:
@@ -231,7 +268,7 @@ class JobService:
         """Extend the leases of (job id, owner) pairs still owned and not terminal; returns the
         ids renewed. A held job missing from the answer was cancelled (or taken over)."""
         pairs = [(_uuid(job_id), owner) for job_id, owner in held]
-        with self._worker_txn() as conn:
+        with self._worker_conn() as conn:
             rows = conn.execute(sa.update(jobs).where(
                 sa.tuple_(jobs.c.id, jobs.c.lease_owner).in_(pairs), NOT_TERMINAL)
                 .values(lease_expires_at=utcnow() + dt.timedelta(seconds=lease_s))
@@ -239,7 +276,7 @@ class JobService:
         return {str(r) for r in rows}
 
     def release_lease(self, job_id: str, owner: str) -> None:
-        with self._worker_txn() as conn:
+        with self._worker_conn() as conn:
             conn.execute(sa.update(jobs).where(jobs.c.id == _uuid(job_id), jobs.c.lease_owner == owner)
                          .values(lease_expires_at=utcnow()))
 
@@ -247,7 +284,7 @@ class JobService:
                   *, persist: bool = True) -> bool:
         """Record a stage/progress change; ``persist=False`` only streams it (token progress)."""
         if persist:
-            with self._worker_txn() as conn:
+            with self._worker_conn() as conn:
                 res = conn.execute(sa.update(jobs).where(jobs.c.id == _uuid(job_id), NOT_TERMINAL)
                                    .values(stage=stage, progress=progress, updated_at=utcnow()))
             if res.rowcount != 1:
@@ -264,19 +301,18 @@ class JobService:
                 prompt_version: str | None = None) -> bool:
         """Store the one result and finish the job, atomically; False if it was already terminal."""
         ciphertext = self.cipher.encrypt_json(result)
-        with self._worker_txn() as conn:
-            row = conn.execute(_FINISH, {"job_id": _uuid(job_id), "now": utcnow()}).first()
-            if row is None:
-                return False
-            conn.execute(_STORE_RESULT, {"job_id": _uuid(job_id), "ciphertext": ciphertext,
-                                         "model_id": model_id, "prompt_version": prompt_version})
+        with self._worker_conn() as conn:
+            row = conn.execute(_SUCCEED, {"job_id": _uuid(job_id), "now": utcnow(), "ciphertext": ciphertext,
+                                          "model_id": model_id, "prompt_version": prompt_version}).first()
+        if row is None:
+            return False
         self._publish_event(job_id, {"state": "succeeded", "stage": "done", "progress": 100})
         return True
 
     def fail(self, job_id: str, code: str, message: str, details: dict | None = None) -> bool:
         now = utcnow()
         error = {"code": code, "message": message, "details": details or {}}
-        with self._worker_txn() as conn:
+        with self._worker_conn() as conn:
             res = conn.execute(sa.update(jobs).where(jobs.c.id == _uuid(job_id), NOT_TERMINAL)
                                .values(state="failed", stage="done", finished_at=now, updated_at=now,
                                        error=error, lease_owner=None, lease_expires_at=None))
