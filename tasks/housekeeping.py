@@ -23,27 +23,33 @@ log = logging.getLogger("mindq.reconcile")
 LOCK_KEY = "mindq:lock:reconcile"
 
 
-def job_ids_in_queues(r) -> set[str]:
-    """Job ids of messages waiting in a queue (kombu's Redis layout: one list per queue)."""
+def queue_keys() -> list[str]:
+    """kombu's Redis lists for our queues: one per queue and priority step ("q", "q\x06\x163", ...).
+    Named from kombu's own constants rather than found by SCAN, which walks the whole keyspace
+    (every job's event stream included) on every run."""
+    from kombu.transport.redis import PRIORITY_STEPS, Channel
+
+    return [name if not step else f"{name}{Channel.sep}{step}" for name in QUEUES for step in PRIORITY_STEPS]
+
+
+def job_ids_in_queues(r, chunk: int = 5000) -> set[str]:
+    """Job ids of messages waiting in a queue, read in chunks so a nightly batch's long queue
+    never arrives as one giant reply. A message missed while the list moves between chunks only
+    means one harmless duplicate message (the claim lets one execution through)."""
     import json
 
     found: set[str] = set()
-
-    def collect(raw: bytes) -> None:
-        try:
-            msg = json.loads(raw)
-            task_id = msg.get("headers", {}).get("id")
-        except (ValueError, AttributeError, IndexError):
-            return
-        if task_id:
-            found.add(task_id)
-
-    for queue in QUEUES:
-        # kombu keeps one list per queue and priority step: "q", "q\x06\x163", ...
-        for key in r.scan_iter(match=f"{queue}*", count=1000):
-            if r.type(key) == b"list":
-                for raw in r.lrange(key, 0, -1):
-                    collect(raw)
+    for key in queue_keys():
+        start = 0
+        while raws := r.lrange(key, start, start + chunk - 1):
+            for raw in raws:
+                try:
+                    task_id = json.loads(raw).get("headers", {}).get("id")
+                except (ValueError, AttributeError):
+                    continue
+                if task_id:
+                    found.add(task_id)
+            start += chunk
     return found
 
 
