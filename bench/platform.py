@@ -4,7 +4,12 @@ Same machine, same run, same cpu worker (prefork, 2 processes): first N no-op ta
 straight to the queue and timed until drained (the raw rate); then N scrub jobs are submitted
 through the HTTP API by 1 and by 100 concurrent clients and timed until every job row is
 terminal. Reports jobs/s, enqueue latency (POST → 202) p50/p99, end-to-end latency
-(created_at → finished_at in PostgreSQL) p50/p99 and the ratio to raw.
+(created_at → finished_at in PostgreSQL) p50/p99, the ratio to raw, and the CPU each part used
+per job. The 1- and 100-client runs are closed loops (each client posts again as soon as it is
+answered: the saturation throughput); a third run paces the same 100 connections at a rate the
+stack sustains (open loop, half the saturation rate by default), where enqueue latency is service
+time rather than queueing. The load generator (bench/loadgen.py) is lean, since it shares the
+machine's cores with the stack.
 
     .venv/bin/python bench/platform.py [--jobs 2000]
 """
@@ -18,12 +23,10 @@ import sys
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 import argparse  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 
-import httpx  # noqa: E402
-
 from bench.harness import percentile, stack, start, wait_http, wait_worker  # noqa: E402
+from bench.loadgen import post_jobs  # noqa: E402
 
 TEXT = ("Journal: Dr. Alvarez called me at 555-201-3344 on March 3rd about my sleep. I felt hopeless "
         "most days this month and stopped going to my pottery class at 12 Elm Street.")
@@ -72,37 +75,16 @@ def cpu_seconds() -> dict[str, float]:
     return parts
 
 
-def api_run(api: str, key: str, n: int, clients: int) -> dict:
+def api_run(api: str, key: str, n: int, clients: int, rate: float | None = None) -> dict:
     import sqlalchemy as sa
 
     from jobstore.tables import jobs
     from mindq import runtime
 
-    latencies: list[float] = []
-    ids: list[str] = []
-    lock = threading.Lock()
-    per_client = n // clients
-
-    def client() -> None:
-        mine_lat, mine_ids = [], []
-        with httpx.Client(base_url=api, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
-            for _ in range(per_client):
-                t = time.perf_counter()
-                resp = c.post("/v1/jobs", json={"type": "scrub", "text": TEXT})
-                mine_lat.append(time.perf_counter() - t)
-                assert resp.status_code == 202, resp.text
-                mine_ids.append(resp.json()["id"])
-        with lock:
-            latencies.extend(mine_lat)
-            ids.extend(mine_ids)
-
     cpu0 = cpu_seconds()
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    out = post_jobs(api, key, {"type": "scrub", "text": TEXT}, n=n, clients=clients, rate=rate)
+    assert not out.errors, out.errors[:3]
     submit_s = time.perf_counter() - t0
     engine = runtime.db()
     while True:
@@ -114,22 +96,38 @@ def api_run(api: str, key: str, n: int, clients: int) -> dict:
         time.sleep(0.02)
     total_s = time.perf_counter() - t0
     cpu1 = cpu_seconds()
+    ids = out.ids
     cpu_ms = {k: (cpu1[k] - cpu0[k]) * 1000 / len(ids) for k in cpu0}
     with engine.connect() as conn:
         rows = conn.execute(sa.select(jobs.c.state, jobs.c.created_at, jobs.c.finished_at)
                             .where(jobs.c.id.in_(ids))).all()
     e2e = [(r.finished_at - r.created_at).total_seconds() for r in rows]
+    latencies = out.latencies
     return {"jobs": len(ids), "clients": clients, "jobs_per_s": len(ids) / total_s, "submit_s": submit_s,
-            "succeeded": sum(r.state == "succeeded" for r in rows),
+            "offered_per_s": rate, "succeeded": sum(r.state == "succeeded" for r in rows),
             "enqueue_p50_ms": percentile(latencies, 50) * 1000, "enqueue_p99_ms": percentile(latencies, 99) * 1000,
             "e2e_p50_ms": percentile(e2e, 50) * 1000, "e2e_p99_ms": percentile(e2e, 99) * 1000,
             "cpu_ms_per_job": cpu_ms}
+
+
+def report(label: str, res: dict, raw: float) -> None:
+    # an open loop's throughput is the rate it was given: no ratio to raw for it
+    ratio = "" if res["offered_per_s"] else f" | ratio to raw {res['jobs_per_s'] / raw:.2f}x"
+    print(f"scrub jobs via API, {label}: {res['jobs_per_s']:,.0f} jobs/s "
+          f"({res['succeeded']}/{res['jobs']} succeeded) | enqueue p50 {res['enqueue_p50_ms']:.1f} ms "
+          f"p99 {res['enqueue_p99_ms']:.1f} ms | end-to-end p50 {res['e2e_p50_ms']:.0f} ms "
+          f"p99 {res['e2e_p99_ms']:.0f} ms{ratio}")
+    print("    CPU ms per job: " + ", ".join(f"{k} {v:.2f}" for k, v in res["cpu_ms_per_job"].items()))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--open-rate", type=float, default=None,
+                        help="open-loop request rate (default: --open-fraction of the closed-loop rate)")
+    parser.add_argument("--open-fraction", type=float, default=0.5)
+    parser.add_argument("--open-seconds", type=float, default=10.0)
     args = parser.parse_args()
     with stack(web_workers=args.web_workers) as ctx:
         start(ctx, "worker", "cpu", log="worker-cpu")
@@ -139,14 +137,15 @@ def main() -> int:
         raw = raw_rate(args.jobs)
         print(f"raw no-op Celery tasks: {raw:,.0f} tasks/s ({args.jobs} tasks, cpu worker prefork x2)")
         api_run(ctx["api"], ctx["key"], 100, 10)  # warm-up: scrubber dictionaries, pools
-        for clients in (1, 100):
-            n = args.jobs if clients > 1 else max(200, args.jobs // 5)
-            res = api_run(ctx["api"], ctx["key"], n, clients)
-            print(f"scrub jobs via API, {clients:>3} client(s): {res['jobs_per_s']:,.0f} jobs/s "
-                  f"({res['succeeded']}/{res['jobs']} succeeded) | enqueue p50 {res['enqueue_p50_ms']:.1f} ms "
-                  f"p99 {res['enqueue_p99_ms']:.1f} ms | end-to-end p50 {res['e2e_p50_ms']:.0f} ms "
-                  f"p99 {res['e2e_p99_ms']:.0f} ms | ratio to raw {res['jobs_per_s'] / raw:.2f}x")
-            print("    CPU ms per job: " + ", ".join(f"{k} {v:.2f}" for k, v in res["cpu_ms_per_job"].items()))
+        one = api_run(ctx["api"], ctx["key"], max(200, args.jobs // 5), 1)
+        report("  1 client  (closed loop)", one, raw)
+        full = api_run(ctx["api"], ctx["key"], args.jobs, 100)
+        report("100 clients (closed loop)", full, raw)
+        # the same 100 connections sending at a rate the stack sustains: latency without the
+        # saturation queue that a closed loop builds (100 requests in flight = 100 / rate s)
+        rate = args.open_rate or round(args.open_fraction * full["jobs_per_s"])
+        paced = api_run(ctx["api"], ctx["key"], max(200, int(rate * args.open_seconds)), 100, rate=rate)
+        report(f"100 clients (open loop, {rate}/s offered)", paced, raw)
     return 0
 
 
