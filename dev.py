@@ -47,12 +47,15 @@ def ensure_env() -> None:
 
 
 def _optional_tools() -> None:
-    """docker-compose (Debian) lets one test validate docker-compose.yml fully; best effort."""
-    if shutil.which("docker-compose") or not shutil.which("apt-get") or os.geteuid() != 0:
+    """Debian packages some tests use, installed when we may (root with apt); best effort, and
+    the tests that need them skip and say so without them: docker-compose validates
+    docker-compose.yml fully, chromium + chromium-driver drive the browser page (/ui)."""
+    wanted = {"docker-compose": "docker-compose", "chromium": "chromium", "chromedriver": "chromium-driver"}
+    missing = " ".join(pkg for tool, pkg in wanted.items() if not shutil.which(tool))
+    if not missing or not shutil.which("apt-get") or os.geteuid() != 0:
         return
-    subprocess.run("apt-get install -y -qq docker-compose >/dev/null 2>&1 || "
-                   "(apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq docker-compose >/dev/null 2>&1)",
-                   shell=True, check=False)
+    install = f"DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends {missing} >/dev/null 2>&1"
+    subprocess.run(f"{install} || (apt-get update -qq >/dev/null 2>&1 && {install})", shell=True, check=False)
 
 
 def main() -> int:

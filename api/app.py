@@ -41,12 +41,13 @@ def create_app(settings: Settings | None = None) -> Flask:
                       strategy="fixed-window", default_limits=[], headers_enabled=True,
                       swallow_errors=True)  # a Redis hiccup must not turn into refused jobs
 
-    from api import events, jobs, meta
+    from api import events, jobs, meta, ui
 
     limiter.limit(settings.rate_limit, methods=["POST"])(jobs.bp)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(meta.bp)
+    app.register_blueprint(ui.bp)
     app.extensions["mindq_hub"] = StreamHub(settings.redis_url or "redis://127.0.0.1:6379/0")
 
     @app.before_request

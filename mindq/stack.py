@@ -176,7 +176,7 @@ def up(demo: bool = True, roles: list[str] | None = None) -> int:
         stack.start_roles()
         ready = stack.wait_ready()
         path = stack.write_stack_json()
-        stack.say(f"ready: API http://{stack.s.api_host}:{stack.s.api_port} (docs at /docs), "
+        stack.say(f"ready: API http://{stack.s.api_host}:{stack.s.api_port} (browser page at /ui/, docs at /docs), "
                   f"Flower http://{stack.s.api_host}:{stack.s.flower_port} (user mindq, password = API key)")
         stack.say(f"demo API key: {stack.key}")
         stack.say(f"workers: {', '.join(w['hostname'] for w in ready.get('workers', []))}; wrote {path}")
