@@ -106,7 +106,8 @@ def job_view(job: dict, *, with_result: bool = True) -> dict:
         "progress": job["progress"], "priority": job["priority"],
         "batch_id": str(job["batch_id"]) if job.get("batch_id") else None,
         "created_at": _iso(job["created_at"]), "started_at": _iso(job.get("started_at")),
-        "finished_at": _iso(job.get("finished_at")), "result": None, "error": job.get("error"),
+        "finished_at": _iso(job.get("finished_at")), "input_purged_at": _iso(job.get("input_purged_at")),
+        "result": None, "error": job.get("error"),
         "links": {"self": f"/v1/jobs/{job_id}", "events": f"/v1/jobs/{job_id}/events"},
     }
     if with_result and job["state"] == "succeeded":

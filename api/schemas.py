@@ -42,6 +42,8 @@ class Job(BaseModel):
     created_at: dt.datetime
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    input_purged_at: dt.datetime | None = Field(
+        None, description="When the retention purge erased the submitted input (MINDQ_INPUT_RETENTION_DAYS)")
     result: dict[str, Any] | None = Field(None, description="Only when succeeded")
     error: JobError | None = None
     links: dict[str, str] = Field(default_factory=dict)

@@ -352,6 +352,30 @@ class JobService:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
+    def purge_inputs(self, older_than: dt.timedelta, *, limit: int = 1000) -> int:
+        """Erase the encrypted input of up to ``limit`` jobs finished longer ago than ``older_than``
+        (oldest first) and audit it; returns how many. Results stay: only scrubbed text ever
+        reached a model or a result."""
+        now = utcnow()
+        due = (sa.select(jobs.c.id)
+               .where(jobs.c.input_ciphertext.isnot(None), jobs.c.finished_at.isnot(None),
+                      jobs.c.finished_at < now - older_than, jobs.c.state.in_(TERMINAL_STATES))
+               .order_by(jobs.c.finished_at).limit(limit)
+               .with_for_update(skip_locked=True))  # two purgers never wait on each other
+        with self.engine.begin() as conn:
+            purged = conn.execute(sa.update(jobs).where(jobs.c.id.in_(due.scalar_subquery()))
+                                  .values(input_ciphertext=None, input_purged_at=now)
+                                  .returning(jobs.c.id, jobs.c.tenant_id)).all()
+            per_tenant: dict[uuid.UUID, int] = {}
+            for row in purged:
+                per_tenant[row.tenant_id] = per_tenant.get(row.tenant_id, 0) + 1
+            if per_tenant:
+                conn.execute(audit_log.insert(), [
+                    dict(tenant_id=tenant, actor="system:retention", action="jobs.input_purged",
+                         details={"jobs": n, "older_than_days": older_than / dt.timedelta(days=1)})
+                    for tenant, n in per_tenant.items()])
+        return len(purged)
+
     def touch(self, job_ids: list[uuid.UUID]) -> None:
         if not job_ids:
             return

@@ -49,7 +49,7 @@ jobs = sa.Table(
     sa.Column("stage", sa.Text, nullable=False),
     sa.Column("progress", sa.SmallInteger, nullable=False, server_default="0"),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("input_ciphertext", sa.LargeBinary, nullable=False),
+    sa.Column("input_ciphertext", sa.LargeBinary),  # NULL once erased by the retention purge
     sa.Column("patient_ref_hash", sa.Text),
     sa.Column("options", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     sa.Column("callback_url", sa.Text),
@@ -62,6 +62,15 @@ jobs = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("started_at", sa.DateTime(timezone=True)),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("input_purged_at", sa.DateTime(timezone=True)),
+    # what the migrations create (a test compares the two)
+    sa.Index("jobs_idempotency", "tenant_id", "idempotency_key", unique=True,
+             postgresql_where=sa.text("idempotency_key IS NOT NULL")),
+    sa.Index("jobs_active", "state", "updated_at", postgresql_where=sa.text("state IN ('queued','running')")),
+    sa.Index("jobs_batch", "batch_id", postgresql_where=sa.text("batch_id IS NOT NULL")),
+    sa.Index("jobs_tenant_created", "tenant_id", "created_at"),
+    sa.Index("jobs_input_retention", "finished_at",
+             postgresql_where=sa.text("input_ciphertext IS NOT NULL AND finished_at IS NOT NULL")),
 )
 
 results = sa.Table(
@@ -93,4 +102,5 @@ model_registry = sa.Table(
     sa.Column("artefact_hash", sa.Text, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Index("model_registry_one_active", "name", unique=True, postgresql_where=sa.text("active")),
 )

@@ -63,6 +63,7 @@ class Settings:
     train_patients: int | None = None  # simulated patients for default forecasting models
     redis_port: int | None = None  # embedded redis-server port (None: a free one)
     pg_port: int | None = None  # embedded PostgreSQL port (None: a free one)
+    input_retention_days: float = 30.0  # a finished job's encrypted input is erased after this; 0 keeps it
 
 
 
@@ -107,6 +108,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         train_patients=int(env["MINDQ_TRAIN_PATIENTS"]) if env.get("MINDQ_TRAIN_PATIENTS") else None,
         redis_port=int(env["MINDQ_REDIS_PORT"]) if env.get("MINDQ_REDIS_PORT") else None,
         pg_port=int(env["MINDQ_PG_PORT"]) if env.get("MINDQ_PG_PORT") else None,
+        input_retention_days=float(env.get("MINDQ_INPUT_RETENTION_DAYS", "30")),
         model=ModelSettings(
             base_path=Path(base),
             adapter_path=Path(adapter) if adapter else None,

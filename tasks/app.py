@@ -39,13 +39,15 @@ def celery_config(settings: Settings) -> dict:
         # defaults (Queue(name) alone binds all three to the `cpu` exchange under the key `cpu`;
         # anything publishing by that key would reach every queue)
         task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
-        task_routes={name: {"queue": CPU_QUEUE} for name in ("mindq.reconcile", "mindq.noop", "mindq.callback")},
+        task_routes={name: {"queue": CPU_QUEUE} for name in ("mindq.reconcile", "mindq.purge_inputs", "mindq.noop",
+                                                                "mindq.callback")},
         worker_hijack_root_logger=False,
         worker_disable_rate_limits=True,  # no per-task rate limits: skip the token-bucket check per message
         worker_send_task_events=True,  # Flower shows tasks live (received/started/succeeded)
         beat_schedule={
             "reconcile": {"task": "mindq.reconcile", "schedule": settings.reconcile_interval,
                           "options": {"expires": settings.reconcile_interval}},
+            "purge-inputs": {"task": "mindq.purge_inputs", "schedule": 3600.0, "options": {"expires": 3600}},
         },
         timezone="UTC",
         # an API request must not hang on a dead broker: the reconciler sends the job later

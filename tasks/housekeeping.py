@@ -1,4 +1,5 @@
-"""Periodic tasks: the reconciler that re-enqueues jobs whose message was lost.
+"""Periodic tasks: the reconciler that re-enqueues jobs whose message was lost, and the
+retention purge that erases finished jobs' encrypted inputs after MINDQ_INPUT_RETENTION_DAYS.
 
 PostgreSQL, not Redis, decides whether a job exists. A queued job older than the grace period
 whose id is in no broker queue, or a running job whose lease expired (its worker died), gets a
@@ -9,6 +10,7 @@ finish let only one execution store a result.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import redis
@@ -88,3 +90,19 @@ def reconcile() -> int:
             lock.release()
         except redis.exceptions.LockError:
             pass  # expired while we ran; the next run holds it now
+
+
+@app.task(name="mindq.purge_inputs", ignore_result=True)
+def purge_inputs() -> int:
+    days = runtime.settings().input_retention_days
+    if days <= 0:
+        return 0
+    service, total = runtime.job_service(), 0
+    while True:  # in slices, so no transaction holds many rows for long
+        n = service.purge_inputs(dt.timedelta(days=days), limit=1000)
+        total += n
+        if n < 1000:
+            break
+    if total:
+        log.info("job inputs erased", extra={"jobs": total, "older_than_days": days})
+    return total
