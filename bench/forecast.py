@@ -1,11 +1,13 @@
 """Benchmark of the issue-6 models on held-out simulated patients, in one run.
 
-    nice .venv/bin/python bench/forecast.py [--eval-patients 200] [--seed 0] [--json out.json]
+    nice .venv/bin/python bench/forecast.py [--eval-patients 200] [--seed 0] [--eval-seed N] [--ablation]
+                                            [--json out.json]
 
 Trains the default forecast and deterioration artefacts (timed), then prints: MAE per
 horizon of the ensemble, its members and the naive baselines; the gain over the best
 naive baseline at h=1 and h=4 with a patient-bootstrap 95% CI; conformal coverage and mean
-width vs the naive empirical interval; deterioration AUROC / ECE / Brier (GRU vs logistic);
+width vs the naive empirical interval; deterioration AUROC / ECE / Brier (GRU vs logistic, and
+with --ablation the same model without its GRU, trained on the same patients);
 lag recovery of the correlation job; and single-threaded throughput per core.
 """
 from __future__ import annotations
@@ -26,11 +28,13 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from forecasting.evaluation import (evaluate_correlation, evaluate_deterioration,  # noqa: E402
+from forecasting.datasets import deterioration_samples, split_patients  # noqa: E402
+from forecasting.deterioration import fit_deterioration  # noqa: E402
+from forecasting.evaluation import (EVAL_SEED, evaluate_correlation, evaluate_deterioration,  # noqa: E402
                                     evaluate_forecast, throughput)
 from forecasting.service import run_biometric_correlation, run_deterioration, run_forecast  # noqa: E402
 from forecasting.simulator import simulate_cohort, simulate_patient  # noqa: E402
-from forecasting.training import load, train  # noqa: E402
+from forecasting.training import DEFAULT_PATIENTS, SPLIT, load, train  # noqa: E402
 
 
 def _forecast_table(rep: dict) -> None:
@@ -52,10 +56,22 @@ def _forecast_table(rep: dict) -> None:
                   f"({100 * r['gain_vs_best_naive'] / best:.1f}%), 95% CI over patients [{lo:+.3f}, {hi:+.3f}]")
 
 
+def _no_gru_ablation(seed: int):
+    """The served deterioration model without its GRU (head on the engineered features only), fitted
+    exactly like the default artefact on the same simulated patients."""
+    n = DEFAULT_PATIENTS["deterioration"]
+    parts = split_patients(simulate_cohort(n, seed), SPLIT, seed)
+    models, _ = fit_deterioration(*(deterioration_samples(p) for p in parts), seed=seed, recurrent=False)
+    return lambda s: models.gru.proba(s.sequence, s.features)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--eval-patients", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0, help="training seed")
+    ap.add_argument("--eval-seed", type=int, default=EVAL_SEED, help="seed of the held-out simulated patients")
+    ap.add_argument("--ablation", action="store_true",
+                    help="also fit and score the deterioration model without its GRU (about 15 s more)")
     ap.add_argument("--json", type=Path, help="also write every figure here")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -70,21 +86,27 @@ def main() -> None:
         det = load("deterioration", Path(out["train_deterioration"]["path"]))
 
         for instrument in ("PHQ-9", "GAD-7", "mood"):
-            rep = evaluate_forecast(fc, n_patients=args.eval_patients, instrument=instrument)
+            rep = evaluate_forecast(fc, n_patients=args.eval_patients, seed=args.eval_seed, instrument=instrument)
             out[f"forecast_{instrument}"] = rep
             _forecast_table(rep)
 
-        rep = evaluate_deterioration(det, n_patients=args.eval_patients)
+        extra = {"no_gru": _no_gru_ablation(args.seed)} if args.ablation else None
+        rep = evaluate_deterioration(det, n_patients=args.eval_patients, seed=args.eval_seed, extra=extra)
         out["deterioration"] = rep
-        print(f"\n== deterioration: {rep['n_samples']} held-out visits, {rep['positive_rate']:.1%} worsen "
-              f"(served: {rep['served']}) ==")
-        for name in ("gru", "logistic"):
+        print(f"\n== deterioration: {rep['n_samples']} held-out visits of {rep['n_patients']} patients "
+              f"(seed {rep['seed']}), {rep['positive_rate']:.1%} worsen (served: {rep['served']}) ==")
+        for name in ("gru", "logistic", *(extra or {})):
             r = rep[name]
             print(f"{name:9s} AUROC {r['auroc']:.4f}  ECE {r['ece']:.4f}  Brier {r['brier']:.4f}")
         lo, hi = rep["auroc_gain_ci95"]
         print(f"AUROC gain GRU - logistic: {rep['auroc_gain_gru_vs_logistic']:+.4f}, 95% CI [{lo:+.4f}, {hi:+.4f}]")
+        for name in extra or {}:
+            for base in ("logistic", "gru"):
+                lo, hi = rep[f"auroc_gain_{name}_vs_{base}_ci95"]
+                print(f"AUROC gain {name} - {base}: {rep[f'auroc_gain_{name}_vs_{base}']:+.4f}, "
+                      f"95% CI [{lo:+.4f}, {hi:+.4f}]")
 
-        rep = evaluate_correlation(n_patients=40)
+        rep = evaluate_correlation(n_patients=40, seed=args.eval_seed)
         out["correlation"] = rep
         print(f"\n== biometric correlation: {rep['n_patients']} simulated patients with wearables ==")
         print(f"planted sleep lag {rep['planted_sleep_lag_days']} d recovered in {rep['sleep_lag_recovered_rate']:.0%}; "

@@ -35,6 +35,7 @@ BIOMETRIC_GROUPS = {
     "resting_hr": (("resting_hr_7d_change",), (8, 9)),
 }
 N_CHANNELS = 10
+DEVIATION_CHANNELS = (2, 4, 6, 8)  # wearable deviations; each is followed by its present flag
 
 
 @dataclass
@@ -112,14 +113,10 @@ def daily_sequence(days: np.ndarray, unit: np.ndarray, j: int, bio: np.ndarray) 
     anchor = int(np.floor(days[j]))
     seq = np.zeros((SEQ_DAYS, N_CHANNELS))
     offsets = np.floor(days[: j + 1]).astype(int) - (anchor - SEQ_DAYS + 1)
-    # symptom level carried forward from the last score before the window
-    level = unit[np.searchsorted(offsets, -1, side="right") - 1] if (offsets < 0).any() else unit[0]
-    for t in range(SEQ_DAYS):
-        hits = np.flatnonzero(offsets == t)
-        if hits.size:
-            level = unit[hits[-1]]
-            seq[t, 1] = 1.0
-        seq[t, 0] = level
+    # symptom level carried forward (from the last score before the window on its first days)
+    last = np.searchsorted(offsets, np.arange(SEQ_DAYS), side="right") - 1
+    seq[:, 0] = unit[np.maximum(last, 0)]
+    seq[offsets[offsets >= 0], 1] = 1.0
     for k, deviation in enumerate(DEVIATIONS):
         col = bio[:, k]
         present = ~np.isnan(col)

@@ -5,14 +5,16 @@
   baseline (picked per horizon on the test set) with a patient-level bootstrap CI; conformal coverage and mean width against
   a naive empirical interval (last value +- the 90% quantile of |h-week change| measured on
   a separate simulated cohort).
-* Deterioration: AUROC of GRU and logistic baseline (with a bootstrap CI of the
-  difference), expected calibration error and Brier score.
+* Deterioration: AUROC of GRU and logistic baseline (with a patient-bootstrap CI of the
+  difference), expected calibration error and Brier score; optionally the same for extra
+  models (the no-GRU ablation in ``bench/forecast.py``).
 * Correlation: how often the planted sleep lag is recovered, and how often the null
   biometric (resting heart rate) is declared associated at any lag.
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from .correlation import correlate
 from .datasets import deterioration_samples, forecast_windows
 from .deterioration import expected_calibration_error
+from .deterioration_features import DeteriorationSamples
 from .forecast_features import ForecastWindows, recent_mean
 from .forecaster import ALPHA, MEMBERS
 from .instruments import INSTRUMENTS
@@ -94,26 +97,41 @@ def evaluate_forecast(predictor: ForecastPredictor, *, n_patients: int = 200, se
             "model_version": predictor.version, "horizons": per_h}
 
 
-def evaluate_deterioration(predictor: DeteriorationPredictor, *, n_patients: int = 200,
-                           seed: int = EVAL_SEED, n_boot: int = 500) -> dict[str, Any]:
-    test = deterioration_samples(simulate_cohort(n_patients, seed))
-    proba = predictor.models.proba(test)
-    out: dict[str, Any] = {"n_samples": len(test), "n_patients": n_patients, "positive_rate": float(test.label.mean()),
-                           "served": predictor.models.served, "model_version": predictor.version}
-    for name, p in proba.items():
-        out[name] = {"auroc": float(roc_auc_score(test.label, p)), "ece": expected_calibration_error(p, test.label),
-                     "brier": float(brier_score_loss(test.label, p))}
-    rng = np.random.default_rng(seed)
-    ids, inv = np.unique(test.group, return_inverse=True)
+def _auroc_gain_ci(labels: np.ndarray, groups: np.ndarray, a: np.ndarray, b: np.ndarray,
+                   rng: np.random.Generator, n_boot: int) -> list[float]:
+    """95% CI of AUROC(a) - AUROC(b), resampling patients."""
+    ids, inv = np.unique(groups, return_inverse=True)
     members = [np.flatnonzero(inv == i) for i in range(len(ids))]
     diffs = []
     for _ in range(n_boot):
         idx = np.concatenate([members[i] for i in rng.integers(0, len(ids), len(ids))])
-        if 0 < test.label[idx].mean() < 1:
-            diffs.append(roc_auc_score(test.label[idx], proba["gru"][idx])
-                         - roc_auc_score(test.label[idx], proba["logistic"][idx]))
+        if 0 < labels[idx].mean() < 1:
+            diffs.append(roc_auc_score(labels[idx], a[idx]) - roc_auc_score(labels[idx], b[idx]))
+    return [float(np.quantile(diffs, 0.025)), float(np.quantile(diffs, 0.975))]
+
+
+def evaluate_deterioration(predictor: DeteriorationPredictor, *, n_patients: int = 200,
+                           seed: int = EVAL_SEED, n_boot: int = 500,
+                           extra: dict[str, Callable[[DeteriorationSamples], np.ndarray]] | None = None
+                           ) -> dict[str, Any]:
+    """Held-out AUROC / ECE / Brier; ``extra`` maps a name to more probability functions to compare."""
+    test = deterioration_samples(simulate_cohort(n_patients, seed))
+    proba = predictor.models.proba(test)
+    proba.update({name: f(test) for name, f in (extra or {}).items()})
+    out: dict[str, Any] = {"n_samples": len(test), "n_patients": n_patients, "seed": seed,
+                           "positive_rate": float(test.label.mean()), "served": predictor.models.served,
+                           "model_version": predictor.version}
+    for name, p in proba.items():
+        out[name] = {"auroc": float(roc_auc_score(test.label, p)), "ece": expected_calibration_error(p, test.label),
+                     "brier": float(brier_score_loss(test.label, p))}
+    rng = np.random.default_rng(seed)
     out["auroc_gain_gru_vs_logistic"] = out["gru"]["auroc"] - out["logistic"]["auroc"]
-    out["auroc_gain_ci95"] = [float(np.quantile(diffs, 0.025)), float(np.quantile(diffs, 0.975))]
+    out["auroc_gain_ci95"] = _auroc_gain_ci(test.label, test.group, proba["gru"], proba["logistic"], rng, n_boot)
+    for name in extra or {}:
+        for base in ("logistic", "gru"):
+            out[f"auroc_gain_{name}_vs_{base}"] = out[name]["auroc"] - out[base]["auroc"]
+            out[f"auroc_gain_{name}_vs_{base}_ci95"] = _auroc_gain_ci(test.label, test.group, proba[name],
+                                                                      proba[base], rng, n_boot)
     return out
 
 

@@ -1,4 +1,4 @@
-"""Train the default small models once per session (about 40 s on 2 cores)."""
+"""Train the default models once per session (about a minute on one core: ~20 s forecast, ~35 s deterioration)."""
 from __future__ import annotations
 
 import pytest
