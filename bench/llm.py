@@ -147,11 +147,13 @@ def through_platform(api: str, key: str, texts: list[str], new_tokens: int) -> d
     with runtime.db().connect() as conn:
         rows = conn.execute(sa.select(jobs).where(jobs.c.id.in_(ids))).all()
     latencies = [(r.finished_at - r.created_at).total_seconds() for r in rows]
+    waits = [(r.started_at - r.created_at).total_seconds() for r in rows if r.started_at]
     results = [svc.result(r.id) for r in rows if r.state == "succeeded"]
     tokens = sum(res["usage"]["completion_tokens"] for res in results)
     return {"wall_s": wall, "tokens": tokens, "jobs": len(ids), "succeeded": len(results),
             "cached": sum(bool(res.get("cached")) for res in results),
-            "p50_s": percentile(latencies, 50), "p95_s": percentile(latencies, 95)}
+            "p50_s": percentile(latencies, 50), "p95_s": percentile(latencies, 95),
+            "wait_p50_s": percentile(waits, 50), "wait_max_s": max(waits, default=0.0)}
 
 
 def main() -> int:
@@ -198,7 +200,8 @@ def main() -> int:
           f"{base_res['tokens'] / base_res['wall_s']:.1f} tokens/s")
     print(f"through the platform:   {res['succeeded']}/{res['jobs']} succeeded (cached {res['cached']}) in "
           f"{res['wall_s']:.1f} s = {60 / plat_per_job:.1f} jobs/min, {res['tokens'] / res['wall_s']:.1f} tokens/s, "
-          f"job latency p50 {res['p50_s']:.1f} s p95 {res['p95_s']:.1f} s")
+          f"job latency p50 {res['p50_s']:.1f} s p95 {res['p95_s']:.1f} s, "
+          f"queued until claimed p50 {res['wait_p50_s']:.1f} s max {res['wait_max_s']:.1f} s")
     print(f"ratio platform / HF generate (jobs per unit time): {base_per_job / plat_per_job:.2f}x")
     for stats in engine_stats:
         print(f"engine counters: {stats}")

@@ -51,6 +51,9 @@ def _load_models(**_kwargs) -> None:
         serving.start_engine(runtime.settings())
     except serving.ModelStartError as exc:
         _fatal("model failed to load", exc)
+    from tasks.handlers import scrubber
+
+    scrubber()  # every LLM job scrubs first: load the PHI dictionaries before the first one
 
 
 @signals.worker_ready.connect

@@ -135,7 +135,7 @@ class Engine:
         self._callbacks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mindq-llm-progress")
         self.stats: dict[str, int] = {"submitted": 0, "completed": 0, "failed": 0, "steps": 0,
                                       "prompt_tokens": 0, "generated_tokens": 0, "batch_rows": 0,
-                                      "preempted": 0}
+                                      "preempted": 0, "step_ms": 0, "prefill_ms": 0, "decode_ms": 0}
         if start:
             self.start()
 
@@ -250,10 +250,12 @@ class Engine:
                     self._cv.wait()
                 if self._stopping:
                     return
+            started = time.perf_counter()
             try:
                 self.step()
             except Exception:  # noqa: BLE001 - never let the loop die; fail the batch instead
                 log.exception("engine step failed")
+            self.stats["step_ms"] += round((time.perf_counter() - started) * 1000)
 
     def step(self) -> None:
         """One iteration: admit → prefill new + decode running → sample → update/finish."""
@@ -269,8 +271,13 @@ class Engine:
             prefill.append(PrefillInput(req.request_id, req.input_ids + req.tokens,
                                         req.max_new_tokens - len(req.tokens)))
         try:
+            t0 = time.perf_counter()
             tokens = self.runner.decode()  # requests already running
+            t1 = time.perf_counter()
             tokens.update(self.runner.prefill(prefill))  # newcomers get their first token
+            # forward time split, in ms: tells a slow step's cause (prefill-bound vs decode-bound)
+            self.stats["decode_ms"] += round((t1 - t0) * 1000)
+            self.stats["prefill_ms"] += round((time.perf_counter() - t1) * 1000)
             self.stats["steps"] += 1
             self.stats["batch_rows"] += len(tokens)
             finished = self._update(tokens)
