@@ -19,7 +19,6 @@ from typing import Any, Iterator
 
 import redis
 import sqlalchemy as sa
-
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -91,6 +90,7 @@ def _create_statement(idempotent: bool) -> sa.Select:
 
 
 _CREATE = {True: _create_statement(True), False: _create_statement(False)}
+_INSERT_JOBS = pg_insert(jobs).returning(*jobs.c, sort_by_parameter_order=True)
 _CLAIM = (
     sa.update(jobs)
     .where(jobs.c.id == sa.bindparam("job_id"), NOT_TERMINAL,
@@ -150,7 +150,7 @@ class JobService:
         news = [dataclasses.replace(n, batch_id=batch["id"]) for n in news]
         with self.engine.begin() as conn:
             row = conn.execute(batches.insert().values(**batch).returning(*batches.c)).first()
-            created = self._insert_many(news, actor=actor, conn=conn)
+            created = self._insert_many(conn, news, actor=actor)
         self._publish_many(created)
         return dict(row._mapping), created
 
@@ -174,20 +174,15 @@ class JobService:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q.order_by(jobs.c.created_at.desc()).limit(limit))]
 
-    def _insert_many(self, news: list[NewJob], *, actor: str, conn: sa.Connection | None = None) -> list[dict]:
-        from sqlalchemy.dialects.postgresql import insert
-
-        rows = [self._row(n) for n in news]
+    def _insert_many(self, conn: sa.Connection, news: list[NewJob], *, actor: str) -> list[dict]:
+        """A batch's jobs and their audit rows, inside the caller's transaction."""
         # parameters passed separately (not .values(rows)) so the compiled statement is cached
-        stmt = insert(jobs)
-        if len(news) == 1 and news[0].idempotency_key:
-            stmt = stmt.on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"],
-                                               index_where=jobs.c.idempotency_key.isnot(None))
-        stmt = stmt.returning(*jobs.c, sort_by_parameter_order=True)
-        if conn is None:
-            with self.engine.begin() as own:
-                return self._insert_rows(own, stmt, rows, actor)
-        return self._insert_rows(conn, stmt, rows, actor)
+        created = [dict(r._mapping) for r in conn.execute(_INSERT_JOBS, [self._row(n) for n in news])]
+        if created:
+            conn.execute(audit_log.insert(), [
+                dict(tenant_id=j["tenant_id"], actor=actor, action="job.create", job_id=j["id"],
+                     details={"type": j["type"], "priority": j["priority"]}) for j in created])
+        return created
 
     def _row(self, n: NewJob) -> dict:
         return dict(id=uuid.uuid4(), tenant_id=n.tenant_id, batch_id=n.batch_id, type=n.type,
@@ -196,15 +191,6 @@ class JobService:
                     patient_ref_hash=self.cipher.lookup_hash(n.patient_ref) if n.patient_ref else None,
                     options=n.options, callback_url=n.callback_url,
                     idempotency_key=n.idempotency_key, body_hash=n.body_hash)
-
-    @staticmethod
-    def _insert_rows(conn: sa.Connection, stmt, rows: list[dict], actor: str) -> list[dict]:
-        created = [dict(r._mapping) for r in conn.execute(stmt, rows)]
-        if created:
-            conn.execute(audit_log.insert(), [
-                dict(tenant_id=j["tenant_id"], actor=actor, action="job.create", job_id=j["id"],
-                     details={"type": j["type"], "priority": j["priority"]}) for j in created])
-        return created
 
     def _by_idempotency_key(self, tenant_id: uuid.UUID, key: str | None) -> dict | None:
         with self.engine.connect() as conn:
