@@ -14,9 +14,12 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
-from jobstore.tables import api_keys, tenants
+from jobstore.tables import api_keys, audit_log, tenants
 
 ALL_SCOPES = ("jobs:write", "jobs:read", "batches:write", "admin")
+# Redis channel on which a revoked key's prefix is announced, so web processes drop it from
+# their authentication caches at once instead of when the cache entry expires
+REVOCATIONS = "mindq:auth:revoked"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,3 +85,21 @@ def authenticate(engine: sa.Engine, key: str) -> Principal | None:
     if row is None or row.revoked_at is not None or not hmac.compare_digest(bytes(row.key_hash), _hash(key)):
         return None
     return Principal(row.tenant_id, row.name, row.id, tuple(row.scopes))
+
+
+def key_prefix(key_or_prefix: str) -> str:
+    """The public part of a key: from a whole key (mq_<prefix>_<secret>) or given as is."""
+    return _split(key_or_prefix) or key_or_prefix
+
+
+def revoke_key(engine: sa.Engine, key_or_prefix: str, *, actor: str) -> uuid.UUID | None:
+    """Revoke a live key (by the key or its prefix); returns its tenant, None if no live key."""
+    prefix = key_prefix(key_or_prefix)
+    with engine.begin() as conn:
+        tenant_id = conn.execute(
+            sa.update(api_keys).where(api_keys.c.prefix == prefix, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=sa.func.now()).returning(api_keys.c.tenant_id)).scalar()
+        if tenant_id is not None:
+            conn.execute(audit_log.insert().values(tenant_id=tenant_id, actor=actor, action="api_key.revoke",
+                                                   details={"prefix": prefix}))
+    return tenant_id

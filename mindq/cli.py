@@ -100,10 +100,25 @@ def cmd_tenant(args) -> int:
     from jobstore.db import make_engine
 
     engine = make_engine(_require_db(), pool_size=1)
-    tenant_id = tenants.ensure_tenant(engine, args.name)
-    scopes = tuple(args.scopes.split(",")) if args.scopes else tenants.ALL_SCOPES
-    key = tenants.add_key(engine, tenant_id, scopes=scopes)
-    print(json.dumps({"tenant": args.name, "tenant_id": str(tenant_id), "api_key": key, "scopes": scopes}))
+    if args.action == "create":
+        tenant_id = tenants.ensure_tenant(engine, args.name)
+        scopes = tuple(args.scopes.split(",")) if args.scopes else tenants.ALL_SCOPES
+        key = tenants.add_key(engine, tenant_id, scopes=scopes)
+        print(json.dumps({"tenant": args.name, "tenant_id": str(tenant_id), "api_key": key, "scopes": scopes}))
+        return 0
+    tenant_id = tenants.revoke_key(engine, args.key, actor="cli")
+    if tenant_id is None:
+        print(json.dumps({"revoked": False, "reason": "no live key with this prefix"}))
+        return 1
+    from mindq import runtime
+
+    prefix = tenants.key_prefix(args.key)
+    try:  # web processes drop the key from their caches now, not in up to 30 s
+        runtime.redis_client().publish(tenants.REVOCATIONS, prefix)
+    except Exception as exc:  # noqa: BLE001 - the revocation stands; caches expire on their own
+        print(f"mindq tenant: revoked, but not announced ({type(exc).__name__}); "
+              "caches forget it within 30 s", file=sys.stderr)
+    print(json.dumps({"revoked": True, "prefix": prefix, "tenant_id": str(tenant_id)}))
     return 0
 
 
@@ -142,9 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     t = msub.add_parser("train", help="train and register a forecasting model")
     t.add_argument("kind", choices=["forecast", "deterioration"])
     p.set_defaults(func=cmd_model)
-    p = sub.add_parser("tenant", help="create a tenant (or add a key to one); prints the new API key")
-    p.add_argument("name")
-    p.add_argument("--scopes")
+    p = sub.add_parser("tenant", help="tenants and their API keys")
+    tsub = p.add_subparsers(dest="action", required=True)
+    c = tsub.add_parser("create", help="create a tenant (or add a key to one); prints the new API key")
+    c.add_argument("name")
+    c.add_argument("--scopes")
+    r = tsub.add_parser("revoke", help="revoke an API key, given whole or by its prefix; effective at once")
+    r.add_argument("key")
     p.set_defaults(func=cmd_tenant)
     sub.add_parser("demo", help="submit the demo jobs to a running stack").set_defaults(func=cmd_demo)
     return parser
