@@ -17,6 +17,7 @@ from jobstore.tables import JOB_STATES
 from mindq import runtime
 from mindq.jobtypes import JobType, job_types, payload_model
 from mindq.logs import log_context
+from tasks.callbacks import blocked_reason as callback_blocked
 from tasks.callbacks import schedule as schedule_callback
 from tasks.enqueue import enqueue_jobs, revoke_job
 from tasks.routing import queue_for
@@ -145,6 +146,8 @@ def create_job():
     payload = _check_inputs(spec, req.text, req.previous_text, req.payload)
     if req.patient_ref:
         payload["patient_ref"] = req.patient_ref
+    if req.callback_url and (why := callback_blocked(str(req.callback_url), resolve=False)):
+        raise ApiError(422, "INVALID_CALLBACK_URL", f"callback_url is not allowed: {why}.")
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= 255):
         raise ApiError(400, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1-255 characters.")

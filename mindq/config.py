@@ -7,6 +7,7 @@ Tests build ``Settings`` explicitly with ``load_settings(env={...})`` instead of
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,20 @@ class Settings:
     redis_port: int | None = None  # embedded redis-server port (None: a free one)
     pg_port: int | None = None  # embedded PostgreSQL port (None: a free one)
     input_retention_days: float = 30.0  # a finished job's encrypted input is erased after this; 0 keeps it
+    # callbacks never go to these (cloud metadata, loopback, ...); EMRs on private networks are fine
+    callback_blocked_networks: tuple[str, ...] = ()
 
+
+
+# loopback, link-local (cloud metadata at 169.254.169.254), "this host", multicast
+DEFAULT_CALLBACK_BLOCKED = "127.0.0.0/8,::1/128,169.254.0.0/16,fe80::/10,0.0.0.0/8,::/128,224.0.0.0/4,ff00::/8"
+
+
+def _networks(value: str) -> tuple[str, ...]:
+    """Comma-separated CIDRs, checked here so a typo fails at start; "none" blocks nothing."""
+    if value.strip().lower() == "none":
+        return ()
+    return tuple(str(ipaddress.ip_network(v.strip(), strict=False)) for v in value.split(",") if v.strip())
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -109,6 +123,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_port=int(env["MINDQ_REDIS_PORT"]) if env.get("MINDQ_REDIS_PORT") else None,
         pg_port=int(env["MINDQ_PG_PORT"]) if env.get("MINDQ_PG_PORT") else None,
         input_retention_days=float(env.get("MINDQ_INPUT_RETENTION_DAYS", "30")),
+        callback_blocked_networks=_networks(env.get("MINDQ_CALLBACK_BLOCKED_NETWORKS", DEFAULT_CALLBACK_BLOCKED)),
         model=ModelSettings(
             base_path=Path(base),
             adapter_path=Path(adapter) if adapter else None,

@@ -4,15 +4,25 @@ The body carries ids and the state only, never text or results: the receiver fet
 with its API key. ``X-Mindq-Signature: sha256=<hex HMAC of the body>`` lets it check the sender
 (the key is ``MINDQ_CALLBACK_SECRET``, or one derived from the encryption key). Failures retry
 with exponential backoff, up to about an hour.
+
+A callback URL is the one place a client makes our servers send a request, so it must not reach
+what only they can reach: hosts in MINDQ_CALLBACK_BLOCKED_NETWORKS (loopback, link-local with
+the cloud metadata service, ...) are refused by the API when written as an IP, and checked
+again on every delivery after DNS resolution; redirects are never followed. A name that
+resolves differently between the check and the connection (DNS rebinding) is not covered.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
+from typing import Iterable
 
 from jobstore.tables import TERMINAL_STATES
 from mindq import runtime
@@ -34,6 +44,39 @@ def sign(body: bytes) -> str:
     return "sha256=" + hmac.new(signing_key(), body, hashlib.sha256).hexdigest()
 
 
+def blocked_reason(url: str, *, resolve: bool, networks: Iterable[str] | None = None) -> str | None:
+    """Why a callback must not go to ``url`` (None when it may). Without ``resolve`` only an IP
+    literal or ``localhost`` is judged: the API answers without waiting on DNS. ``networks``
+    defaults to MINDQ_CALLBACK_BLOCKED_NETWORKS."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if networks is None:
+        networks = runtime.settings().callback_blocked_networks
+    networks = [ipaddress.ip_network(n) for n in networks]
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        if not resolve:
+            return "the host is this server itself" if host == "localhost" and networks else None
+        try:
+            addresses = {ipaddress.ip_address(info[4][0].split("%")[0])
+                         for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+        except (OSError, ValueError):
+            return None  # unresolvable now: the delivery fails and retries like any network error
+    for address in addresses:
+        for network in networks:
+            if address.version == network.version and address in network:
+                return f"the host is in the blocked network {network}"
+    return None
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a 3xx comes back as an HTTPError: a redirect could point anywhere
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
 def schedule(job: dict) -> None:
     """Queue the callback of a job that just became terminal (no-op without a callback_url)."""
     if job.get("callback_url"):
@@ -48,13 +91,20 @@ def deliver(self, job_id: str) -> str:
     body = json.dumps({"job_id": job_id, "state": job["state"], "type": job["type"],
                        "finished_at": job["finished_at"].isoformat() if job["finished_at"] else None,
                        "links": {"self": f"/v1/jobs/{job_id}"}}, separators=(",", ":")).encode()
+    reason = blocked_reason(job["callback_url"], resolve=True)
+    if reason:  # permanent: the URL itself is the problem (never logged: it may carry a token)
+        log.warning("callback blocked", extra={"job_id": job_id, "reason": reason})
+        return "blocked"
     req = urllib.request.Request(job["callback_url"], data=body, method="POST", headers={
         "Content-Type": "application/json", "X-Mindq-Signature": sign(body), "User-Agent": "mindq-callback/1"})
     try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with _opener.open(req, timeout=10) as resp:
             status = resp.status
     except urllib.error.HTTPError as exc:
         status = exc.code
+        if 300 <= status < 400:
+            log.warning("callback redirected; redirects are not followed", extra={"job_id": job_id, "status": status})
+            return "redirected"
     except (urllib.error.URLError, OSError) as exc:
         log.warning("callback failed", extra={"job_id": job_id, "error_type": type(exc).__name__})
         raise self.retry(countdown=min(2 ** self.request.retries, 600))

@@ -39,6 +39,8 @@ def platform_env(services, tmp_path_factory) -> dict[str, str]:
         "MINDQ_SSE_HEARTBEAT": "1",
         "MINDQ_LOG_LEVEL": "INFO",
         "MINDQ_TRAIN_PATIENTS": "60",  # the default forecasting models, small enough for a test run
+        # the default minus loopback: the callback tests' receivers listen on 127.0.0.1
+        "MINDQ_CALLBACK_BLOCKED_NETWORKS": "169.254.0.0/16,fe80::/10,0.0.0.0/8,224.0.0.0/4,ff00::/8",
     }
     os.environ.update(env)
     from mindq import runtime
