@@ -38,16 +38,20 @@ def forget(prefix: str | None = None) -> None:
 
 
 def _listen(redis_url: str) -> None:
+    connected = True  # so the first failure is logged, and then once per outage
     while True:
         client = redis.Redis.from_url(redis_url, socket_keepalive=True)
         try:
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             pubsub.subscribe(tenants.REVOCATIONS)
+            connected = True
             forget()  # anything announced while we were not subscribed
             for message in pubsub.listen():
                 forget(message["data"].decode())
         except Exception as exc:  # noqa: BLE001 - Redis away: entries expire by TTL meanwhile
-            log.warning("revocation feed lost; retrying", extra={"error_type": type(exc).__name__})
+            if connected:
+                log.warning("revocation feed lost; retrying", extra={"error_type": type(exc).__name__})
+            connected = False
             time.sleep(1.0)
         finally:
             client.close()
