@@ -17,16 +17,21 @@ function showMessage(text) {
   $("message").hidden = !text;
 }
 
+// The API's error body ({"error": {"code", "message"}}) as an Error; `fatal` for a 4xx.
+function apiError(resp, body) {
+  const err = body.error || { code: `HTTP_${resp.status}`, message: resp.statusText };
+  const error = new Error(`${err.message} (${err.code})`);
+  error.fatal = resp.status >= 400 && resp.status < 500;
+  return error;
+}
+
 async function api(path, options = {}) {
   const resp = await fetch(path, {
     ...options,
     headers: { Authorization: `Bearer ${key()}`, Accept: "application/json", ...(options.headers || {}) },
   });
   const body = await resp.json().catch(() => ({}));
-  if (!resp.ok) {
-    const err = body.error || { code: `HTTP_${resp.status}`, message: resp.statusText };
-    throw new Error(`${err.message} (${err.code})`);
-  }
+  if (!resp.ok) throw apiError(resp, body);
   return body;
 }
 
@@ -105,13 +110,7 @@ async function readStream(jobId, lastId, signal, onEvent, onRetry) {
   const headers = { Authorization: `Bearer ${key()}`, Accept: "text/event-stream" };
   if (lastId) headers["Last-Event-ID"] = lastId;
   const resp = await fetch(`/v1/jobs/${encodeURIComponent(jobId)}/events`, { headers, signal, cache: "no-store" });
-  if (!resp.ok) {
-    const body = await resp.json().catch(() => ({}));
-    const err = body.error || { code: `HTTP_${resp.status}`, message: resp.statusText };
-    const fatal = new Error(`${err.message} (${err.code})`);
-    fatal.fatal = resp.status >= 400 && resp.status < 500;
-    throw fatal;
-  }
+  if (!resp.ok) throw apiError(resp, await resp.json().catch(() => ({})));
   const reader = resp.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "", done = false, terminal = false;
