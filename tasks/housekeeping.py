@@ -92,6 +92,9 @@ def reconcile() -> int:
             pass  # expired while we ran; the next run holds it now
 
 
+PURGE_SLICE = 1000  # jobs per purge transaction
+
+
 @app.task(name="mindq.purge_inputs", ignore_result=True)
 def purge_inputs() -> int:
     days = runtime.settings().input_retention_days
@@ -99,9 +102,9 @@ def purge_inputs() -> int:
         return 0
     service, total = runtime.job_service(), 0
     while True:  # in slices, so no transaction holds many rows for long
-        n = service.purge_inputs(dt.timedelta(days=days), limit=1000)
+        n = service.purge_inputs(dt.timedelta(days=days), limit=PURGE_SLICE)
         total += n
-        if n < 1000:
+        if n < PURGE_SLICE:
             break
     if total:
         log.info("job inputs erased", extra={"jobs": total, "older_than_days": days})
