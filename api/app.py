@@ -4,10 +4,10 @@ from __future__ import annotations
 import time
 
 from flask import Flask, g, request
-from flask_limiter import Limiter
 
 from api import errors
 from api.metrics import LATENCY, REQUESTS
+from api.ratelimit import RateLimit
 from api.stream_hub import StreamHub
 from mindq import runtime
 from mindq.config import Settings
@@ -37,13 +37,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False
     errors.install(app)
 
-    limiter = Limiter(_rate_key, app=app, storage_uri=settings.redis_url or "memory://",
-                      strategy="fixed-window", default_limits=[], headers_enabled=True,
-                      swallow_errors=True)  # a Redis hiccup must not turn into refused jobs
-
     from api import events, jobs, meta, ui
 
-    limiter.limit(settings.rate_limit, methods=["POST"])(jobs.bp)
+    limit = RateLimit(settings.rate_limit, runtime.redis_client()) if settings.redis_url else None
     app.register_blueprint(jobs.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(meta.bp)
@@ -54,13 +50,27 @@ def create_app(settings: Settings | None = None) -> Flask:
     def _start_timer():
         g.started = time.perf_counter()
 
+    @app.before_request
+    def _rate_limit():
+        # submissions only (jobs and batches), counted per tenant
+        if limit is None or request.method != "POST" or request.blueprint != "jobs":
+            return
+        verdict = limit.hit(_rate_key())
+        if verdict is None:
+            return
+        g.rate_limit = verdict
+        if not verdict.allowed:
+            raise errors.ApiError(429, "RATE_LIMITED", "Too many requests; slow down.",
+                                  {"limit": limit.spec}, verdict.headers())
+
     @app.after_request
     def _observe(resp):
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
         REQUESTS.labels(request.method, endpoint, resp.status_code).inc()
         LATENCY.labels(request.method, endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
-        if resp.status_code != 429:
-            resp.headers.pop("Retry-After", None)  # the limiter adds it even to accepted requests
+        verdict = g.get("rate_limit")
+        if verdict is not None and verdict.allowed:
+            resp.headers.update(verdict.headers())
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Cache-Control", "no-store")
         return resp

@@ -62,11 +62,6 @@ def install(app: Flask) -> None:
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             details["allowed"] = sorted(exc.valid_methods)
             headers["Allow"] = ", ".join(sorted(exc.valid_methods))
-        if exc.code == 429:
-            details["limit"] = str(getattr(exc, "description", ""))
-            retry_after = exc.get_response().headers.get("Retry-After") if hasattr(exc, "get_response") else None
-            if retry_after:
-                headers["Retry-After"] = retry_after
         return error_response(exc.code or 500, code, message, details, headers)
 
     @app.errorhandler(Exception)

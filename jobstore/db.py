@@ -19,7 +19,12 @@ def make_engine(database_url: str, *, pool_size: int = 5, async_commit: bool = F
         sqlalchemy_url(database_url),
         connect_args={"options": "-c synchronous_commit=off"} if async_commit else {},
         pool_size=pool_size,
-        max_overflow=pool_size * 2,
+        # no overflow: an overflow connection is closed as soon as it is returned, so a gevent
+        # web process with more requests in flight than pool_size opened (PostgreSQL forks a
+        # backend) and closed a connection for one job in seven; waiting briefly for a pooled
+        # one is far cheaper, and pool_size bounds each process's share of max_connections
+        max_overflow=0,
+        pool_timeout=30,
         # no pre-ping: it costs a round trip per checkout; a connection broken by a database
         # restart fails once, SQLAlchemy then invalidates the whole pool, and callers retry
         pool_pre_ping=False,

@@ -190,17 +190,31 @@ def test_rate_limit_is_per_tenant_and_a_json_429(platform_env, keys):
     from api.app import create_app
     from mindq.config import load_settings
 
-    app = create_app(load_settings({**os.environ, "MINDQ_RATE_LIMIT": "3 per minute"}))
+    # an hour, not a minute: the window is aligned to the clock, and the test must not straddle an edge
+    app = create_app(load_settings({**os.environ, "MINDQ_RATE_LIMIT": "3 per hour"}))
     c = app.test_client()
 
     def post(key):
         return c.post("/v1/jobs", json={"type": "scrub", "text": "x"}, headers={"Authorization": f"Bearer {key}"})
 
-    statuses = [post(keys["clinic-b"]).status_code for _ in range(4)]
-    assert statuses == [202, 202, 202, 429]
+    answers = [post(keys["clinic-b"]) for _ in range(4)]
+    assert [a.status_code for a in answers] == [202, 202, 202, 429]
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
+    assert all(a.headers["X-RateLimit-Limit"] == "3" for a in answers[:3])
+    assert "Retry-After" not in answers[0].headers
     resp = post(keys["clinic-b"])
-    assert resp.get_json()["error"]["code"] == "RATE_LIMITED" and int(resp.headers["Retry-After"]) > 0
+    assert resp.get_json()["error"]["code"] == "RATE_LIMITED" and 0 < int(resp.headers["Retry-After"]) <= 3601
+    assert resp.get_json()["error"]["details"]["limit"] == "3 per hour"
     assert post(keys["clinic-a"]).status_code == 202  # another tenant has its own budget
+
+
+def test_rate_limit_lets_requests_through_when_redis_is_unreachable():
+    import redis
+
+    from api.ratelimit import RateLimit
+
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    assert RateLimit("1 per minute", dead).hit("tenant:x") is None
 
 
 def test_unknown_options_are_refused_so_no_text_is_stored_in_clear(api):
