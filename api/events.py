@@ -3,6 +3,10 @@
 History first (so a late subscriber still sees every event and the terminal one), then live
 events from the process's StreamHub, heartbeat comments while idle, and the stream closes after
 the terminal event. ``Last-Event-ID`` resumes right after that event.
+
+The first event, ``queued``, is not kept in Redis: it is the job row's creation, so the feed opens
+with it, built from the row under id ``0-1``, below every id Redis hands out. Writing it would cost
+each submission a Redis round trip for an event nobody may ever read.
 """
 from __future__ import annotations
 
@@ -21,6 +25,12 @@ from mindq import runtime
 
 bp = Blueprint("events", __name__)
 EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+QUEUED_EVENT_ID = "0-1"
+
+
+def _queued_event(job: dict) -> tuple[str, dict]:
+    return QUEUED_EVENT_ID, {"job_id": str(job["id"]), "at": job["created_at"].isoformat(),
+                             "state": "queued", "stage": "queued", "progress": 0}
 
 
 def _terminal_from_row(job: dict) -> tuple[str, dict]:
@@ -52,7 +62,7 @@ def job_events(job_id: str):
     def _finish(cursor: str, row: dict):
         """The job is terminal: the rest of the stream, or its terminal event rebuilt from the row
         when Redis lost it (restart, TTL)."""
-        for event_id, data in events.history(r, sid, cursor if cursor != "0-0" else None):
+        for event_id, data in events.history(r, sid, cursor):
             yield format_event(event_id, data)
             if events.is_terminal_event(data):
                 return
@@ -60,8 +70,11 @@ def job_events(job_id: str):
 
     def generate():
         yield "retry: 2000\n\n"
-        backlog = events.history(r, sid, last_id)
         cursor = last_id or "0-0"
+        if cursor == "0-0":
+            cursor, data = _queued_event(job)
+            yield format_event(cursor, data)
+        backlog = events.history(r, sid, cursor)
         for event_id, data in backlog:
             cursor = event_id
             yield format_event(event_id, data)

@@ -133,9 +133,7 @@ class JobService:
         with self.autocommit.connect() as conn:
             row = conn.execute(_CREATE[bool(new.idempotency_key)], params).first()
         if row is not None:
-            job = dict(row._mapping)
-            self._publish(job)
-            return job, True
+            return dict(row._mapping), True  # no queued event: the SSE feed builds it from the row
         existing = self._by_idempotency_key(new.tenant_id, new.idempotency_key)
         if existing is None:  # raced with a delete that cannot happen; be explicit anyway
             raise RuntimeError("idempotent insert conflicted but no job found")
@@ -151,7 +149,6 @@ class JobService:
         with self.engine.begin() as conn:
             row = conn.execute(batches.insert().values(**batch).returning(*batches.c)).first()
             created = self._insert_many(conn, news, actor=actor)
-        self._publish_many(created)
         return dict(row._mapping), created
 
     def batch(self, batch_id: uuid.UUID, tenant_id: uuid.UUID) -> tuple[dict, list[dict]] | None:
@@ -370,22 +367,6 @@ class JobService:
                          .values(updated_at=utcnow()))
 
     # -- events -----------------------------------------------------------------------------
-    def _publish_many(self, created: list[dict]) -> None:
-        """The queued events of a batch in one Redis round trip."""
-        try:
-            pipe = self.redis.pipeline(transaction=False)
-            for job in created:
-                events.publish(pipe, str(job["id"]), {"job_id": str(job["id"]), "at": utcnow().isoformat(),
-                                                      "state": job["state"], "stage": job["stage"],
-                                                      "progress": job["progress"]})
-            pipe.execute()
-        except redis.RedisError as exc:
-            log.warning("events not published", extra={"jobs": len(created), "error_type": type(exc).__name__})
-
-    def _publish(self, job: dict) -> None:
-        self._publish_event(str(job["id"]), {"state": job["state"], "stage": job["stage"],
-                                             "progress": job["progress"]})
-
     def _publish_event(self, job_id: str, event: dict) -> None:
         # PostgreSQL already holds the change; a lost event only delays the SSE feed, whose
         # reader falls back to the job row for the terminal state
