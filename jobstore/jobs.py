@@ -124,6 +124,19 @@ class JobService:
         self.worker_engine = (worker_engine or engine).execution_options(isolation_level="AUTOCOMMIT")
         self.redis = r
         self.cipher = cipher
+        self._event_buffer: events.EventBuffer | None = None
+
+    def defer_events(self, linger_s: float) -> None:
+        """In a worker process: non-terminal events wait up to ``linger_s`` to share a Redis round
+        trip with the next one (see events.EventBuffer); 0 sends each at once."""
+        self._event_buffer = events.EventBuffer(self.redis, linger_s) if linger_s > 0 else None
+
+    def flush_events(self) -> None:
+        if self._event_buffer is not None:
+            try:
+                self._event_buffer.flush()
+            except redis.RedisError as exc:
+                log.warning("events not published", extra={"error_type": type(exc).__name__})
 
     # -- creation ---------------------------------------------------------------------------
     def create(self, new: NewJob, *, actor: str) -> tuple[dict, bool]:
@@ -244,7 +257,7 @@ class JobService:
                     return Claim("terminal")
                 return Claim("leased", retry_in=max(1.0, (cur.lease_expires_at - now).total_seconds() + 0.5))
         self._publish_event(job_id, {"state": "running", "stage": row.stage, "progress": row.progress,
-                                     "attempt": row.attempts})
+                                     "attempt": row.attempts}, defer=True)
         return claimed
 
     def renew_leases(self, held: list[tuple[str, str]], lease_s: float) -> set[str]:
@@ -272,7 +285,8 @@ class JobService:
                                    .values(stage=stage, progress=progress, updated_at=utcnow()))
             if res.rowcount != 1:
                 return False
-        self._publish_event(job_id, {"state": "running", "stage": stage, "progress": progress, **(extra or {})})
+        self._publish_event(job_id, {"state": "running", "stage": stage, "progress": progress, **(extra or {})},
+                            defer=True)
         return True
 
     def is_cancelled(self, job_id: str) -> bool:
@@ -367,11 +381,19 @@ class JobService:
                          .values(updated_at=utcnow()))
 
     # -- events -----------------------------------------------------------------------------
-    def _publish_event(self, job_id: str, event: dict) -> None:
+    def _publish_event(self, job_id: str, event: dict, *, defer: bool = False) -> None:
         # PostgreSQL already holds the change; a lost event only delays the SSE feed, whose
         # reader falls back to the job row for the terminal state
+        job_id = str(job_id)
+        event = {"job_id": job_id, "at": utcnow().isoformat(), **event}
+        buffer = self._event_buffer
         try:
-            events.publish(self.redis, str(job_id), {"job_id": str(job_id), "at": utcnow().isoformat(), **event})
+            if buffer is None:
+                events.publish(self.redis, job_id, event)
+            elif defer:
+                buffer.add(job_id, event)
+            else:
+                buffer.send(job_id, event)
         except redis.RedisError as exc:
             log.warning("event not published", extra={"job_id": str(job_id), "error_type": type(exc).__name__})
 

@@ -54,6 +54,11 @@ def _load_models(**_kwargs) -> None:
     from tasks.handlers import scrubber
 
     scrubber()  # every LLM job scrubs first: load the PHI dictionaries before the first one
+    _defer_events()
+
+
+def _defer_events() -> None:
+    runtime.job_service().defer_events(runtime.settings().event_linger_s)
 
 
 @signals.worker_ready.connect
@@ -65,6 +70,7 @@ def _start_heartbeat(sender=None, **_kwargs) -> None:
 @signals.worker_process_init.connect
 def _after_fork(**_kwargs) -> None:
     runtime.reset()  # never share a parent's connections with a forked child
+    _defer_events()
     if WORKER_KIND == "cpu":
         from worker import forecast_models
 
@@ -77,8 +83,14 @@ def _after_fork(**_kwargs) -> None:
         scrubber()  # load the PHI dictionaries before the first job, not during it
 
 
+@signals.worker_process_shutdown.connect
+def _flush_events(**_kwargs) -> None:
+    runtime.job_service().flush_events()
+
+
 @signals.worker_shutdown.connect
 def _stop(**_kwargs) -> None:
+    runtime.job_service().flush_events()  # a threads-pool worker has no process shutdown of its own
     heartbeat.stop()
     if WORKER_KIND == "gpu":
         from worker import serving
