@@ -6,6 +6,7 @@ import time
 from flask import Flask, g, request
 
 from api import errors
+from api.intake import Intake
 from api.metrics import LATENCY, REQUESTS
 from api.ratelimit import RateLimit
 from api.stream_hub import StreamHub
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(events.bp)
     app.register_blueprint(meta.bp)
     app.register_blueprint(ui.bp)
+    app.extensions["mindq_intake"] = Intake(runtime.job_service)
     app.extensions["mindq_hub"] = StreamHub(settings.redis_url or "redis://127.0.0.1:6379/0")
 
     @app.before_request

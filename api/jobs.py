@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 from api import auth
 from api.body import json_body, parse, validation_details
 from api.errors import ApiError
+from api.intake import enqueue_or_defer
 from api.schemas import BatchCreate, JobCreate
 from jobstore.jobs import IdempotencyConflict, NewJob, body_hash
 from jobstore.tables import JOB_STATES
@@ -19,7 +20,7 @@ from mindq.jobtypes import JobType, job_types, payload_model
 from mindq.logs import log_context
 from tasks.callbacks import blocked_reason as callback_blocked
 from tasks.callbacks import schedule as schedule_callback
-from tasks.enqueue import enqueue_jobs, revoke_job
+from tasks.enqueue import revoke_job
 from tasks.routing import queue_for
 
 log = logging.getLogger("mindq.api")
@@ -120,15 +121,6 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _enqueue(*jobs: dict) -> None:
-    try:
-        enqueue_jobs(list(jobs))
-    except (redis.RedisError, OSError, kombu.exceptions.KombuError) as exc:
-        # the job is durable in PostgreSQL; the reconciler sends it once Redis is back
-        log.warning("enqueue deferred to the reconciler",
-                    extra={"job_ids": [str(j["id"]) for j in jobs], "error_type": type(exc).__name__})
-
-
 def parse_id(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
@@ -157,13 +149,13 @@ def create_job():
         patient_ref=req.patient_ref, callback_url=str(req.callback_url) if req.callback_url else None,
         idempotency_key=key, body_hash=body_hash(raw) if key else None)
     try:
-        job, created = runtime.job_service().create(new, actor=principal.actor)
+        # written and sent together with this process's other submissions in flight (api/intake.py)
+        job, created = current_app.extensions["mindq_intake"].submit(new, principal.actor)
     except IdempotencyConflict as exc:
         raise ApiError(409, "IDEMPOTENCY_CONFLICT",
                        "This Idempotency-Key was used with a different body.", {"job_id": str(exc)}) from None
     with log_context(job_id=str(job["id"]), tenant_id=str(principal.tenant_id)):
         if created:
-            _enqueue(job)
             log.info("job accepted", extra={"job_type": spec.name, "priority": req.priority})
         resp = jsonify(job_view(job))
     resp.status_code = 202 if created else 200
@@ -230,7 +222,7 @@ def create_batch():
                            options=req.options, patient_ref=item.patient_ref))
     batch, created = runtime.job_service().create_batch(principal.tenant_id, spec.name, req.priority,
                                                         news, actor=principal.actor)
-    _enqueue(*created)
+    enqueue_or_defer(created)
     log.info("batch accepted", extra={"batch_id": str(batch["id"]), "tenant_id": str(principal.tenant_id),
                                       "jobs": len(created)})
     resp = jsonify(_batch_view(batch, [{"id": j["id"], "state": j["state"]} for j in created]))

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import redis
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from jobstore import events
@@ -147,12 +147,35 @@ class JobService:
             row = conn.execute(_CREATE[bool(new.idempotency_key)], params).first()
         if row is not None:
             return dict(row._mapping), True  # no queued event: the SSE feed builds it from the row
+        return self.existing(new), False
+
+    def create_many(self, news: list[tuple[NewJob, str]]) -> list[dict | None]:
+        """Insert many (job, actor) pairs and their audit rows in one statement (one round trip,
+        one commit); returns each job's row, or None where its Idempotency-Key was taken (see
+        ``existing``). Used by the API to write concurrent submissions together."""
+        rows = [self._row(n) for n, _ in news]
+        insert = pg_insert(jobs).values(rows).on_conflict_do_nothing(
+            index_elements=["tenant_id", "idempotency_key"], index_where=jobs.c.idempotency_key.isnot(None))
+        new = insert.returning(*jobs.c).cte("new_job")
+        who = sa.values(sa.column("id", UUID(as_uuid=True)), sa.column("actor", sa.Text),
+                        sa.column("details", JSONB), name="who").data(
+            [(row["id"], actor, {"type": n.type, "priority": n.priority}) for row, (n, actor) in zip(rows, news)])
+        audit = audit_log.insert().from_select(
+            ["tenant_id", "actor", "action", "job_id", "details"],
+            sa.select(new.c.tenant_id, who.c.actor, sa.literal("job.create"), new.c.id, who.c.details)
+            .select_from(new.join(who, who.c.id == new.c.id))).cte("audit")
+        with self.autocommit.connect() as conn:
+            created = {r.id: dict(r._mapping) for r in conn.execute(sa.select(new).add_cte(audit))}
+        return [created.get(row["id"]) for row in rows]
+
+    def existing(self, new: NewJob) -> dict:
+        """The job that already holds ``new``'s Idempotency-Key; IdempotencyConflict if its body differs."""
         existing = self._by_idempotency_key(new.tenant_id, new.idempotency_key)
         if existing is None:  # raced with a delete that cannot happen; be explicit anyway
             raise RuntimeError("idempotent insert conflicted but no job found")
         if existing["body_hash"] != new.body_hash:
             raise IdempotencyConflict(str(existing["id"]))
-        return existing, False
+        return existing
 
     def create_batch(self, tenant_id: uuid.UUID, job_type: str, priority: str, news: list[NewJob],
                      *, actor: str) -> tuple[dict, list[dict]]:

@@ -14,10 +14,15 @@ def enqueue_job(job_id: uuid.UUID | str, queue: str, producer=None) -> None:
 
 
 def enqueue_jobs(jobs: list[dict]) -> None:
-    """Many jobs over one broker connection (a batch)."""
+    """Many jobs over one broker connection, their messages in one Redis pipeline (kombu's
+    producer batch) rather than a round trip each."""
     with app.producer_or_acquire() as producer:
-        for job in jobs:
-            enqueue_job(job["id"], job["queue"], producer=producer)
+        if len(jobs) == 1:
+            enqueue_job(jobs[0]["id"], jobs[0]["queue"], producer=producer)
+            return
+        with producer.batch():
+            for job in jobs:
+                enqueue_job(job["id"], job["queue"], producer=producer)
 
 
 def revoke_job(job_id: uuid.UUID | str) -> None:
