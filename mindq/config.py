@@ -55,6 +55,7 @@ class Settings:
     max_text_chars: int = 200_000
     lease_seconds: float = 30.0
     db_pool: int = 10
+    cpu_prefetch: int = 8  # messages each cpu worker process reserves (gpu workers: 1 per task thread)
     event_linger_s: float = 0.02  # workers: how long a non-terminal event may wait to share a round trip
     redis_pool: int = 200
     web_workers: int = 2
@@ -114,6 +115,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_text_chars=int(env.get("MINDQ_MAX_TEXT_CHARS", "200000")),
         lease_seconds=float(env.get("MINDQ_LEASE_SECONDS", "30")),
         db_pool=int(env.get("MINDQ_DB_POOL", "10")),
+        cpu_prefetch=int(env.get("MINDQ_CPU_PREFETCH", "8")),
         event_linger_s=float(env.get("MINDQ_EVENT_LINGER_MS", "20")) / 1000,
         redis_pool=int(env.get("MINDQ_REDIS_POOL", "200")),
         web_workers=int(env.get("MINDQ_WEB_WORKERS", "2")),

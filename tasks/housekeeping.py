@@ -4,9 +4,10 @@ retention purge that erases finished jobs' encrypted inputs after MINDQ_INPUT_RE
 PostgreSQL, not Redis, decides whether a job exists. A queued job older than the grace period
 whose id is in no broker queue, or a running job whose lease expired (its worker died), gets a
 fresh message. A queued job whose message sits only in kombu's unacked set was delivered to a
-worker that never claimed it (prefetch is 1, so a live worker claims at once): that worker is
-gone, and its message would only come back after the visibility timeout. Duplicates are harmless: the claim and the conditional
-finish let only one execution store a result.
+worker that never claimed it: a live worker reserves only a few messages (MINDQ_CPU_PREFETCH of
+millisecond jobs, one per gpu task thread) and claims them within the grace period, so that worker
+is gone, and its message would only come back after the visibility timeout. Duplicates are
+harmless: the claim and the conditional finish let only one execution store a result.
 """
 from __future__ import annotations
 

@@ -18,14 +18,16 @@ from tasks.routing import CPU_QUEUE, LLM_BATCH, LLM_INTERACTIVE
 from worker.llm.gpu import pin_env, visible_gpus
 
 
-def celery_worker_cmd(name: str, queues: list[str], pool: str, concurrency: int) -> list[str]:
+def celery_worker_cmd(name: str, queues: list[str], pool: str, concurrency: int, prefetch: int = 1) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "worker.main", "worker", "-Q", ",".join(queues),
-            "-P", pool, "-c", str(concurrency), "-n", f"{name}@%h", "--without-gossip",
-            "--without-mingle", "-E", "--loglevel", "INFO"]
+            "-P", pool, "-c", str(concurrency), "--prefetch-multiplier", str(prefetch), "-n", f"{name}@%h",
+            "--without-gossip", "--without-mingle", "-E", "--loglevel", "INFO"]
 
 
-def cpu_worker() -> list[str]:
-    return celery_worker_cmd("cpu", [CPU_QUEUE], "prefork", os.cpu_count() or 2)
+def cpu_worker(settings: Settings) -> list[str]:
+    # cpu jobs take milliseconds: with one message per process, each process idled through the
+    # ack and the next fetch after every job; a few reserved ones keep it busy
+    return celery_worker_cmd("cpu", [CPU_QUEUE], "prefork", os.cpu_count() or 2, settings.cpu_prefetch)
 
 
 def gpu_worker_cmds(settings: Settings) -> list[tuple[dict[str, str], list[str]]]:
@@ -84,7 +86,7 @@ def supervise(specs: list[tuple[dict[str, str], list[str]]]) -> int:
 
 
 def run_cpu(settings: Settings) -> int:
-    return supervise([({"MINDQ_WORKER_KIND": "cpu"}, cpu_worker())])
+    return supervise([({"MINDQ_WORKER_KIND": "cpu"}, cpu_worker(settings))])
 
 
 def run_gpu(settings: Settings) -> int:

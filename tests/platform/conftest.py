@@ -82,8 +82,11 @@ def tiny_model(platform_env) -> dict[str, str]:
 
 
 def start_cpu_worker(proc_env, log_dir, name: str = "worker-cpu") -> Proc:
-    cmd = [sys.executable, "-m", "celery", "-A", "worker.main", "worker", "-Q", "cpu", "-P", "prefork",
-           "-c", "2", "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "-E"]
+    from mindq.config import load_settings
+    from worker.launch import celery_worker_cmd
+
+    # the production command line (`mindq worker cpu`), without its restarting supervisor
+    cmd = celery_worker_cmd(name, ["cpu"], "prefork", 2, load_settings(proc_env).cpu_prefetch)
     proc = Proc(name, cmd, {**proc_env, "MINDQ_WORKER_KIND": "cpu"}, log_dir)
     wait_until(lambda: worker_alive(name), 60, what=f"{name} heartbeat")
     return proc

@@ -117,3 +117,41 @@ def test_redis_restart_keeps_queued_jobs(api, services, cpu_worker, llm_worker):
     wait_until(lambda: worker_alive(LLM_WORKER), 120, what="llm worker after the restart")
     _, job, _ = api("POST", "/v1/jobs", {"type": "imhi.dr", "text": "after the restart", "options": {"max_new_tokens": 8}})
     assert wait_job(api, job["id"], timeout=180)["state"] == "succeeded"
+
+
+def test_kill_9_of_a_cpu_worker_holding_reserved_messages_loses_none(api, cpu_worker):
+    """A cpu worker process reserves several messages ahead (MINDQ_CPU_PREFETCH): killed with
+    them, every one of those jobs still runs, once."""
+    import json
+    import signal
+
+    import psutil
+
+    main = psutil.Process(cpu_worker.popen.pid)  # the Celery worker, as `mindq worker cpu` runs it
+    pool = main.children()
+    assert len(pool) == 2
+    for p in pool:  # busy pool processes: the worker can only reserve what arrives now
+        p.send_signal(signal.SIGSTOP)
+    ids = [api("POST", "/v1/jobs", {"type": "scrub", "text": f"reserved {i} 555-301-{1000 + i}"})[1]["id"]
+           for i in range(40)]
+    r = runtime.redis_client()
+
+    def reserved() -> set[str]:
+        held = {json.loads(v)[0]["headers"]["id"] for v in r.hvals("unacked")}
+        return held & set(ids)
+
+    # more than one message per pool process: reserved ahead of the jobs running now
+    wait_until(lambda: len(reserved()) > len(pool), 30, what="reserved messages")
+    for p in (main, *pool):
+        p.kill()
+    cpu_worker.popen.wait(10)
+    cpu_worker._spawn()  # what `mindq worker cpu`'s supervisor does
+    from tasks.housekeeping import reconcile_once
+
+    def all_done():
+        reconcile_once(runtime.settings().reconcile_grace)  # what beat runs every few seconds
+        return all(api("GET", f"/v1/jobs/{j}")[1]["state"] == "succeeded" for j in ids)
+
+    wait_until(all_done, 120, 1.0, what="every job to finish after the kill")
+    for job_id in ids:
+        _one_result_and_one_terminal_event(job_id)
