@@ -13,11 +13,14 @@ def sqlalchemy_url(database_url: str) -> str:
 
 
 def make_engine(database_url: str, *, pool_size: int = 5, async_commit: bool = False) -> sa.Engine:
-    """``async_commit``: commits return before the WAL reaches disk (``synchronous_commit=off``),
-    for writes that may be lost in an OS crash without losing a job (see JobService)."""
+    """``async_commit``: for the worker's single-statement writes (see JobService): autocommit
+    connections whose commits return before the WAL reaches disk (``synchronous_commit=off``), for
+    writes that may be lost in an OS crash without losing a job."""
     return sa.create_engine(
         sqlalchemy_url(database_url),
         connect_args={"options": "-c synchronous_commit=off"} if async_commit else {},
+        # set on every new connection, so raw DBAPI connections from the pool are autocommit too
+        **({"isolation_level": "AUTOCOMMIT"} if async_commit else {}),
         pool_size=pool_size,
         # no overflow: an overflow connection is closed as soon as it is returned, so a gevent
         # web process with more requests in flight than pool_size opened (PostgreSQL forks a

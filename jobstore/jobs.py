@@ -17,8 +17,10 @@ import logging
 import uuid
 from typing import Any, Iterator
 
+import psycopg
 import redis
 import sqlalchemy as sa
+from psycopg.rows import dict_row
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -91,27 +93,27 @@ def _create_statement(idempotent: bool) -> sa.Select:
 
 _CREATE = {True: _create_statement(True), False: _create_statement(False)}
 _INSERT_JOBS = pg_insert(jobs).returning(*jobs.c, sort_by_parameter_order=True)
-_CLAIM = (
-    sa.update(jobs)
-    .where(jobs.c.id == sa.bindparam("job_id"), NOT_TERMINAL,
-           sa.or_(jobs.c.lease_expires_at.is_(None), jobs.c.lease_expires_at < sa.bindparam("now")))
-    .values(state="running", lease_owner=sa.bindparam("owner"), lease_expires_at=sa.bindparam("expires"),
-            attempts=jobs.c.attempts + 1, updated_at=sa.bindparam("now"),
-            started_at=sa.func.coalesce(jobs.c.started_at, sa.bindparam("now")))
-    .returning(*jobs.c))
-_FINISHED = (
-    sa.update(jobs).where(jobs.c.id == sa.bindparam("job_id"), NOT_TERMINAL)
-    .values(state="succeeded", stage="done", progress=100, finished_at=sa.bindparam("now"),
-            updated_at=sa.bindparam("now"), lease_owner=None, lease_expires_at=None)
-    .returning(jobs.c.id).cte("finished"))
-# the result row exists only if the terminal update happened (and vice versa)
-_SUCCEED = (
-    results.insert().from_select(
-        ["job_id", "ciphertext", "model_id", "prompt_version"],
-        sa.select(_FINISHED.c.id, sa.bindparam("ciphertext", type_=sa.LargeBinary),
-                  sa.bindparam("model_id", type_=sa.Text), sa.bindparam("prompt_version", type_=sa.Text)))
-    .add_cte(_FINISHED)
-    .returning(results.c.job_id))
+# The two statements every job runs in a worker go straight through psycopg: SQLAlchemy's
+# execution layer costs about 0.17 ms of CPU per statement (a claim: 0.22 ms through it, 0.045 ms
+# through psycopg), a tenth of what a short job costs in all. Written out once here; the
+# lifecycle and reliability tests run them.
+_NOT_TERMINAL_SQL = "state NOT IN (" + ", ".join(f"'{state}'" for state in TERMINAL_STATES) + ")"
+_CLAIM_SQL = f"""
+UPDATE jobs SET state = 'running', lease_owner = %(owner)s, lease_expires_at = %(expires)s,
+       attempts = attempts + 1, updated_at = %(now)s, started_at = coalesce(started_at, %(now)s)
+ WHERE id = %(job_id)s AND {_NOT_TERMINAL_SQL}
+   AND (lease_expires_at IS NULL OR lease_expires_at < %(now)s)
+RETURNING *"""
+# the result row exists only if the terminal update happened (and vice versa): one statement
+_SUCCEED_SQL = f"""
+WITH finished AS (
+    UPDATE jobs SET state = 'succeeded', stage = 'done', progress = 100, finished_at = %(now)s,
+           updated_at = %(now)s, lease_owner = NULL, lease_expires_at = NULL
+     WHERE id = %(job_id)s AND {_NOT_TERMINAL_SQL}
+    RETURNING id)
+INSERT INTO results (job_id, ciphertext, model_id, prompt_version)
+SELECT id, %(ciphertext)s, %(model_id)s, %(prompt_version)s FROM finished
+RETURNING job_id"""
 
 
 class JobService:
@@ -263,25 +265,40 @@ class JobService:
         with self.worker_engine.connect() as conn:
             yield conn
 
+    @contextlib.contextmanager
+    def _worker_cursor(self) -> Iterator[psycopg.Cursor]:
+        """A psycopg cursor on a pooled worker connection (rows as dicts), for _CLAIM_SQL and
+        _SUCCEED_SQL. Commits at the end: a no-op on the worker engine's autocommit connections,
+        and what makes the write stick on any other engine."""
+        conn = self.worker_engine.raw_connection()
+        try:
+            with conn.cursor(row_factory=dict_row) as cur:
+                yield cur
+            conn.commit()
+        except psycopg.OperationalError:
+            conn.invalidate()  # a broken connection must not go back to the pool
+            raise
+        finally:
+            conn.close()  # back to the pool
+
     def claim(self, job_id: str, owner: str, lease_s: float) -> Claim:
         """Take the job for this execution unless it is finished or another live execution has it."""
         now = utcnow()
-        with self._worker_conn() as conn:
-            row = conn.execute(_CLAIM, {"job_id": _uuid(job_id), "now": now, "owner": owner,
-                                        "expires": now + dt.timedelta(seconds=lease_s)}).first()
-            if row is not None:
-                claimed = Claim("claimed", attempt=row.attempts, job=dict(row._mapping))
-            else:
+        with self._worker_cursor() as cur:
+            row = cur.execute(_CLAIM_SQL, {"job_id": _uuid(job_id), "now": now, "owner": owner,
+                                           "expires": now + dt.timedelta(seconds=lease_s)}).fetchone()
+        if row is None:
+            with self._worker_conn() as conn:
                 cur = conn.execute(sa.select(jobs.c.state, jobs.c.lease_expires_at)
                                    .where(jobs.c.id == _uuid(job_id))).first()
-                if cur is None:
-                    return Claim("missing")
-                if cur.state in TERMINAL_STATES:
-                    return Claim("terminal")
-                return Claim("leased", retry_in=max(1.0, (cur.lease_expires_at - now).total_seconds() + 0.5))
-        self._publish_event(job_id, {"state": "running", "stage": row.stage, "progress": row.progress,
-                                     "attempt": row.attempts}, defer=True)
-        return claimed
+            if cur is None:
+                return Claim("missing")
+            if cur.state in TERMINAL_STATES:
+                return Claim("terminal")
+            return Claim("leased", retry_in=max(1.0, (cur.lease_expires_at - now).total_seconds() + 0.5))
+        self._publish_event(job_id, {"state": "running", "stage": row["stage"], "progress": row["progress"],
+                                     "attempt": row["attempts"]}, defer=True)
+        return Claim("claimed", attempt=row["attempts"], job=row)
 
     def renew_leases(self, held: list[tuple[str, str]], lease_s: float) -> set[str]:
         """Extend the leases of (job id, owner) pairs still owned and not terminal; returns the
@@ -321,9 +338,9 @@ class JobService:
                 prompt_version: str | None = None) -> bool:
         """Store the one result and finish the job, atomically; False if it was already terminal."""
         ciphertext = self.cipher.encrypt_json(result)
-        with self._worker_conn() as conn:
-            row = conn.execute(_SUCCEED, {"job_id": _uuid(job_id), "now": utcnow(), "ciphertext": ciphertext,
-                                          "model_id": model_id, "prompt_version": prompt_version}).first()
+        with self._worker_cursor() as cur:
+            row = cur.execute(_SUCCEED_SQL, {"job_id": _uuid(job_id), "now": utcnow(), "ciphertext": ciphertext,
+                                             "model_id": model_id, "prompt_version": prompt_version}).fetchone()
         if row is None:
             return False
         self._publish_event(job_id, {"state": "succeeded", "stage": "done", "progress": 100})

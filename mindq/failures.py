@@ -12,8 +12,10 @@ def where(exc: BaseException, depth: int = 3) -> list[str]:
 
 def is_transient(exc: BaseException) -> bool:
     """A dependency outage (Redis, PostgreSQL, the network) rather than a bug: worth a retry."""
+    import psycopg
     import redis
     import sqlalchemy.exc
 
     return isinstance(exc, (redis.ConnectionError, redis.TimeoutError, sqlalchemy.exc.OperationalError,
-                            sqlalchemy.exc.InterfaceError, ConnectionError, TimeoutError))
+                            sqlalchemy.exc.InterfaceError, psycopg.OperationalError, psycopg.InterfaceError,
+                            ConnectionError, TimeoutError))
