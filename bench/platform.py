@@ -1,8 +1,8 @@
 """Platform throughput: raw no-op Celery tasks vs `scrub` jobs end to end through the API.
 
-Same machine, same run, same cpu worker (prefork, 2 processes): first N no-op tasks are sent
-straight to the queue and timed until drained (the raw rate); then N scrub jobs are submitted
-through the HTTP API by 1 and by 100 concurrent clients and timed until every job row is
+Same machine, same run, same cpu worker (prefork, 2 processes, each reserving MINDQ_CPU_PREFETCH
+messages): first N no-op tasks are sent straight to the queue and timed until drained (the raw
+rate); then N scrub jobs are submitted through the HTTP API by 1 and by 100 concurrent clients and timed until every job row is
 terminal. Reports jobs/s, enqueue latency (POST → 202) p50/p99, end-to-end latency
 (created_at → finished_at in PostgreSQL) p50/p99, the ratio to raw, and the CPU each part used
 per job. The 1- and 100-client runs are closed loops (each client posts again as soon as it is
@@ -40,7 +40,8 @@ def drain_time(r, n: int, send) -> float:
     return time.perf_counter() - t0
 
 
-def raw_rate(n: int) -> float:
+def raw_rate(n: int) -> tuple[float, dict[str, float]]:
+    """No-op tasks per second through the cpu worker, and the CPU ms each part spent per task."""
     from mindq import runtime
     from tasks.app import app
 
@@ -52,7 +53,10 @@ def raw_rate(n: int) -> float:
                 app.send_task("mindq.noop", args=[i], queue="cpu", producer=producer)
 
     drain_time(r, 200, send)  # warm-up: worker pools, connections
-    return n / drain_time(r, n, send)
+    cpu0 = cpu_seconds()
+    rate = n / drain_time(r, n, send)
+    cpu1 = cpu_seconds()
+    return rate, {k: (cpu1[k] - cpu0[k]) * 1000 / n for k in cpu0 if k != "web"}
 
 
 def cpu_seconds() -> dict[str, float]:
@@ -134,8 +138,9 @@ def main() -> int:
         start(ctx, "web", log="web")
         wait_worker("cpu@")
         wait_http(ctx["api"] + "/health/live")
-        raw = raw_rate(args.jobs)
+        raw, raw_cpu = raw_rate(args.jobs)
         print(f"raw no-op Celery tasks: {raw:,.0f} tasks/s ({args.jobs} tasks, cpu worker prefork x2)")
+        print("    CPU ms per task: " + ", ".join(f"{k} {v:.2f}" for k, v in raw_cpu.items()))
         api_run(ctx["api"], ctx["key"], 100, 10)  # warm-up: scrubber dictionaries, pools
         one = api_run(ctx["api"], ctx["key"], max(200, args.jobs // 5), 1)
         report("  1 client  (closed loop)", one, raw)
