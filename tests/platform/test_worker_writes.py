@@ -1,5 +1,5 @@
-"""The worker's two hot statements (claim, succeed) run through psycopg directly: they must
-commit, and a connection broken under them must fail once and never be handed out again."""
+"""The hot statements (create, claim, succeed) run through psycopg directly: they must commit,
+and a connection broken under them must fail once and never be handed out again."""
 from __future__ import annotations
 
 import psycopg
@@ -32,6 +32,7 @@ def _state(job_id: str) -> str:
 def test_claim_and_succeed_commit_on_their_own(platform_env):
     service, engine = _service()
     job_id = _job(service)
+    assert _state(job_id) == "queued"  # the API's insert, seen from another connection: committed
     claim = service.claim(job_id, "owner-1", 30)
     assert claim.status == "claimed" and claim.attempt == 1 and str(claim.job["id"]) == job_id
     assert _state(job_id) == "running"  # seen from another connection: committed
