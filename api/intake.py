@@ -3,9 +3,9 @@ the previous ones are written together, one INSERT statement for their job and a
 Redis pipeline for their Celery messages.
 
 On two cores a submission's round trips to PostgreSQL and Redis cost more than the rest of the
-request. One submission at a time (a lone client) is written exactly as before, at no added
-delay: nothing waits for a batch to fill, a batch is simply whatever queued up meanwhile. Each
-request still answers only once its own row is committed and its message sent.
+request. A lone submission is written on its own, at no added delay: nothing waits for a batch
+to fill, a batch is simply whatever queued up meanwhile. Each request still answers only once its
+own row is committed and its message sent.
 
 One writer thread per process (a greenlet under gevent) takes the queue; request threads wait
 on their own event.
@@ -33,7 +33,7 @@ class _Submission:
     new: NewJob
     actor: str
     done: threading.Event = dataclasses.field(default_factory=threading.Event)
-    result: tuple[dict, bool] | None = None  # None with no error: its Idempotency-Key was taken
+    job: dict | None = None  # None with no error: its Idempotency-Key was taken
     error: BaseException | None = None
 
 
@@ -58,9 +58,9 @@ class Intake:
             raise TimeoutError("job intake writer did not answer")
         if item.error is not None:
             raise item.error
-        if item.result is None:  # its Idempotency-Key was taken: the earlier job, or a conflict
+        if item.job is None:  # its Idempotency-Key was taken: the earlier job, or a conflict
             return self._service().existing(new), False
-        return item.result
+        return item.job, True
 
     def _start(self) -> None:
         with self._lock:
@@ -83,13 +83,10 @@ class Intake:
     def _write(self, batch: list[_Submission]) -> None:
         try:
             service: JobService = self._service()
-            if len(batch) == 1:  # the single-job statement, as without an intake
-                batch[0].result = service.create(batch[0].new, actor=batch[0].actor)
-            else:
-                rows = service.create_many([(s.new, s.actor) for s in batch])
-                for item, row in zip(batch, rows):
-                    item.result = (row, True) if row is not None else None
-            enqueue_or_defer([s.result[0] for s in batch if s.result is not None and s.result[1]])
+            rows = service.create_many([(s.new, s.actor) for s in batch])
+            for item, row in zip(batch, rows):
+                item.job = row
+            enqueue_or_defer([row for row in rows if row is not None])
         except Exception as exc:  # each waiting request answers with it (503 for an outage)
             for item in batch:
                 item.error = exc

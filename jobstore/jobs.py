@@ -23,7 +23,6 @@ import sqlalchemy as sa
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from jobstore import events
 from jobstore.crypto import Cipher
@@ -101,7 +100,6 @@ audit AS (
       FROM new_job JOIN unnest(%(id)s::uuid[], %(actor)s::text[], %(details)s::jsonb[])
            AS who (id, actor, details) ON who.id = new_job.id)
 SELECT * FROM new_job"""
-_INSERT_JOBS = pg_insert(jobs).returning(*jobs.c, sort_by_parameter_order=True)
 # the two statements every job runs in a worker
 _NOT_TERMINAL_SQL = "state NOT IN (" + ", ".join(f"'{state}'" for state in TERMINAL_STATES) + ")"
 _CLAIM_SQL = f"""
@@ -158,14 +156,19 @@ class JobService:
         """Insert (job, actor) pairs and their audit rows in one statement (one round trip, one
         durable commit); returns each job's row, or None where its Idempotency-Key was taken
         (see ``existing``). The API writes concurrent submissions together with it."""
+        with self.autocommit.connect() as conn:
+            return self._insert(conn, news)
+
+    def _insert(self, conn: sa.Connection, news: list[tuple[NewJob, str]]) -> list[dict | None]:
+        """_CREATE_SQL on ``conn`` (its own commit on an autocommit connection, else the caller's
+        transaction)."""
         rows = [self._row(n) for n, _ in news]
         params: dict[str, list] = {c: [r[c] for r in rows] for c in _NEW_JOB_COLUMNS}
         params["options"] = [Jsonb(o) for o in params["options"]]
         params["actor"] = [actor for _, actor in news]
         params["details"] = [Jsonb({"type": n.type, "priority": n.priority}) for n, _ in news]
-        with self.autocommit.connect() as conn:
-            with conn.connection.dbapi_connection.cursor(row_factory=dict_row) as cur:
-                created = {r["id"]: r for r in cur.execute(_CREATE_SQL, params)}
+        with conn.connection.dbapi_connection.cursor(row_factory=dict_row) as cur:
+            created = {r["id"]: r for r in cur.execute(_CREATE_SQL, params)}
         return [created.get(r["id"]) for r in rows]
 
     def existing(self, new: NewJob) -> dict:
@@ -184,7 +187,7 @@ class JobService:
         news = [dataclasses.replace(n, batch_id=batch["id"]) for n in news]
         with self.engine.begin() as conn:
             row = conn.execute(batches.insert().values(**batch).returning(*batches.c)).first()
-            created = self._insert_many(conn, news, actor=actor)
+            created = self._insert(conn, [(n, actor) for n in news])  # no keys: nothing skipped
         return dict(row._mapping), created
 
     def batch(self, batch_id: uuid.UUID, tenant_id: uuid.UUID) -> tuple[dict, list[dict]] | None:
@@ -206,16 +209,6 @@ class JobService:
             q = q.where(jobs.c.created_at < before)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q.order_by(jobs.c.created_at.desc()).limit(limit))]
-
-    def _insert_many(self, conn: sa.Connection, news: list[NewJob], *, actor: str) -> list[dict]:
-        """A batch's jobs and their audit rows, inside the caller's transaction."""
-        # parameters passed separately (not .values(rows)) so the compiled statement is cached
-        created = [dict(r._mapping) for r in conn.execute(_INSERT_JOBS, [self._row(n) for n in news])]
-        if created:
-            conn.execute(audit_log.insert(), [
-                dict(tenant_id=j["tenant_id"], actor=actor, action="job.create", job_id=j["id"],
-                     details={"type": j["type"], "priority": j["priority"]}) for j in created])
-        return created
 
     def _row(self, n: NewJob) -> dict:
         return dict(id=uuid.uuid4(), tenant_id=n.tenant_id, batch_id=n.batch_id, type=n.type,
