@@ -70,24 +70,22 @@ class EventBuffer:
 
     def send(self, job_id: str, event: dict[str, Any]) -> None:
         """Send now, after every waiting event. Raises redis.RedisError (those events are lost too)."""
-        with self._send_lock:
-            with self._lock:
-                batch, self._pending = self._pending, []
-            batch.append((job_id, event))
-            self._execute(batch)
+        self._send_pending([(job_id, event)])
 
     def flush(self) -> None:
+        self._send_pending([])
+
+    def _send_pending(self, then: list[tuple[str, dict[str, Any]]]) -> None:
+        """Every waiting event, then ``then``, in one pipeline."""
         with self._send_lock:
             with self._lock:
-                batch, self._pending = self._pending, []
-            if batch:
-                self._execute(batch)
-
-    def _execute(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        for job_id, event in batch:
-            publish(pipe, job_id, event)
-        pipe.execute()
+                batch, self._pending = self._pending + then, []
+            if not batch:
+                return
+            pipe = self.redis.pipeline(transaction=False)
+            for job_id, event in batch:
+                publish(pipe, job_id, event)
+            pipe.execute()
 
     def _start(self) -> None:
         with self._lock:
