@@ -56,6 +56,7 @@ class Settings:
     lease_seconds: float = 30.0
     db_pool: int = 10
     cpu_prefetch: int = 8  # messages each cpu worker process reserves (gpu workers: 1 per task thread)
+    cpu_jobs_per_message: int = 8  # cpu jobs submitted together share a Celery message, up to this many
     event_linger_s: float = 0.02  # workers: how long a non-terminal event may wait to share a round trip
     redis_pool: int = 200
     web_workers: int = 2
@@ -116,6 +117,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lease_seconds=float(env.get("MINDQ_LEASE_SECONDS", "30")),
         db_pool=int(env.get("MINDQ_DB_POOL", "10")),
         cpu_prefetch=int(env.get("MINDQ_CPU_PREFETCH", "8")),
+        cpu_jobs_per_message=max(1, int(env.get("MINDQ_CPU_JOBS_PER_MESSAGE", "8"))),
         event_linger_s=float(env.get("MINDQ_EVENT_LINGER_MS", "20")) / 1000,
         redis_pool=int(env.get("MINDQ_REDIS_POOL", "200")),
         web_workers=int(env.get("MINDQ_WEB_WORKERS", "2")),

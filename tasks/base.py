@@ -44,6 +44,15 @@ class JobCancelled(Exception):
     pass
 
 
+class RetryLater(Exception):
+    """The job cannot run now (another execution's live lease, a transient outage): send it
+    again in ``countdown`` seconds."""
+
+    def __init__(self, countdown: float):
+        super().__init__(countdown)
+        self.countdown = countdown
+
+
 @dataclasses.dataclass
 class JobContext:
     job: dict
@@ -146,6 +155,7 @@ class JobTask(Task):
     handler_for: Callable[[str], Callable[[JobContext], Outcome]]
 
     def execute_job(self, job_id: str) -> str:
+        """Run one job to its end; returns how it ended. Raises RetryLater when it cannot run now."""
         service = runtime.job_service()
         owner = f"{self.request.hostname}:{self.request.id}:{uuid.uuid4().hex[:8]}"
         claim = service.claim(job_id, owner, LEASE_S)
@@ -154,7 +164,7 @@ class JobTask(Task):
             return claim.status
         if claim.status == "leased":
             # another execution holds a live lease; if it died the lease expires and we take over
-            raise self.retry(countdown=claim.retry_in)
+            raise RetryLater(claim.retry_in)
         job = claim.job
         with log_context(job_id=job_id, tenant_id=str(job["tenant_id"]), job_type=job["type"],
                          attempt=claim.attempt):
@@ -192,7 +202,7 @@ class JobTask(Task):
             log.error("job crashed", extra={"error_type": type(exc).__name__, "where": failures.where(exc)})
             if attempt < 3 and failures.is_transient(exc):
                 service.release_lease(job_id, owner)  # the retry must not wait for our own lease
-                raise self.retry(countdown=2 ** attempt)
+                raise RetryLater(2 ** attempt)
             if service.fail(job_id, "INTERNAL_ERROR", f"the job failed unexpectedly ({type(exc).__name__})"):
                 _notify(job)
             JOBS_DONE.labels(job["type"], "failed").inc()

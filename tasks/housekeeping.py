@@ -18,7 +18,7 @@ import redis
 
 from mindq import runtime
 from tasks.app import app
-from tasks.enqueue import enqueue_job
+from tasks.enqueue import enqueue_job, job_ids_in_message
 from tasks.routing import QUEUES
 
 log = logging.getLogger("mindq.reconcile")
@@ -47,11 +47,9 @@ def job_ids_in_queues(r, chunk: int = 5000) -> set[str]:
         while raws := r.lrange(key, start, start + chunk - 1):
             for raw in raws:
                 try:
-                    task_id = json.loads(raw).get("headers", {}).get("id")
-                except (ValueError, AttributeError):
-                    continue
-                if task_id:
-                    found.add(task_id)
+                    found.update(job_ids_in_message(json.loads(raw)))
+                except (ValueError, TypeError, AttributeError, IndexError, KeyError):
+                    continue  # not one of our messages
             start += chunk
     return found
 

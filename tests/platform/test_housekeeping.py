@@ -15,7 +15,7 @@ import redis
 
 from mindq.config import load_settings
 from tasks.app import make_celery
-from tasks.enqueue import RUN_JOB
+from tasks.enqueue import RUN_JOB, RUN_JOBS
 from tasks.housekeeping import job_ids_in_queues, queue_keys
 from tasks.routing import QUEUES
 from worker import heartbeat
@@ -31,13 +31,17 @@ def r(services):
     client.close()
 
 
-def _send(client: redis.Redis, job_ids: list[str], queue: str, priority: int | None = None) -> None:
-    """Messages exactly as production sends them (Celery's producer), into database 15."""
+def _send(client: redis.Redis, job_ids: list[str], queue: str, priority: int | None = None,
+          grouped: bool = False) -> None:
+    """Messages exactly as production sends them (Celery's producer), into database 15: one per
+    job, or one for them all (a group of cpu jobs)."""
     url = client.connection_pool.connection_kwargs
     settings = dataclasses.replace(load_settings(), redis_url=f"redis://{url['host']}:{url['port']}/15")
     app = make_celery(lambda: settings)
     with app.producer_or_acquire() as producer:
-        for job_id in job_ids:
+        if grouped:
+            app.send_task(RUN_JOBS, args=[job_ids], queue=queue, priority=priority, producer=producer)
+        for job_id in job_ids if not grouped else ():
             app.send_task(RUN_JOB, args=[job_id], queue=queue, task_id=job_id, priority=priority,
                           producer=producer)
     app.close()
@@ -52,13 +56,15 @@ def test_queue_keys_are_kombus_lists_for_every_queue_and_priority_step():
 def test_job_ids_are_found_in_every_list_across_chunks(r, platform_env):
     in_cpu = [str(uuid.uuid4()) for _ in range(12)]
     in_batch_step = str(uuid.uuid4())
+    in_group = [str(uuid.uuid4()) for _ in range(3)]
     _send(r, in_cpu, "cpu")
+    _send(r, in_group, "cpu", grouped=True)
     _send(r, [in_batch_step], "llm.batch", priority=3)
     assert r.llen("llm.batch\x06\x163") == 1  # kombu's list for priority step 3
     r.lpush("cpu", b"not json")  # a foreign entry is skipped, not fatal
     r.set("cpu-lookalike", "x")  # a key that only starts like a queue is not read
-    found = job_ids_in_queues(r, chunk=5)  # 13 entries in chunks of 5: three reads
-    assert found == set(in_cpu) | {in_batch_step}
+    found = job_ids_in_queues(r, chunk=5)  # 14 entries in chunks of 5: three reads
+    assert found == set(in_cpu) | set(in_group) | {in_batch_step}
 
 
 def test_live_workers_reads_the_registry_and_forgets_expired_workers(r):

@@ -12,6 +12,7 @@ from jobstore import tenants
 from jobstore.jobs import IdempotencyConflict, JobService, NewJob
 from jobstore.tables import audit_log
 from mindq import runtime
+from tasks.enqueue import job_ids_in_message
 
 QUEUE = "intake-test"  # no worker consumes it: the messages stay where the test can read them
 
@@ -40,7 +41,7 @@ class GatedService(JobService):
 
 def _queued_ids(n: int) -> list[str]:
     r = runtime.redis_client()
-    return [json.loads(m)["headers"]["id"] for m in r.lrange(QUEUE, 0, n)]
+    return [i for m in r.lrange(QUEUE, 0, n) for i in job_ids_in_message(json.loads(m))]
 
 
 def test_create_many_writes_jobs_and_their_audit_rows_and_skips_a_taken_key(platform_env):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
 from jobstore import events
@@ -119,29 +120,38 @@ def test_redis_restart_keeps_queued_jobs(api, services, cpu_worker, llm_worker):
     assert wait_job(api, job["id"], timeout=180)["state"] == "succeeded"
 
 
-def test_kill_9_of_a_cpu_worker_holding_reserved_messages_loses_none(api, cpu_worker):
+@pytest.mark.parametrize("submitted", ["one by one", "as a batch"])
+def test_kill_9_of_a_cpu_worker_holding_reserved_messages_loses_none(api, cpu_worker, submitted):
     """A cpu worker process reserves several messages ahead (MINDQ_CPU_PREFETCH): killed with
-    them, every one of those jobs still runs, once."""
+    them, every one of those jobs still runs, once. Jobs submitted one by one travel in a message
+    each; a batch's share messages (tasks.enqueue)."""
     import json
     import signal
 
     import psutil
+
+    from tasks.enqueue import job_ids_in_message
 
     main = psutil.Process(cpu_worker.popen.pid)  # the Celery worker, as `mindq worker cpu` runs it
     pool = main.children()
     assert len(pool) == 2
     for p in pool:  # busy pool processes: the worker can only reserve what arrives now
         p.send_signal(signal.SIGSTOP)
-    ids = [api("POST", "/v1/jobs", {"type": "scrub", "text": f"reserved {i} 555-301-{1000 + i}"})[1]["id"]
-           for i in range(40)]
+    texts = [f"reserved {i} 555-301-{1000 + i}" for i in range(40)]
+    if submitted == "one by one":
+        ids = [api("POST", "/v1/jobs", {"type": "scrub", "text": text})[1]["id"] for text in texts]
+    else:
+        ids = api("POST", "/v1/batches", {"type": "scrub", "items": [{"text": t} for t in texts]})[1]["jobs"]
     r = runtime.redis_client()
 
-    def reserved() -> set[str]:
-        held = {json.loads(v)[0]["headers"]["id"] for v in r.hvals("unacked")}
-        return held & set(ids)
+    def reserved() -> list[list[str]]:
+        held = [job_ids_in_message(json.loads(v)[0]) for v in r.hvals("unacked")]
+        return [m for m in held if set(m) & set(ids)]
 
     # more than one message per pool process: reserved ahead of the jobs running now
     wait_until(lambda: len(reserved()) > len(pool), 30, what="reserved messages")
+    if submitted == "as a batch":
+        assert all(len(m) > 1 for m in reserved())
     for p in (main, *pool):
         p.kill()
     cpu_worker.popen.wait(10)
