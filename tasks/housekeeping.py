@@ -5,8 +5,9 @@ PostgreSQL, not Redis, decides whether a job exists. A queued job older than the
 whose id is in no broker queue, or a running job whose lease expired (its worker died), gets a
 fresh message. A queued job whose message sits only in kombu's unacked set was delivered to a
 worker that never claimed it: a live worker reserves only a few messages (MINDQ_CPU_PREFETCH of
-millisecond jobs, one per gpu task thread) and claims them within the grace period, so that worker
-is gone, and its message would only come back after the visibility timeout. Duplicates are
+millisecond jobs, up to MINDQ_CPU_JOBS_PER_MESSAGE each; one per gpu task thread) and claims
+them within the grace period, so that worker is gone, and its message would only come back after
+the visibility timeout. Duplicates are
 harmless: the claim and the conditional finish let only one execution store a result.
 """
 from __future__ import annotations
