@@ -72,4 +72,3 @@ def test_a_grouped_message_runs_each_job_once_as_a_message_of_its_own_would(api,
             jobs.c.id.in_([j["id"] for j in (finished, leased, fresh1, fresh2)]))).all())
     # the finished job was not run again; the leased one: the other execution's claim, then ours
     assert attempts == {finished["id"]: 1, leased["id"]: 2, fresh1["id"]: 1, fresh2["id"]: 1}
-

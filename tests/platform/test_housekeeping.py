@@ -41,9 +41,10 @@ def _send(client: redis.Redis, job_ids: list[str], queue: str, priority: int | N
     with app.producer_or_acquire() as producer:
         if grouped:
             app.send_task(RUN_JOBS, args=[job_ids], queue=queue, priority=priority, producer=producer)
-        for job_id in job_ids if not grouped else ():
-            app.send_task(RUN_JOB, args=[job_id], queue=queue, task_id=job_id, priority=priority,
-                          producer=producer)
+        else:
+            for job_id in job_ids:
+                app.send_task(RUN_JOB, args=[job_id], queue=queue, task_id=job_id, priority=priority,
+                              producer=producer)
     app.close()
 
 
