@@ -4,14 +4,17 @@ from __future__ import annotations
 import time
 
 from flask import Flask, g, request
+from flask.json.provider import DefaultJSONProvider
 
 from api import errors
-from api.intake import Intake
 from api.metrics import LATENCY, REQUESTS
 from api.ratelimit import RateLimit
 from api.stream_hub import StreamHub
-from mindq import runtime
-from mindq.config import Settings
+from core import config
+from core.config import Settings
+from core.errors import ErrorCode
+from jobstore import runtime
+from tasks.intake import Intake
 
 
 def _rate_key() -> str:
@@ -27,26 +30,29 @@ def _rate_key() -> str:
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    settings = settings or runtime.settings()
+    """The API. Given ``settings``, the whole process uses them (its database, Redis and limits):
+    a process serves one app, and every part reads its configuration from core.config."""
+    if settings is not None:
+        config.use(settings)
+        runtime.reset_clients()
+    settings = config.settings()
+    if not settings.redis_url:
+        raise runtime.NotConfigured("REDIS_URL is not set (start the stack with `mindq up`)")
     app = Flask("mindq")
-    app.config.update(
-        MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        MINDQ_MAX_TEXT_CHARS=settings.max_text_chars,
-        MINDQ_SSE_HEARTBEAT=settings.sse_heartbeat,
-        JSON_SORT_KEYS=False,
-    )
-    app.json.sort_keys = False
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes)  # Flask enforces it itself
+    if isinstance(app.json, DefaultJSONProvider):
+        app.json.sort_keys = False
     errors.install(app)
 
     from api import events, jobs, meta, ui
 
-    limit = RateLimit(settings.rate_limit, runtime.redis_client()) if settings.redis_url else None
+    limit = RateLimit(settings.rate_limit, runtime.redis_client())
     app.register_blueprint(jobs.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(meta.bp)
     app.register_blueprint(ui.bp)
-    app.extensions["mindq_intake"] = Intake(runtime.job_service)
-    app.extensions["mindq_hub"] = StreamHub(settings.redis_url or "redis://127.0.0.1:6379/0")
+    app.extensions["mindq_intake"] = Intake(runtime.job_intake)
+    app.extensions["mindq_hub"] = StreamHub(settings.redis_url)
 
     @app.before_request
     def _start_timer():
@@ -55,14 +61,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.before_request
     def _rate_limit():
         # submissions only (jobs and batches), counted per tenant
-        if limit is None or request.method != "POST" or request.blueprint != "jobs":
+        if request.method != "POST" or request.blueprint != "jobs":
             return
         verdict = limit.hit(_rate_key())
         if verdict is None:
             return
         g.rate_limit = verdict
         if not verdict.allowed:
-            raise errors.ApiError(429, "RATE_LIMITED", "Too many requests; slow down.",
+            raise errors.ApiError(429, ErrorCode.RATE_LIMITED, "Too many requests; slow down.",
                                   {"limit": limit.spec}, verdict.headers())
 
     @app.after_request

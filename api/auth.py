@@ -12,13 +12,13 @@ import threading
 import time
 
 import redis
-
 from flask import g, request
 
 from api.errors import ApiError
-from jobstore import tenants
+from core import config
+from core.errors import ErrorCode
+from jobstore import runtime, tenants
 from jobstore.tenants import Principal
-from mindq import runtime
 
 CACHE_TTL_S = 30.0  # without the revocation feed, a revoked key stops working within this long
 _cache: dict[str, tuple[float, Principal | None]] = {}
@@ -48,7 +48,7 @@ def _listen(redis_url: str) -> None:
             forget()  # anything announced while we were not subscribed
             for message in pubsub.listen():
                 forget(message["data"].decode())
-        except Exception as exc:  # noqa: BLE001 - Redis away: entries expire by TTL meanwhile
+        except Exception as exc:
             if connected:
                 log.warning("revocation feed lost; retrying", extra={"error_type": type(exc).__name__})
             connected = False
@@ -61,7 +61,7 @@ def _ensure_listener() -> None:
     global _listener
     if _listener is not None:
         return
-    url = runtime.settings().redis_url
+    url = config.settings().redis_url
     if url:
         with _lock:
             if _listener is None:
@@ -88,11 +88,11 @@ def authenticate() -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
-        raise ApiError(401, "UNAUTHENTICATED", "Send your API key as 'Authorization: Bearer <key>'.",
+        raise ApiError(401, ErrorCode.UNAUTHENTICATED, "Send your API key as 'Authorization: Bearer <key>'.",
                        headers={"WWW-Authenticate": "Bearer"})
     principal = _lookup(key.strip())
     if principal is None:
-        raise ApiError(401, "INVALID_API_KEY", "The API key is unknown or revoked.",
+        raise ApiError(401, ErrorCode.INVALID_API_KEY, "The API key is unknown or revoked.",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     g.principal = principal
     return principal
@@ -101,5 +101,5 @@ def authenticate() -> Principal:
 def require(scope: str) -> Principal:
     principal = getattr(g, "principal", None) or authenticate()
     if scope not in principal.scopes and "admin" not in principal.scopes:
-        raise ApiError(403, "FORBIDDEN", f"This API key lacks the '{scope}' scope.", {"scope": scope})
+        raise ApiError(403, ErrorCode.FORBIDDEN, f"This API key lacks the '{scope}' scope.", {"scope": scope})
     return principal

@@ -4,27 +4,29 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from flask import current_app, request
+from flask import request
 from pydantic import BaseModel, ValidationError
 
 from api.errors import ApiError
+from core import config
+from core.errors import ErrorCode
 
 M = TypeVar("M", bound=BaseModel)
 
 
 def json_body() -> Any:
     if request.mimetype != "application/json":
-        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.",
+        raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json.",
                        {"content_type": request.mimetype or None})
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    limit = config.settings().max_body_bytes
     if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, "PAYLOAD_TOO_LARGE", f"The body exceeds {limit} bytes.", {"limit": limit})
+        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, f"The body exceeds {limit} bytes.", {"limit": limit})
     raw = request.get_data(cache=True)  # werkzeug enforces MAX_CONTENT_LENGTH on chunked bodies too
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         details = {"line": exc.lineno, "column": exc.colno} if isinstance(exc, json.JSONDecodeError) else {}
-        raise ApiError(400, "INVALID_JSON", "The body is not valid JSON.", details) from None
+        raise ApiError(400, ErrorCode.INVALID_JSON, "The body is not valid JSON.", details) from None
 
 
 def validation_details(exc: ValidationError) -> dict:
@@ -35,8 +37,8 @@ def validation_details(exc: ValidationError) -> dict:
 
 def parse(model: type[M], data: Any) -> M:
     if not isinstance(data, dict):
-        raise ApiError(422, "VALIDATION_ERROR", "The body must be a JSON object.")
+        raise ApiError(422, ErrorCode.VALIDATION_ERROR, "The body must be a JSON object.")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiError(422, "VALIDATION_ERROR", "The request body is invalid.", validation_details(exc)) from None
+        raise ApiError(422, ErrorCode.VALIDATION_ERROR, "The request body is invalid.", validation_details(exc)) from None

@@ -19,9 +19,10 @@ from api import auth
 from api.errors import ApiError
 from api.jobs import parse_id
 from api.stream_hub import format_event
-from jobstore import events
+from core import config
+from core.errors import ErrorCode
+from jobstore import events, runtime
 from jobstore.tables import TERMINAL_STATES
-from mindq import runtime
 
 bp = Blueprint("events", __name__)
 EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
@@ -47,15 +48,15 @@ def _terminal_from_row(job: dict) -> tuple[str, dict]:
 def job_events(job_id: str):
     principal = auth.require("jobs:read")
     jid = parse_id(job_id)
-    service = runtime.job_service()
+    service = runtime.job_reads()
     job = service.get(jid, principal.tenant_id)
     if job is None:
-        raise ApiError(404, "NOT_FOUND", "No such job.")
+        raise ApiError(404, ErrorCode.NOT_FOUND, "No such job.")
     last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or None
     if last_id is not None and not EVENT_ID.match(last_id):
-        raise ApiError(400, "INVALID_LAST_EVENT_ID", "Last-Event-ID must be an event id from this stream.")
+        raise ApiError(400, ErrorCode.INVALID_LAST_EVENT_ID, "Last-Event-ID must be an event id from this stream.")
     hub = current_app.extensions["mindq_hub"]
-    heartbeat = current_app.config["MINDQ_SSE_HEARTBEAT"]
+    heartbeat = config.settings().sse_heartbeat
     r = runtime.redis_client()
     sid = str(jid)
 

@@ -11,16 +11,19 @@ from flask import Blueprint, current_app, jsonify, request
 from api import auth
 from api.body import json_body, parse, validation_details
 from api.errors import ApiError
-from api.intake import enqueue_or_defer
 from api.schemas import BatchCreate, JobCreate
-from jobstore.jobs import IdempotencyConflict, NewJob, body_hash
+from core import config
+from core.errors import ErrorCode
+from core.logs import log_context
+from jobstore import runtime
+from jobstore.intake import IdempotencyConflict, NewJob
 from jobstore.tables import JOB_STATES
-from mindq import runtime
-from mindq.jobtypes import JobType, job_types, payload_model
-from mindq.logs import log_context
+from jobstore.values import body_hash
 from tasks.callbacks import blocked_reason as callback_blocked
-from tasks.callbacks import schedule as schedule_callback
+from tasks.callbacks import notify as notify_callback
 from tasks.enqueue import revoke_job
+from tasks.intake import enqueue_or_defer
+from tasks.jobtypes import JobType, job_types, payload_model
 from tasks.routing import queue_for
 
 log = logging.getLogger("mindq.api")
@@ -30,7 +33,7 @@ bp = Blueprint("jobs", __name__)
 def _job_type(name: str) -> JobType:
     spec = job_types().get(name)
     if spec is None:
-        raise ApiError(422, "UNKNOWN_ANALYSIS_TYPE", f"Unknown analysis type {name!r}.",
+        raise ApiError(422, ErrorCode.UNKNOWN_ANALYSIS_TYPE, f"Unknown analysis type {name!r}.",
                        {"type": name, "known": sorted(job_types())})
     return spec
 
@@ -51,49 +54,49 @@ def _check_options(spec: JobType, options: dict) -> None:
         choices, allowed = {}, set(SCRUB_OPTIONS) if spec.name == "scrub" else set()
     unknown = sorted(set(options) - allowed)
     if unknown:
-        raise ApiError(422, "INVALID_OPTION", f"Unknown option(s) for {spec.name!r}: {', '.join(unknown)}.",
+        raise ApiError(422, ErrorCode.INVALID_OPTION, f"Unknown option(s) for {spec.name!r}: {', '.join(unknown)}.",
                        {"unknown": unknown, "allowed": sorted(allowed)})
     for name, choice in choices.items():
         if name in options and options[name] not in choice.values:
-            raise ApiError(422, "INVALID_OPTION", f"options.{name} must be one of {list(choice.values)}.",
+            raise ApiError(422, ErrorCode.INVALID_OPTION, f"options.{name} must be one of {list(choice.values)}.",
                            {"field": f"options.{name}", "allowed": list(choice.values)})
     if "truncation" in options:
-        from worker.llm.truncation import POLICIES
+        from llm.truncation import POLICIES
 
         if options["truncation"] not in POLICIES:
-            raise ApiError(422, "INVALID_OPTION", f"options.truncation must be one of {list(POLICIES)}.",
+            raise ApiError(422, ErrorCode.INVALID_OPTION, f"options.truncation must be one of {list(POLICIES)}.",
                            {"field": "options.truncation", "allowed": list(POLICIES)})
     max_new = options.get("max_new_tokens")
     if max_new is not None and (not isinstance(max_new, int) or isinstance(max_new, bool) or not 1 <= max_new <= 4096):
-        raise ApiError(422, "INVALID_OPTION", "options.max_new_tokens must be an integer in 1..4096.",
+        raise ApiError(422, ErrorCode.INVALID_OPTION, "options.max_new_tokens must be an integer in 1..4096.",
                        {"field": "options.max_new_tokens"})
     if "surrogate" in options and not isinstance(options["surrogate"], bool):
-        raise ApiError(422, "INVALID_OPTION", "options.surrogate must be true or false.", {"field": "options.surrogate"})
+        raise ApiError(422, ErrorCode.INVALID_OPTION, "options.surrogate must be true or false.", {"field": "options.surrogate"})
 
 
 def _check_inputs(spec: JobType, text: str | None, previous_text: str | None, payload: dict | None,
                   where: str = "") -> dict:
     """The encrypted payload of one job, after checking the fields its type needs."""
-    max_chars = current_app.config["MINDQ_MAX_TEXT_CHARS"]
+    max_chars = config.settings().max_text_chars
 
     def need_text(field: str, value: str | None) -> str:
         if value is None or not value.strip():
-            raise ApiError(422, "MISSING_TEXT", f"Type {spec.name!r} needs a non-empty '{field}'.",
+            raise ApiError(422, ErrorCode.MISSING_TEXT, f"Type {spec.name!r} needs a non-empty '{field}'.",
                            {"field": where + field})
         if len(value) > max_chars:
-            raise ApiError(422, "TEXT_TOO_LONG", f"'{field}' exceeds {max_chars} characters.",
+            raise ApiError(422, ErrorCode.TEXT_TOO_LONG, f"'{field}' exceeds {max_chars} characters.",
                            {"field": where + field, "limit": max_chars, "length": len(value)})
         return value
 
     if spec.input == "payload":
         if payload is None:
-            raise ApiError(422, "MISSING_PAYLOAD", f"Type {spec.name!r} needs a 'payload'.", {"field": where + "payload"})
+            raise ApiError(422, ErrorCode.MISSING_PAYLOAD, f"Type {spec.name!r} needs a 'payload'.", {"field": where + "payload"})
         from pydantic import ValidationError
 
         try:
             payload_model(spec.name).model_validate(payload)
         except ValidationError as exc:
-            raise ApiError(422, "INVALID_SERIES", "The payload is invalid.", validation_details(exc)) from None
+            raise ApiError(422, ErrorCode.INVALID_SERIES, "The payload is invalid.", validation_details(exc)) from None
         return {"payload": payload}
     out = {"text": need_text("text", text)}
     if spec.input == "texts":
@@ -113,7 +116,7 @@ def job_view(job: dict, *, with_result: bool = True) -> dict:
         "links": {"self": f"/v1/jobs/{job_id}", "events": f"/v1/jobs/{job_id}/events"},
     }
     if with_result and job["state"] == "succeeded":
-        view["result"] = runtime.job_service().result(job["id"])
+        view["result"] = runtime.job_reads().result(job["id"])
     return view
 
 
@@ -125,7 +128,7 @@ def parse_id(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise ApiError(404, "NOT_FOUND", "No such job.") from None
+        raise ApiError(404, ErrorCode.NOT_FOUND, "No such job.") from None
 
 
 @bp.post("/v1/jobs")
@@ -139,20 +142,20 @@ def create_job():
     if req.patient_ref:
         payload["patient_ref"] = req.patient_ref
     if req.callback_url and (why := callback_blocked(str(req.callback_url), resolve=False)):
-        raise ApiError(422, "INVALID_CALLBACK_URL", f"callback_url is not allowed: {why}.")
+        raise ApiError(422, ErrorCode.INVALID_CALLBACK_URL, f"callback_url is not allowed: {why}.")
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= 255):
-        raise ApiError(400, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1-255 characters.")
+        raise ApiError(400, ErrorCode.INVALID_IDEMPOTENCY_KEY, "Idempotency-Key must be 1-255 characters.")
     new = NewJob(
         tenant_id=principal.tenant_id, type=spec.name, priority=req.priority,
         queue=queue_for(spec.kind, req.priority), payload=payload, options=req.options,
         patient_ref=req.patient_ref, callback_url=str(req.callback_url) if req.callback_url else None,
         idempotency_key=key, body_hash=body_hash(raw) if key else None)
     try:
-        # written and sent together with this process's other submissions in flight (api/intake.py)
+        # written and sent together with this process's other submissions in flight (tasks/intake.py)
         job, created = current_app.extensions["mindq_intake"].submit(new, principal.actor)
     except IdempotencyConflict as exc:
-        raise ApiError(409, "IDEMPOTENCY_CONFLICT",
+        raise ApiError(409, ErrorCode.IDEMPOTENCY_CONFLICT,
                        "This Idempotency-Key was used with a different body.", {"job_id": str(exc)}) from None
     with log_context(job_id=str(job["id"]), tenant_id=str(principal.tenant_id)):
         if created:
@@ -168,21 +171,21 @@ def list_jobs():
     principal = auth.require("jobs:read")
     state = request.args.get("state")
     if state and state not in JOB_STATES:
-        raise ApiError(422, "VALIDATION_ERROR", "Unknown state filter.", {"state": state})
+        raise ApiError(422, ErrorCode.VALIDATION_ERROR, "Unknown state filter.", {"state": state})
     try:
         limit = min(max(int(request.args.get("limit", "50")), 1), 500)
     except ValueError:
-        raise ApiError(422, "VALIDATION_ERROR", "limit must be an integer.") from None
-    rows = runtime.job_service().list(principal.tenant_id, state=state, limit=limit)
+        raise ApiError(422, ErrorCode.VALIDATION_ERROR, "limit must be an integer.") from None
+    rows = runtime.job_reads().recent(principal.tenant_id, state=state, limit=limit)
     return jsonify({"jobs": [job_view(j, with_result=False) for j in rows]})
 
 
 @bp.get("/v1/jobs/<job_id>")
 def get_job(job_id: str):
     principal = auth.require("jobs:read")
-    job = runtime.job_service().get(parse_id(job_id), principal.tenant_id)
+    job = runtime.job_reads().get(parse_id(job_id), principal.tenant_id)
     if job is None:  # another tenant's job is indistinguishable from a missing one
-        raise ApiError(404, "NOT_FOUND", "No such job.")
+        raise ApiError(404, ErrorCode.NOT_FOUND, "No such job.")
     return jsonify(job_view(job))
 
 
@@ -190,19 +193,19 @@ def get_job(job_id: str):
 def cancel_job(job_id: str):
     principal = auth.require("jobs:write")
     jid = parse_id(job_id)
-    service = runtime.job_service()
-    job = service.cancel(jid, principal.tenant_id, actor=principal.actor)
+    job = runtime.job_lifecycle().cancel(jid, principal.tenant_id, actor=principal.actor)
     if job is None:
-        existing = service.get(jid, principal.tenant_id)
+        existing = runtime.job_reads().get(jid, principal.tenant_id)
         if existing is None:
-            raise ApiError(404, "NOT_FOUND", "No such job.")
-        raise ApiError(409, "JOB_FINISHED", f"The job is already {existing['state']}.",
+            raise ApiError(404, ErrorCode.NOT_FOUND, "No such job.")
+        raise ApiError(409, ErrorCode.JOB_FINISHED, f"The job is already {existing['state']}.",
                        {"state": existing["state"]})
     try:
         revoke_job(jid)  # drop the queued message early; a running task finds the state itself
-        schedule_callback(job)
-    except (redis.RedisError, OSError, kombu.exceptions.KombuError):
-        pass
+    except (redis.RedisError, OSError, kombu.exceptions.KombuError) as exc:
+        # only an early drop: the job's claim sees `cancelled` and skips it anyway
+        log.warning("revoke not sent", extra={"job_id": str(jid), "error_type": type(exc).__name__})
+    notify_callback(job)  # logs its own failure: the cancellation is stored either way
     return jsonify(job_view(job))
 
 
@@ -220,7 +223,7 @@ def create_batch():
         news.append(NewJob(tenant_id=principal.tenant_id, type=spec.name, priority=req.priority,
                            queue=queue_for(spec.kind, req.priority), payload=payload,
                            options=req.options, patient_ref=item.patient_ref))
-    batch, created = runtime.job_service().create_batch(principal.tenant_id, spec.name, req.priority,
+    batch, created = runtime.job_intake().create_batch(principal.tenant_id, spec.name, req.priority,
                                                         news, actor=principal.actor)
     enqueue_or_defer(created)
     log.info("batch accepted", extra={"batch_id": str(batch["id"]), "tenant_id": str(principal.tenant_id),
@@ -234,14 +237,14 @@ def create_batch():
 @bp.get("/v1/batches/<batch_id>")
 def get_batch(batch_id: str):
     principal = auth.require("jobs:read")
-    found = runtime.job_service().batch(parse_id(batch_id), principal.tenant_id)
+    found = runtime.job_reads().batch(parse_id(batch_id), principal.tenant_id)
     if found is None:
-        raise ApiError(404, "NOT_FOUND", "No such batch.")
+        raise ApiError(404, ErrorCode.NOT_FOUND, "No such batch.")
     return jsonify(_batch_view(*found))
 
 
 def _batch_view(batch: dict, members: list[dict]) -> dict:
-    counts = {s: 0 for s in JOB_STATES}
+    counts = dict.fromkeys(JOB_STATES, 0)
     for m in members:
         counts[m["state"]] += 1
     return {"id": str(batch["id"]), "type": batch["type"], "priority": batch["priority"],

@@ -7,8 +7,8 @@ from flask import Blueprint, Response, jsonify
 
 from api import openapi
 from api.metrics import render
-from mindq import runtime
-from mindq.jobtypes import job_types
+from jobstore import runtime
+from tasks.jobtypes import job_types
 from tasks.routing import QUEUES
 
 bp = Blueprint("meta", __name__)
@@ -21,7 +21,7 @@ def live():
 
 @bp.get("/health/ready")
 def ready():
-    from worker.heartbeat import live_workers
+    from jobstore.workers import live_workers
 
     checks: dict[str, dict] = {}
     t = time.perf_counter()

@@ -1,12 +1,12 @@
 """Prometheus metrics for the API, plus queue/job/worker gauges computed at scrape time."""
 from __future__ import annotations
 
-import os
 import time
 
-from prometheus_client import (CollectorRegistry, Counter, Histogram, generate_latest, multiprocess,
-                               CONTENT_TYPE_LATEST)
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
+
+from core import config
 
 REQUESTS = Counter("mindq_http_requests_total", "HTTP requests", ["method", "endpoint", "status"])
 LATENCY = Histogram("mindq_http_request_seconds", "HTTP request latency", ["method", "endpoint"],
@@ -30,12 +30,9 @@ class PlatformCollector:
         yield from metrics
 
     def _read(self):
-        import sqlalchemy as sa
-
-        from jobstore.tables import jobs
-        from mindq import runtime
+        from jobstore import runtime
+        from jobstore.workers import live_workers
         from tasks.routing import QUEUES
-        from worker.heartbeat import live_workers
 
         r = runtime.redis_client()
         depth = GaugeMetricFamily("mindq_queue_depth", "Messages waiting per Celery queue", labels=["queue"])
@@ -43,9 +40,8 @@ class PlatformCollector:
             depth.add_metric([q], r.llen(q))
         yield depth
         states = GaugeMetricFamily("mindq_jobs", "Jobs by state", labels=["state"])
-        with runtime.db().connect() as conn:
-            for state, n in conn.execute(sa.select(jobs.c.state, sa.func.count()).group_by(jobs.c.state)):
-                states.add_metric([state], n)
+        for state, n in runtime.job_reads().counts_by_state().items():
+            states.add_metric([state], n)
         yield states
         workers = GaugeMetricFamily("mindq_workers", "Live workers by kind", labels=["kind"])
         counts: dict[str, int] = {}
@@ -58,7 +54,7 @@ class PlatformCollector:
 
 def render() -> tuple[bytes, str]:
     registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if config.settings().prometheus_multiproc_dir:
         multiprocess.MultiProcessCollector(registry)  # every gunicorn and Celery process on this host
     else:
         from prometheus_client import REGISTRY

@@ -29,7 +29,7 @@ def _errors(*codes: int) -> dict:
 
 
 JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
-AUTH = [{"bearer": []}]
+AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 @functools.lru_cache(maxsize=1)

@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 import uuid
+from typing import Any, cast
 
 import redis
 
@@ -75,8 +76,8 @@ class StreamHub:
                 self._cursors[job_id] = cursor
             elif _sid(hub_cursor) > _sid(cursor):
                 # the hub already read past this subscriber's cursor: fill the gap from the stream
-                sub.offer(_with_text(events.decode(self.client.xrange(
-                    events.stream_key(job_id), min=f"({cursor}", max=hub_cursor))))
+                sub.offer(_with_text(events.decode(cast(list, self.client.xrange(
+                    events.stream_key(job_id), min=f"({cursor}", max=hub_cursor)))))
             self._subs.setdefault(job_id, set()).add(sub)
         self._wake()
         return sub
@@ -123,10 +124,10 @@ class StreamHub:
                                       socket_timeout=self._block_ms / 1000 + 10)
         while True:
             with self._lock:
-                streams = {events.stream_key(j): c for j, c in self._cursors.items()}
+                streams: dict[Any, Any] = {events.stream_key(j): c for j, c in self._cursors.items()}
             streams[self._wake_key] = self._wake_cursor
             try:
-                result = reader.xread(streams, block=self._block_ms, count=500)
+                result = cast(list, reader.xread(streams, block=self._block_ms, count=500))
             except redis.RedisError as exc:
                 log.warning("sse hub read failed; retrying", extra={"error_type": type(exc).__name__})
                 time.sleep(0.5)

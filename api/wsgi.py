@@ -1,7 +1,7 @@
 """gunicorn entry point: ``gunicorn -k gevent api.wsgi:app``."""
 from api.app import create_app
-from mindq import runtime
-from mindq.logs import configure_logging
+from core import config
+from core.logs import configure_logging
 
-configure_logging(runtime.settings().log_level, service="api")
+configure_logging(config.settings().log_level, service="api")
 app = create_app()

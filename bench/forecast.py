@@ -1,6 +1,6 @@
 """Benchmark of the issue-6 models on held-out simulated patients, in one run.
 
-    nice .venv/bin/python bench/forecast.py [--eval-patients 200] [--seed 0] [--eval-seed N] [--ablation]
+    nice .venv/bin/python -m bench.forecast [--eval-patients 200] [--seed 0] [--eval-seed N] [--ablation]
                                             [--json out.json]
 
 Trains the default forecast and deterioration artefacts (timed), then prints: MAE per
@@ -12,29 +12,27 @@ lag recovery of the correlation job; and single-threaded throughput per core.
 """
 from __future__ import annotations
 
-import sys
+import argparse
+import json
+import tempfile
+import time
 from pathlib import Path
 
-# Run as a script, bench/ is sys.path[0], and bench/platform.py would shadow the stdlib
-# module torch imports; put the repository root there instead.
-_BENCH = Path(__file__).resolve().parent
-sys.path[:] = [str(_BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
+import numpy as np
+import torch
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from forecasting.datasets import deterioration_samples, split_patients  # noqa: E402
-from forecasting.deterioration import fit_deterioration  # noqa: E402
-from forecasting.evaluation import (EVAL_SEED, evaluate_correlation, evaluate_deterioration,  # noqa: E402
-                                    evaluate_forecast, throughput)
-from forecasting.service import run_biometric_correlation, run_deterioration, run_forecast  # noqa: E402
-from forecasting.simulator import simulate_cohort, simulate_patient  # noqa: E402
-from forecasting.training import DEFAULT_PATIENTS, SPLIT, load, train  # noqa: E402
+from forecasting.datasets import deterioration_samples, split_patients
+from forecasting.deterioration import fit_deterioration
+from forecasting.evaluation import (
+    EVAL_SEED,
+    evaluate_correlation,
+    evaluate_deterioration,
+    evaluate_forecast,
+    throughput,
+)
+from forecasting.service import run_biometric_correlation, run_deterioration, run_forecast
+from forecasting.simulator import simulate_cohort, simulate_patient
+from forecasting.training import DEFAULT_PATIENTS, SPLIT, load, train
 
 
 def _forecast_table(rep: dict) -> None:

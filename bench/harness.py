@@ -37,7 +37,7 @@ def stack(web_workers: int = 1, extra_env: dict | None = None):
            "MINDQ_API_PORT": str(port), "MINDQ_LOG_LEVEL": "WARNING", "MINDQ_RATE_LIMIT": "1000000 per minute",
            "MINDQ_WEB_WORKERS": str(web_workers), **(extra_env or {})}
     os.environ.update({k: env[k] for k in ("MINDQ_HOME", "REDIS_URL", "DATABASE_URL", "MINDQ_ENCRYPTION_KEYS")})
-    from mindq import runtime
+    from jobstore import runtime
 
     runtime.reset()
     procs: list[subprocess.Popen] = []
@@ -77,8 +77,8 @@ def wait_http(url: str, timeout: float = 60) -> None:
 
 
 def wait_worker(prefix: str, timeout: float = 120) -> None:
-    from mindq import runtime
-    from worker.heartbeat import live_workers
+    from jobstore import runtime
+    from jobstore.workers import live_workers
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -7,29 +7,25 @@ and runs the same rendered prompts through ``model.generate`` one at a time. Bot
 greedily and stop at EOS or the token budget, so both produce the same tokens; the ratio is
 wall time baseline / wall time platform.
 
-CPU (every session):   .venv/bin/python bench/llm.py                 # 64 jobs, 256 + 32 tokens
-GPU (when lent one):   .venv/bin/python bench/llm.py --shape 7b --dtype bf16 --prompt-tokens 512 \\
+CPU (every session):   .venv/bin/python -m bench.llm                 # 64 jobs, 256 + 32 tokens
+GPU (when lent one):   .venv/bin/python -m bench.llm --shape 7b --dtype bf16 --prompt-tokens 512 \\
                            --new-tokens 128 --jobs 512 --max-batch 128 --baseline-jobs 16
 (the 7b shape is a random Llama-2-7B written to disk once; 33B does not fit the device disk:
 bench/llm_engine.py builds it in GPU memory for the engine-level figure)
 """
 from __future__ import annotations
 
-import os
-import sys
-
 # first: this folder holds platform.py, which would shadow the standard library's `platform`
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import argparse
+import random
+import sys
+import threading
+import time
+from pathlib import Path
 
-import argparse  # noqa: E402
-import random  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import httpx
 
-import httpx  # noqa: E402
-
-from bench.harness import percentile, stack, start, wait_http, wait_worker  # noqa: E402
+from bench.harness import percentile, stack, start, wait_http, wait_worker
 
 JOB_TYPE = "imhi.dr"
 WORDS = ("sleep tired hopeless work family worry anxious panic friends alone lost empty sad angry calm "
@@ -40,7 +36,7 @@ def build_model(shape: str, model_dir: Path) -> tuple[Path, Path]:
     if (model_dir / "base" / "config.json").is_file():
         return model_dir / "base", model_dir / "adapter"
     if shape in ("tiny", "small"):
-        from worker.llm.tiny import build_tiny
+        from llm.tiny import build_tiny
 
         return build_tiny(model_dir, size=shape)
     return save_random(shape, model_dir)
@@ -54,8 +50,8 @@ def save_random(shape: str, model_dir: Path, lora_r: int = 8) -> tuple[Path, Pat
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from worker.llm.synthetic import LLAMA_SHAPES
-    from worker.llm.tiny import train_tokenizer
+    from llm.synthetic import LLAMA_SHAPES
+    from llm.tiny import train_tokenizer
 
     dims = dict(LLAMA_SHAPES[shape])
     tokenizer = train_tokenizer(dims["vocab_size"])
@@ -93,8 +89,9 @@ def make_texts(n: int, prompt_tokens: int, tokenizer) -> list[str]:
 
 
 def baseline(loaded, texts: list[str], new_tokens: int) -> dict:
-    import prompts
     import torch
+
+    import prompts
     from phi import Scrubber
 
     scrub = Scrubber()
@@ -113,8 +110,8 @@ def baseline(loaded, texts: list[str], new_tokens: int) -> dict:
 def through_platform(api: str, key: str, texts: list[str], new_tokens: int) -> dict:
     import sqlalchemy as sa
 
+    from jobstore import runtime
     from jobstore.tables import jobs
-    from mindq import runtime
 
     ids: list[str] = []
     lock = threading.Lock()
@@ -143,7 +140,7 @@ def through_platform(api: str, key: str, texts: list[str], new_tokens: int) -> d
             break
         time.sleep(0.05)
     wall = time.perf_counter() - t0
-    svc = runtime.job_service()
+    svc = runtime.job_reads()
     with runtime.db().connect() as conn:
         rows = conn.execute(sa.select(jobs).where(jobs.c.id.in_(ids))).all()
     latencies = [(r.finished_at - r.created_at).total_seconds() for r in rows]
@@ -169,8 +166,8 @@ def main() -> int:
     ap.add_argument("--model-dir", type=Path, default=Path(".mindq/bench-models"))
     args = ap.parse_args()
 
-    from mindq.config import ModelSettings
-    from worker.llm.loader import load_model
+    from core.config import ModelSettings
+    from llm.loader import load_model
 
     base, adapter = build_model(args.shape, args.model_dir / args.shape)
     settings = ModelSettings(base_path=base, adapter_path=adapter, dtype=args.dtype, quant=args.quant)
@@ -189,8 +186,8 @@ def main() -> int:
         wait_worker("", 300)
         res = through_platform(ctx["api"], ctx["key"], texts, args.new_tokens)
         time.sleep(6)  # one more worker heartbeat, carrying the engine's counters
-        from mindq import runtime
-        from worker.heartbeat import live_workers
+        from jobstore import runtime
+        from jobstore.workers import live_workers
 
         engine_stats = [w.get("engine") for w in live_workers(runtime.redis_client()) if w.get("engine")]
     plat_per_job = res["wall_s"] / res["jobs"]

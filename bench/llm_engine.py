@@ -1,12 +1,12 @@
 """Benchmark the serving engine alone: continuous batching vs plain HF ``generate`` one by one.
 
 CPU (runs anywhere; a few minutes on 2 shared cores):
-    nice python bench/llm_engine.py --n 64 --baseline-n 8 --model-dir /tmp/mindq-small
-    nice python bench/llm_engine.py --n 16 --hf-cb      # also transformers' generate_batch
+    nice python -m bench.llm_engine --n 64 --baseline-n 8 --model-dir /tmp/mindq-small
+    nice python -m bench.llm_engine --n 16 --hf-cb      # also transformers' generate_batch
 GPU (random weights built on the device from a LlamaConfig; skips cleanly without CUDA):
-    python bench/llm_engine.py --device cuda --shape 7b --n 512 --baseline-batch 64 --baseline-n 128
-    python bench/llm_engine.py --device cuda --shape 33b --quant fp8 --n 256 --baseline-n 8
-    python bench/llm_engine.py --device cuda --shape 7b --hf-cb   # compare with transformers' CB
+    python -m bench.llm_engine --device cuda --shape 7b --n 512 --baseline-batch 64 --baseline-n 128
+    python -m bench.llm_engine --device cuda --shape 33b --quant fp8 --n 256 --baseline-n 8
+    python -m bench.llm_engine --device cuda --shape 7b --hf-cb   # compare with transformers' CB
 
 Both paths run the same prompts (random token ids, fixed length) through the engine (all
 submitted at once, as concurrent Celery jobs would) and through ``model.generate`` in the same
@@ -16,22 +16,15 @@ The baseline may run on a subset (--baseline-n): the ratio compares tokens/s.
 """
 from __future__ import annotations
 
+import argparse
+import json
+import statistics
 import sys
+import tempfile
+import time
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path, where bench/platform.py would
-# shadow the standard library's ``platform`` (imported by torch): put the repository there instead.
-_BENCH = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != Path(_BENCH)]
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-
-import torch  # noqa: E402
+import torch
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,9 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 # -- models ----------------------------------------------------------------------------------
 def load_cpu_model(args: argparse.Namespace, workdir: Path):
-    from mindq.config import ModelSettings
-    from worker.llm.loader import load_model
-    from worker.llm.tiny import build_tiny
+    from core.config import ModelSettings
+    from llm.loader import load_model
+    from llm.tiny import build_tiny
 
     model_dir = args.model_dir or workdir / "model"
     if (model_dir / "base" / "config.json").is_file():
@@ -76,7 +69,7 @@ def load_cpu_model(args: argparse.Namespace, workdir: Path):
 
 
 def load_gpu_model(args: argparse.Namespace):
-    from worker.llm.synthetic import build_random
+    from llm.synthetic import build_random
 
     return build_random(args.shape, device="cuda", dtype=torch.bfloat16, quant=args.quant,
                         lora_r=args.lora_r, merge=args.merge is not False)
@@ -114,7 +107,7 @@ def run_hf(loaded, prompts: list[list[int]], new_tokens: int, batch: int) -> dic
 
 def run_engine(loaded, prompts: list[list[int]], new_tokens: int, max_batch: int,
                max_prefill_tokens: int) -> dict:
-    from worker.llm.engine import Engine
+    from llm.engine import Engine
 
     engine = Engine(loaded, max_batch=max_batch, max_prefill_tokens=max_prefill_tokens,
                     default_max_new_tokens=new_tokens)
@@ -208,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
 
     same = None
     if baseline:
-        pairs = list(zip(engine["_outputs"], baseline["_outputs"]))
+        pairs = list(zip(engine["_outputs"], baseline["_outputs"], strict=False))  # a baseline may run fewer
         same = sum(a == b for a, b in pairs)
     for run in (engine, baseline, hf_cb):
         if run:

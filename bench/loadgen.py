@@ -98,12 +98,12 @@ def post_jobs(url: str, key: str, body: dict, *, n: int, clients: int, rate: flo
         conns = [_Conn(host, port, request) for _ in range(clients)]
         per = [n // clients + (i < n % clients) for i in range(clients)]
         if rate is None:
-            tasks = [_closed(c, k, out) for c, k in zip(conns, per)]
+            tasks = [_closed(c, k, out) for c, k in zip(conns, per, strict=True)]
         else:
             start = time.perf_counter() + 0.05
             # request j is due at start + j/rate; connection i takes every clients-th one
             tasks = [_open(c, [start + (i + clients * j) / rate for j in range(k)], out)
-                     for i, (c, k) in enumerate(zip(conns, per))]
+                     for i, (c, k) in enumerate(zip(conns, per, strict=True))]
         try:
             await asyncio.gather(*tasks)
         finally:

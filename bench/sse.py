@@ -8,25 +8,21 @@ bar), and the web process's memory per open stream (RSS with all streams open mi
 before, divided by the number of streams). Baseline in the same run: the same delays measured
 with 1 client, so the ratio shows what fan-out costs.
 
-    .venv/bin/python bench/sse.py [--clients 1000] [--jobs 100] [--updates 10]
+    .venv/bin/python -m bench.sse [--clients 1000] [--jobs 100] [--updates 10]
 """
 from __future__ import annotations
 
-import os
-import sys
-
 # first: this folder holds platform.py, which would shadow the standard library's `platform`
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import argparse
+import asyncio
+import datetime as dt
+import json
+import sys
+import time
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import datetime as dt  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
+import psutil
 
-import psutil  # noqa: E402
-
-from bench.harness import percentile, stack, start, wait_http  # noqa: E402
+from bench.harness import percentile, stack, start, wait_http
 
 
 async def follow(host: str, port: int, path: str, key: str, delays: list, counts: dict, ready) -> None:
@@ -43,7 +39,7 @@ async def follow(host: str, port: int, path: str, key: str, delays: list, counts
     while line := await reader.readline():
         if not line.startswith(b"data: "):
             continue
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         event = json.loads(line[6:])
         if event.get("bench"):
             delays.append((now - dt.datetime.fromisoformat(event["at"])).total_seconds())
@@ -60,13 +56,13 @@ def web_rss(root_pid: int) -> int:
 
 
 async def run(api: str, key: str, web_pid: int, clients: int, jobs: int, updates: int) -> dict:
-    from jobstore import tenants
-    from jobstore.jobs import NewJob
-    from mindq import runtime
+    from core.errors import ErrorCode
+    from jobstore import runtime, tenants
+    from jobstore.intake import NewJob
 
-    service = runtime.job_service()
+    service = runtime.job_lifecycle()
     tid = tenants.ensure_tenant(runtime.db(), "bench")
-    job_ids = [str(j["id"]) for j in service.create_batch(tid, "scrub", "interactive", [
+    job_ids = [str(j["id"]) for j in runtime.job_intake().create_batch(tid, "scrub", "interactive", [
         NewJob(tenant_id=tid, type="scrub", priority="interactive", queue="cpu", payload={"text": "x"},
                options={}) for _ in range(jobs)], actor="bench")[1]]
     delays: list[float] = []
@@ -93,7 +89,7 @@ async def run(api: str, key: str, web_pid: int, clients: int, jobs: int, updates
                 service.set_stage(job_id, "inference", 10 + step * 5, {"bench": True})
             time.sleep(0.05)
         for job_id in job_ids:
-            service.fail(job_id, "BENCH_DONE", "benchmark finished")
+            service.fail(job_id, ErrorCode.INTERNAL_ERROR, "benchmark finished")
 
     await asyncio.to_thread(publish)
     await asyncio.wait_for(asyncio.gather(*tasks), 180)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ def write_json(path: Path, obj: Any) -> None:
 
 def finalise(staging: Path, out_dir: Path, name: str, metrics: dict[str, Any], extra: dict[str, Any]) -> ArtefactInfo:
     """Hash the staged model files, move them to ``out_dir/name/version`` and write metadata."""
-    created = datetime.now(timezone.utc).replace(microsecond=0)
+    created = datetime.now(UTC).replace(microsecond=0)
     sha = files_sha256(staging)
     version = f"{created:%Y%m%dT%H%M%SZ}-{sha[:8]}"
     target = out_dir / name / version

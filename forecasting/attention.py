@@ -45,7 +45,7 @@ class WindowAttention(nn.Module):
 
 
 def _tensors(w: ForecastWindows) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    f = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32))  # noqa: E731
+    f = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32))
     return f(w.grid), f(w.context), f(w.recent_mean)
 
 
@@ -69,7 +69,7 @@ def train_attention(train: ForecastWindows, val: ForecastWindows, *, seed: int, 
     y = torch.nan_to_num(y)
     gen = torch.Generator().manual_seed(seed)
     best, best_state, stale, history = np.inf, None, 0, []
-    for epoch in range(max_epochs):
+    for _ in range(max_epochs):
         model.train()
         order = torch.randperm(len(g), generator=gen)
         for i in range(0, len(g), batch):
@@ -91,6 +91,8 @@ def train_attention(train: ForecastWindows, val: ForecastWindows, *, seed: int, 
             stale += 1
             if stale >= patience:
                 break
+    if best_state is None:
+        raise RuntimeError("no epoch gave a finite validation MAE")
     model.load_state_dict(best_state)
     model.eval()
     return model, {"val_mae_unit": best, "epochs": len(history)}

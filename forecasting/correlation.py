@@ -117,7 +117,7 @@ def correlate(req: BiometricCorrelationRequest) -> dict:
 
     if tests:
         adjusted = stats.false_discovery_control([t["p_value"] for t in tests], method="bh")
-        for t, q in zip(tests, adjusted):
+        for t, q in zip(tests, adjusted, strict=True):
             t["p_adjusted"] = float(q)
             t["significant"] = bool(q < req.alpha)
 

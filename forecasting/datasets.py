@@ -31,7 +31,7 @@ def split_patients(patients: Sequence[SimulatedPatient], fractions: Sequence[flo
     """Disjoint patient groups (never split one patient's windows across groups)."""
     order = np.random.default_rng(seed).permutation(len(patients))
     bounds = np.round(np.cumsum([0, *fractions]) / sum(fractions) * len(patients)).astype(int)
-    return [[patients[i] for i in order[a:b]] for a, b in zip(bounds[:-1], bounds[1:])]
+    return [[patients[i] for i in order[a:b]] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def deterioration_samples(patients: Sequence[SimulatedPatient],

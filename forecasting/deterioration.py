@@ -18,6 +18,7 @@ logistic; both are reported.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -36,7 +37,7 @@ class Standardiser:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray) -> "Standardiser":
+    def fit(cls, x: np.ndarray) -> Standardiser:
         return cls(x.mean(0), np.where(x.std(0) > 1e-9, x.std(0), 1.0))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -64,7 +65,7 @@ class Platt:
     b: float = 0.0
 
     @classmethod
-    def fit(cls, logits: np.ndarray, labels: np.ndarray) -> "Platt":
+    def fit(cls, logits: np.ndarray, labels: np.ndarray) -> Platt:
         lr = LogisticRegression(C=1e6).fit(logits[:, None], labels)
         return cls(float(lr.coef_[0, 0]), float(lr.intercept_[0]))
 
@@ -93,7 +94,8 @@ class LogisticBaseline:
 def fit_logistic(train: DeteriorationSamples, val: DeteriorationSamples) -> tuple[LogisticBaseline, dict]:
     """L2 logistic regression on the standardised features, ``C`` chosen on validation AUROC."""
     scaler = Standardiser.fit(train.features)
-    best, info = None, {"val_auroc_by_C": {}}
+    best: tuple[float, LogisticBaseline] | None = None
+    info: dict[str, Any] = {"val_auroc_by_C": {}}
     for c in LOGISTIC_C_GRID:
         lr = LogisticRegression(C=c, max_iter=2000).fit(scaler(train.features), train.label)
         model = LogisticBaseline(scaler, lr.coef_[0].copy(), float(lr.intercept_[0]), Platt())
@@ -101,6 +103,7 @@ def fit_logistic(train: DeteriorationSamples, val: DeteriorationSamples) -> tupl
         info["val_auroc_by_C"][str(c)] = auc
         if best is None or auc > best[0] + 1e-6:
             best, info["C"] = (auc, model), c
+    assert best is not None  # LOGISTIC_C_GRID is not empty
     return best[1], info
 
 
@@ -118,8 +121,9 @@ class GRURiskNet(nn.Module):
         self.head = nn.Sequential(nn.Linear((hidden if recurrent else 0) + n_features, hidden), nn.ReLU(),
                                   nn.Dropout(0.1), nn.Linear(hidden, 1))
         self.linear = nn.Linear(n_features, 1)
-        nn.init.zeros_(self.head[-1].weight)
-        nn.init.zeros_(self.head[-1].bias)
+        last = cast(nn.Linear, self.head[-1])
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
 
     def forward(self, sequence: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         inputs = features

@@ -48,11 +48,11 @@ class DeteriorationSamples:
     def __len__(self) -> int:
         return len(self.label)
 
-    def subset(self, mask: np.ndarray) -> "DeteriorationSamples":
+    def subset(self, mask: np.ndarray) -> DeteriorationSamples:
         return DeteriorationSamples(self.features[mask], self.sequence[mask], self.label[mask], self.group[mask])
 
     @staticmethod
-    def concat(parts: list["DeteriorationSamples"]) -> "DeteriorationSamples":
+    def concat(parts: list[DeteriorationSamples]) -> DeteriorationSamples:
         return DeteriorationSamples(*(np.concatenate([getattr(p, f) for p in parts]) for f in
                                       ("features", "sequence", "label", "group")))
 

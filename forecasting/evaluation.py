@@ -2,9 +2,9 @@
 
 * Forecast: MAE per horizon of the ensemble, its members and the naive baselines (last
   value; mean of the last k visits, k in 2, 3, 4, 6, 8); the gain over the best naive
-  baseline (picked per horizon on the test set) with a patient-level bootstrap CI; conformal coverage and mean width against
-  a naive empirical interval (last value +- the 90% quantile of |h-week change| measured on
-  a separate simulated cohort).
+  baseline (picked per horizon on the test set) with a patient-level bootstrap CI; conformal
+  coverage and mean width against a naive empirical interval (last value +- the 90% quantile
+  of |h-week change| measured on a separate simulated cohort).
 * Deterioration: AUROC of GRU and logistic baseline (with a patient-bootstrap CI of the
   difference), expected calibration error and Brier score; optionally the same for extra
   models (the no-GRU ablation in ``bench/forecast.py``).
@@ -74,7 +74,7 @@ def evaluate_forecast(predictor: ForecastPredictor, *, n_patients: int = 200, se
         err = np.abs(point[k, h] - y[k]) * inst.span
         member_mae = {m: float(np.abs(members[k, h, j] - y[k]).mean() * inst.span) for j, m in enumerate(MEMBERS)}
         naive_mae = {name: float(np.abs(f[k] - y[k]).mean() * inst.span) for name, f in naive.items()}
-        best_naive = min(naive_mae, key=naive_mae.get)  # chosen on the test set itself: a strict comparison
+        best_naive = min(naive_mae, key=naive_mae.__getitem__)  # chosen on the test set itself: a strict comparison
         naive_err = np.abs(naive[best_naive][k] - y[k]) * inst.span
         # Intervals exactly as the job reports them (simulated scores are whole numbers).
         y_pts = inst.unscale(y[k])
@@ -140,14 +140,16 @@ def evaluate_correlation(*, n_patients: int = 30, seed: int = EVAL_SEED, sleep_l
     rng = np.random.default_rng(seed)
     found, lags, null_hits, n = 0, [], 0, 0
     expected = {"hrv": 0, "steps": 1}
-    other_hits = {k: 0 for k in expected}
+    other_hits = dict.fromkeys(expected, 0)
     while n < n_patients:
         p = simulate_patient(rng, n, sleep_lag_days=sleep_lag_days, n_weeks=n_weeks)
         if np.isnan(p.biometrics["sleep_hours"]).all():
             continue  # no wearable: nothing to correlate
         n += 1
-        res = correlate(BiometricCorrelationRequest(instrument="mood", symptoms=p.mood_observations(),
-                                                    biometrics=p.biometric_records()))["biometrics"]
+        # the simulator gives JSON-like records, validated like an API payload
+        req = BiometricCorrelationRequest.model_validate(
+            {"instrument": "mood", "symptoms": p.mood_observations(), "biometrics": p.biometric_records()})
+        res = correlate(req)["biometrics"]
         sleep = res["sleep_hours"]
         lags.append(sleep.get("best_lag_days"))
         found += sleep.get("best_lag_days") == sleep_lag_days

@@ -8,9 +8,8 @@ the baseline score, how many visits there were). Targets are the scores observed
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -41,12 +40,12 @@ class ForecastWindows:
     def recent_mean(self) -> np.ndarray:
         return recent_mean(self.grid)
 
-    def subset(self, mask: np.ndarray) -> "ForecastWindows":
+    def subset(self, mask: np.ndarray) -> ForecastWindows:
         return ForecastWindows(self.grid[mask], self.context[mask], self.instrument[mask], self.targets[mask],
                                self.group[mask])
 
     @staticmethod
-    def concat(parts: list["ForecastWindows"]) -> "ForecastWindows":
+    def concat(parts: list[ForecastWindows]) -> ForecastWindows:
         return ForecastWindows(*(np.concatenate([getattr(p, f) for p in parts]) for f in
                                  ("grid", "context", "instrument", "targets", "group")))
 

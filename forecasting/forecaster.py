@@ -52,7 +52,8 @@ def train_lightgbm(train: ForecastWindows, val: ForecastWindows, *, seed: int,
 
 def predict_lightgbm(booster: lgb.Booster, w: ForecastWindows) -> np.ndarray:
     x = gbm_rows(gbm_base_features(w), np.arange(1, H_MAX + 1))
-    delta = booster.predict(x, num_iteration=booster.best_iteration or None, num_threads=1)
+    # a dense input gives a dense ndarray (the stubs also allow sparse and list results)
+    delta = np.asarray(booster.predict(x, num_iteration=booster.best_iteration or None, num_threads=1))
     return w.last[:, None] + delta.reshape(len(w), H_MAX)
 
 

@@ -66,7 +66,3 @@ INSTRUMENTS: dict[str, Instrument] = {
         Instrument("WHO-5", 0, 25, False, 5, "WHO-5 well-being index (raw), 25 is best"),
     )
 }
-
-
-def get_instrument(name: str) -> Instrument:
-    return INSTRUMENTS[name]

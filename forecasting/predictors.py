@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 
 from .deterioration import DeteriorationModels
-from .deterioration_features import (BIOMETRIC_GROUPS, FEATURES, SEQ_DAYS, SYMPTOM_FEATURES, empty_biometrics,
-                                     sample_at)
+from .deterioration_features import BIOMETRIC_GROUPS, FEATURES, SEQ_DAYS, SYMPTOM_FEATURES, empty_biometrics, sample_at
 from .forecast_features import request_window
 from .forecaster import ALPHA, MEMBERS, ForecastEnsemble
 from .instruments import INSTRUMENTS
@@ -57,7 +56,7 @@ class ForecastPredictor:
         steps = [{
             "week": h, "date": (anchor + timedelta(weeks=h)).date().isoformat(),
             "point": _r(pts[h - 1]), "lower": _r(lows[h - 1]), "upper": _r(highs[h - 1]),
-            "weights": {m: _r(w) for m, w in zip(MEMBERS, self.model.weights[h - 1]) if w > 0},
+            "weights": {m: _r(w) for m, w in zip(MEMBERS, self.model.weights[h - 1], strict=True) if w > 0},
         } for h in range(1, req.horizon + 1)]
         used = self.model.weights[: req.horizon].mean(0)
         return {
@@ -73,7 +72,7 @@ class ForecastPredictor:
                                + ("" if req.instrument in self.model.conformal else
                                   f"; {req.instrument} was not in the training data, pooled calibration used"),
             "forecasts": steps,
-            "models": [{"name": m, "mean_weight": _r(w, 3)} for m, w in zip(MEMBERS, used) if w > 0],
+            "models": [{"name": m, "mean_weight": _r(w, 3)} for m, w in zip(MEMBERS, used, strict=True) if w > 0],
         }
 
 
@@ -100,14 +99,18 @@ class DeteriorationPredictor:
         for i, name in enumerate(SYMPTOM_FEATURES):
             f = feats.copy()
             f[i] = gru.scaler.mean[i]
-            variants_f.append(f), variants_s.append(seq), names.append(name)
+            variants_f.append(f)
+            variants_s.append(seq)
+            names.append(name)
         for bio, (fnames, channels) in BIOMETRIC_GROUPS.items():
             f, s = feats.copy(), seq.copy()
             for fname in fnames:
                 k = FEATURES.index(fname)
                 f[k] = 0.0  # the value used when the wearable is absent
             s[:, list(channels)] = 0.0
-            variants_f.append(f), variants_s.append(s), names.append(bio)
+            variants_f.append(f)
+            variants_s.append(s)
+            names.append(bio)
         p = gru.proba(np.stack(variants_s), np.stack(variants_f))
         effects = p[0] - p[1:]
         order = np.argsort(-np.abs(effects))[: self.top_k]

@@ -6,8 +6,9 @@ kind the API reports) and a message a clinician-facing client can show as is.
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
@@ -62,7 +63,7 @@ def _to_datetime(value: Any) -> datetime:
             "invalid_timestamp", "timestamp must be an ISO 8601 date or datetime string", {"value": repr(value)}
         )
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed
 
 
@@ -95,11 +96,11 @@ class DailyBiometrics(BaseModel):
 
     @field_validator("date", mode="before")
     @classmethod
-    def _parse_date(cls, v: Any) -> date:
+    def _parse_date(cls, v: Any) -> dt.date:  # `date` here is the field
         return _to_datetime(v).date()
 
     @model_validator(mode="after")
-    def _in_range(self) -> "DailyBiometrics":
+    def _in_range(self) -> DailyBiometrics:
         for name, (low, high) in BIOMETRICS.items():
             v = getattr(self, name)
             if v is None:

@@ -36,7 +36,7 @@ def weekly_grid(days: np.ndarray, values: np.ndarray, anchor: float, n_weeks: in
 def daily_symptoms(days: np.ndarray, values: np.ndarray) -> dict[int, float]:
     """Mean value per calendar day ordinal."""
     out: dict[int, list[float]] = {}
-    for d, v in zip(np.floor(days).astype(int), values):
+    for d, v in zip(np.floor(days).astype(int), values, strict=True):
         out.setdefault(int(d), []).append(float(v))
     return {d: float(np.mean(v)) for d, v in out.items()}
 

@@ -5,7 +5,8 @@ Each raises ``pydantic.ValidationError`` on a bad payload; turn it into a 422 wi
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .correlation import correlate
 from .predictors import DeteriorationPredictor, ForecastPredictor

@@ -65,12 +65,14 @@ class SimulatedPatient:
         days, values = self.visits[instrument]
         keep = days <= until_day if until_day is not None else np.ones(len(days), bool)
         return [
-            {"timestamp": self.date_of(d).isoformat(), "value": float(v)} for d, v in zip(days[keep], values[keep])
+            {"timestamp": self.date_of(d).isoformat(), "value": float(v)}
+            for d, v in zip(days[keep], values[keep], strict=True)
         ]
 
     def mood_observations(self) -> list[dict]:
         days, values = self.daily_mood
-        return [{"timestamp": self.date_of(d).isoformat(), "value": float(v)} for d, v in zip(days, values)]
+        return [{"timestamp": self.date_of(d).isoformat(), "value": float(v)}
+                for d, v in zip(days, values, strict=True)]
 
     def biometric_records(self, first_day: int = 0, last_day: int | None = None,
                           names: tuple[str, ...] = BIOMETRIC_NAMES) -> list[dict]:
@@ -170,7 +172,7 @@ def simulate_patient(rng: np.random.Generator, pid: int, *, sleep_lag_days: int 
         return np.clip(np.round(x + rng.normal(0, sd, len(x))), lim.low, lim.high)
 
     gad_latent = 0.6 * latent * 21 / 27 + 3.0 + _ar1(rng, n_days, 0.95, 1.5)
-    mood_of = lambda x: 8.5 - 0.22 * x  # noqa: E731 - the symptom-to-mood mapping
+    mood_of = lambda x: 8.5 - 0.22 * x  # the symptom-to-mood mapping
     visits = {
         "PHQ-9": (vdays, score(latent[vdays], retest_sd, "PHQ-9")),
         "GAD-7": (vdays, score(gad_latent[vdays], retest_sd * 0.8, "GAD-7")),

@@ -23,8 +23,16 @@ from sklearn.metrics import roc_auc_score
 from .artefacts import ArtefactError, ArtefactInfo, finalise, latest_version, read_info, write_json
 from .attention import WindowAttention
 from .datasets import deterioration_samples, forecast_windows, split_patients
-from .deterioration import (DeteriorationModels, GRURisk, GRURiskNet, LogisticBaseline, Platt, Standardiser,
-                            expected_calibration_error, fit_deterioration)
+from .deterioration import (
+    DeteriorationModels,
+    GRURisk,
+    GRURiskNet,
+    LogisticBaseline,
+    Platt,
+    Standardiser,
+    expected_calibration_error,
+    fit_deterioration,
+)
 from .forecaster import MEMBERS, ForecastEnsemble, fit_ensemble
 from .predictors import DeteriorationPredictor, ForecastPredictor
 from .simulator import simulate_cohort

@@ -4,7 +4,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 

@@ -12,15 +12,18 @@ def sqlalchemy_url(database_url: str) -> str:
     return database_url
 
 
-def make_engine(database_url: str, *, pool_size: int = 5, async_commit: bool = False) -> sa.Engine:
-    """``async_commit``: for the worker's single-statement writes (see JobService): autocommit
-    connections whose commits return before the WAL reaches disk (``synchronous_commit=off``), for
+def make_engine(database_url: str, *, pool_size: int = 5, autocommit: bool = False,
+                async_commit: bool = False) -> sa.Engine:
+    """``autocommit``: connections that are autocommit from the start, for the job services'
+    single statements (jobstore.pg). ``async_commit`` (implies autocommit): for the worker's
+    writes, commits that return before the WAL reaches disk (``synchronous_commit=off``), for
     writes that may be lost in an OS crash without losing a job."""
+    autocommit = autocommit or async_commit
     return sa.create_engine(
         sqlalchemy_url(database_url),
         connect_args={"options": "-c synchronous_commit=off"} if async_commit else {},
         # set on every new connection, so raw DBAPI connections from the pool are autocommit too
-        **({"isolation_level": "AUTOCOMMIT"} if async_commit else {}),
+        **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
         pool_size=pool_size,
         # no overflow: an overflow connection is closed as soon as it is returned, so a gevent
         # web process with more requests in flight than pool_size opened (PostgreSQL forks a

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
-import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any, cast
 
 import redis
 
+from core.background import BackgroundThread, Mailbox
 from jobstore.tables import TERMINAL_STATES
 
 log = logging.getLogger("mindq.events")
@@ -50,23 +50,16 @@ class EventBuffer:
     feed takes the terminal state from PostgreSQL.
     """
 
-    def __init__(self, r: redis.Redis, linger_s: float):
+    def __init__(self, r: redis.Redis, linger_s: float) -> None:
         self.redis = r
         self.linger_s = linger_s
-        self._pending: list[tuple[str, dict[str, Any]]] = []
-        self._lock = threading.Lock()  # guards _pending
+        self._pending: Mailbox[tuple[str, dict[str, Any]]] = Mailbox()
         self._send_lock = threading.Lock()  # one pipeline at a time: events leave in order
-        self._wake = threading.Event()
-        self._owner_pid: int | None = None  # the flusher thread does not survive a fork
+        self._flusher = BackgroundThread("event-flusher", self._flush_quietly, linger=linger_s)
 
     def add(self, job_id: str, event: dict[str, Any]) -> None:
-        with self._lock:
-            self._pending.append((job_id, event))
-            first = len(self._pending) == 1
-        if self._owner_pid != os.getpid():
-            self._start()
-        if first:
-            self._wake.set()
+        if self._pending.put((job_id, event)):
+            self._flusher.wake()  # the first waiting event sets the deadline for those behind it
 
     def send(self, job_id: str, event: dict[str, Any]) -> None:
         """Send now, after every waiting event. Raises redis.RedisError (those events are lost too)."""
@@ -78,8 +71,7 @@ class EventBuffer:
     def _send_pending(self, then: list[tuple[str, dict[str, Any]]]) -> None:
         """Every waiting event, then ``then``, in one pipeline."""
         with self._send_lock:
-            with self._lock:
-                batch, self._pending = self._pending + then, []
+            batch = self._pending.take() + then
             if not batch:
                 return
             pipe = self.redis.pipeline(transaction=False)
@@ -87,22 +79,11 @@ class EventBuffer:
                 publish(pipe, job_id, event)
             pipe.execute()
 
-    def _start(self) -> None:
-        with self._lock:
-            if self._owner_pid == os.getpid():
-                return
-            self._owner_pid = os.getpid()
-        threading.Thread(target=self._run, daemon=True, name="event-flusher").start()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            time.sleep(self.linger_s)
-            try:
-                self.flush()
-            except redis.RedisError as exc:
-                log.warning("events not published", extra={"error_type": type(exc).__name__})
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except redis.RedisError as exc:
+            log.warning("events not published", extra={"error_type": type(exc).__name__})
 
 
 def decode(entries: Iterable[tuple[Any, dict]]) -> list[tuple[str, dict[str, Any]]]:
@@ -110,14 +91,15 @@ def decode(entries: Iterable[tuple[Any, dict]]) -> list[tuple[str, dict[str, Any
     for event_id, fields in entries:
         eid = event_id.decode() if isinstance(event_id, bytes) else event_id
         raw = fields.get(b"data", fields.get("data"))
-        out.append((eid, json.loads(raw)))
+        if raw is not None:  # an entry not written by publish(): not an event
+            out.append((eid, json.loads(raw)))
     return out
 
 
 def history(r: redis.Redis, job_id: str, after: str | None = None) -> list[tuple[str, dict[str, Any]]]:
     """Events strictly after ``after`` (or all of them)."""
     start = f"({after}" if after else "-"
-    return decode(r.xrange(stream_key(job_id), min=start, max="+"))
+    return decode(cast(list, r.xrange(stream_key(job_id), min=start, max="+")))
 
 
 def is_terminal_event(event: dict[str, Any]) -> bool:

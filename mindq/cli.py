@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -9,9 +10,9 @@ from pathlib import Path
 
 
 def _settings():
-    from mindq import runtime
+    from core import config
 
-    return runtime.settings()
+    return config.settings()
 
 
 def cmd_up(args) -> int:
@@ -51,11 +52,8 @@ def cmd_worker(args) -> int:
 
     s = _settings()
     if args.gpus:
-        os.environ["MINDQ_GPUS"] = args.gpus
-        from mindq import runtime
-
-        runtime.reset()
-        s = runtime.settings()
+        os.environ["MINDQ_GPUS"] = args.gpus  # the worker processes inherit it
+        s = dataclasses.replace(s, gpus=args.gpus)
     return launch.run_cpu(s) if args.kind == "cpu" else launch.run_gpu(s)
 
 
@@ -80,13 +78,13 @@ def cmd_flower(args) -> int:
 
 def cmd_model(args) -> int:
     if args.model_cmd == "build-tiny":
-        from worker.llm.tiny import build_tiny
+        from llm.tiny import build_tiny
 
         base, adapter = build_tiny(Path(args.dir), size=args.size)
         print(json.dumps({"base": str(base), "adapter": str(adapter)}))
         return 0
     if args.model_cmd == "train":
-        from worker.forecast_models import train_and_register
+        from tasks.forecast_models import train_and_register
 
         _require_db()
         info = train_and_register(args.kind, _settings())
@@ -106,19 +104,19 @@ def cmd_tenant(args) -> int:
         key = tenants.add_key(engine, tenant_id, scopes=scopes)
         print(json.dumps({"tenant": args.name, "tenant_id": str(tenant_id), "api_key": key, "scopes": scopes}))
         return 0
-    tenant_id = tenants.revoke_key(engine, args.key, actor="cli")
-    if tenant_id is None:
+    revoked = tenants.revoke_key(engine, args.key, actor="cli")
+    if revoked is None:
         print(json.dumps({"revoked": False, "reason": "no live key with this prefix"}))
         return 1
-    from mindq import runtime
+    from jobstore import runtime
 
     prefix = tenants.key_prefix(args.key)
     try:  # web processes drop the key from their caches now, not in up to 30 s
         runtime.redis_client().publish(tenants.REVOCATIONS, prefix)
-    except Exception as exc:  # noqa: BLE001 - the revocation stands; caches expire on their own
+    except Exception as exc:
         print(f"mindq tenant: revoked, but not announced ({type(exc).__name__}); "
               "caches forget it within 30 s", file=sys.stderr)
-    print(json.dumps({"revoked": True, "prefix": prefix, "tenant_id": str(tenant_id)}))
+    print(json.dumps({"revoked": True, "prefix": prefix, "tenant_id": str(revoked)}))
     return 0
 
 

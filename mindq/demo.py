@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
 
 DEMO_TEXT = ("Journal, March 3rd: Dr. Alvarez called me at 555-201-3344 about my sleep. I have felt "
              "hopeless most days this month and I stopped going to my pottery class.")

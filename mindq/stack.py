@@ -17,9 +17,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from mindq.config import Settings, load_settings
+from core.config import Settings, load_settings
+from jobstore.runtime import read_or_create_secret
 from mindq.embedded import Service, start_postgres, start_redis
-from mindq.runtime import read_or_create_secret
 
 PY = sys.executable
 
@@ -133,7 +133,7 @@ class Stack:
             proc = self.children[name]
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for name, proc in self.children.items():
+        for proc in self.children.values():
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
@@ -159,7 +159,7 @@ def bootstrap_tenant(database_url: str, name: str, key: str) -> None:
 def ensure_tiny_model(models_dir: Path) -> None:
     if (models_dir / "tiny" / "base" / "config.json").exists():
         return
-    from worker.llm.tiny import build_tiny
+    from llm.tiny import build_tiny
 
     build_tiny(models_dir / "tiny")
 

@@ -6,8 +6,8 @@ human_evaluation/test_instruction_expert/swmh.csv, the full swmh test file being
 read here), label words from src/label_inference.py get_dict(), lower case, in its order.
 """
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 from .errors import UnknownAnalysisType
 from .spec import AnalysisType, Choice

@@ -1,6 +1,6 @@
 """render(): the full model prompt for one analysis of one text."""
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from string import Template
 from typing import Any
@@ -11,7 +11,7 @@ from .sanitize import neutralize
 from .spec import AnalysisType, Choice
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_template(file_name: str) -> Template:
     """The template file `prompts/templates/<file_name>`, without the file's final newline."""
     source = resources.files(__package__).joinpath("templates", file_name).read_text("utf-8")

@@ -21,7 +21,7 @@ import re
 import unicodedata
 
 _DOUBLE_QUOTES = '"\u201c\u201d\u201e\u201f\u2033\u2036\u00ab\u00bb\u301d\u301e\uff02'
-_QUOTE_TABLE = str.maketrans({ch: "'" for ch in _DOUBLE_QUOTES})
+_QUOTE_TABLE = str.maketrans(dict.fromkeys(_DOUBLE_QUOTES, "'"))
 _SPECIAL_TOKEN = re.compile(r"<\s*(/?\s*s|unk|pad|\|[^<>|\n]{0,64}\|)\s*>", re.IGNORECASE)
 _ROLE_MARKER = re.compile(r"\b(user|assistant|system)\s*:", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")

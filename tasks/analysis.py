@@ -9,12 +9,15 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import logging
+from typing import cast
 
 import redis
 
-from mindq import runtime
-from tasks.base import JobCancelled, JobContext, JobError, Outcome
-from tasks.handlers import scrubber
+from core import config
+from core.errors import ErrorCode
+from jobstore import runtime
+from tasks.contract import JobCancelled, JobContext, JobError, Outcome
+from tasks.scrubbing import scrubber
 
 log = logging.getLogger("mindq.analysis")
 
@@ -28,7 +31,7 @@ def cache_key(prompt: str, model_id: str, prompt_version: str, max_new_tokens: i
 
 def _cache_get(key: str) -> dict | None:
     try:
-        raw = runtime.redis_client().get(key)
+        raw = cast(bytes | None, runtime.redis_client().get(key))
         return runtime.cipher().decrypt_json(raw) if raw else None
     except (redis.RedisError, ValueError):
         return None  # a cache miss is always safe
@@ -43,9 +46,9 @@ def _cache_put(key: str, value: dict) -> None:
 
 def handle_analysis(ctx: JobContext) -> Outcome:
     import prompts
-    from worker import serving
-    from worker.llm.engine import RequestCancelled
-    from worker.llm.truncation import PromptTooLongError
+    from llm.engine import RequestCancelled
+    from llm.truncation import PromptTooLongError
+    from tasks import serving
 
     spec = prompts.get_type(ctx.type)
     engine = serving.engine()
@@ -56,16 +59,16 @@ def handle_analysis(ctx: JobContext) -> Outcome:
     if "previous_text" in spec.inputs:
         fields["previous_text"] = scrubber().scrub(ctx.payload["previous_text"]).text
     max_new = int(ctx.options.get("max_new_tokens") or spec.max_new_tokens)
-    max_new = max(1, min(max_new, runtime.settings().model.max_new_tokens * 4))
+    max_new = max(1, min(max_new, config.settings().model.max_new_tokens * 4))
     try:
         fitted = engine.fit(text, lambda t: prompts.render(ctx.type, t, **fields), max_new_tokens=max_new,
                             policy=str(ctx.options.get("truncation", "head_tail")))
     except PromptTooLongError:
-        raise JobError("INPUT_TOO_LONG", "the input cannot fit the model's context") from None
+        raise JobError(ErrorCode.INPUT_TOO_LONG, "the input cannot fit the model's context") from None
     except prompts.PromptError as exc:  # its messages name option values, never the text
-        raise JobError("INVALID_OPTIONS", f"invalid analysis options: {exc}") from None
+        raise JobError(ErrorCode.INVALID_OPTION, f"invalid analysis options: {exc}") from None
     except ValueError:  # anything else (e.g. a tokenizer's message) may quote the text
-        raise JobError("INVALID_OPTIONS", "the analysis options could not be applied") from None
+        raise JobError(ErrorCode.INVALID_OPTION, "the analysis options could not be applied") from None
     version = spec.version
     key = cache_key(fitted.prompt, engine.model_id, version, max_new)
     cached = _cache_get(key)
@@ -96,11 +99,11 @@ def _wait(ctx: JobContext, engine, future: concurrent.futures.Future, request_id
     """Wait for the generation. A cancel reaches the engine through the lease thread
     (ctx.on_cancel), which frees the batch slot; the future then fails with RequestCancelled."""
     ctx.on_cancel(lambda: engine.cancel(request_id))
-    limit = runtime.settings().task_time_limit
+    limit = config.settings().task_time_limit
     try:
         return future.result(timeout=limit)
     except concurrent.futures.TimeoutError:
         engine.cancel(request_id)
-        raise JobError("INFERENCE_TIMEOUT", f"generation did not finish within {limit}s") from None
+        raise JobError(ErrorCode.INFERENCE_TIMEOUT, f"generation did not finish within {limit}s") from None
     except cancelled_exc:
         raise JobCancelled(ctx.id) from None

@@ -1,12 +1,12 @@
 """The Celery application, built from mindq's settings (``celery -A tasks.app worker ...``)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from celery import Celery
 from kombu import Exchange, Queue
 
-from mindq.config import Settings, load_settings
+from core.config import Settings, load_settings
 from tasks.routing import CPU_QUEUE, QUEUES
 
 
@@ -63,9 +63,9 @@ def make_celery(settings_factory: Callable[[], Settings] = load_settings) -> Cel
 
 
 def _runtime_settings() -> Settings:
-    from mindq import runtime
+    from core import config
 
-    return runtime.settings()
+    return config.settings()
 
 
 app = make_celery(_runtime_settings)

@@ -22,20 +22,21 @@ import socket
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Iterable
+from collections.abc import Iterable
 
+from core import config
+from jobstore import runtime
 from jobstore.tables import TERMINAL_STATES
-from mindq import runtime
 from tasks.app import app
 
 log = logging.getLogger("mindq.callbacks")
 
 
 def signing_key() -> bytes:
-    s = runtime.settings()
+    s = config.settings()
     if s.callback_secret:
         return s.callback_secret.encode()
-    from mindq.runtime import encryption_keys
+    from jobstore.runtime import encryption_keys
 
     return hashlib.sha256(b"mindq-callback:" + encryption_keys(s)[0].encode()).digest()
 
@@ -50,20 +51,21 @@ def blocked_reason(url: str, *, resolve: bool, networks: Iterable[str] | None = 
     defaults to MINDQ_CALLBACK_BLOCKED_NETWORKS."""
     host = urllib.parse.urlsplit(url).hostname or ""
     if networks is None:
-        networks = runtime.settings().callback_blocked_networks
-    networks = [ipaddress.ip_network(n) for n in networks]
+        networks = config.settings().callback_blocked_networks
+    blocked = [ipaddress.ip_network(n) for n in networks]
+    addresses: set[ipaddress.IPv4Address | ipaddress.IPv6Address]
     try:
-        addresses = [ipaddress.ip_address(host)]
+        addresses = {ipaddress.ip_address(host)}
     except ValueError:
         if not resolve:
-            return "the host is this server itself" if host == "localhost" and networks else None
+            return "the host is this server itself" if host == "localhost" and blocked else None
         try:
-            addresses = {ipaddress.ip_address(info[4][0].split("%")[0])
+            addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0])
                          for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
         except (OSError, ValueError):
             return None  # unresolvable now: the delivery fails and retries like any network error
     for address in addresses:
-        for network in networks:
+        for network in blocked:
             if address.version == network.version and address in network:
                 return f"the host is in the blocked network {network}"
     return None
@@ -78,14 +80,24 @@ _opener = urllib.request.build_opener(_NoRedirects)
 
 
 def schedule(job: dict) -> None:
-    """Queue the callback of a job that just became terminal (no-op without a callback_url)."""
+    """Queue the callback of a job that just became terminal (no-op without a callback_url).
+    Raises what sending raised."""
     if job.get("callback_url"):
         app.send_task("mindq.callback", args=[str(job["id"])], queue="cpu")
 
 
+def notify(job: dict) -> None:
+    """``schedule`` for a job whose terminal state is already stored: a lost callback must not
+    undo or fail the job, so a failure to send is logged, not raised."""
+    try:
+        schedule(job)
+    except Exception as exc:
+        log.warning("callback not scheduled", extra={"job_id": str(job["id"]), "error_type": type(exc).__name__})
+
+
 @app.task(name="mindq.callback", bind=True, max_retries=12, ignore_result=True)
 def deliver(self, job_id: str) -> str:
-    job = runtime.job_service().get(job_id)
+    job = runtime.job_reads().get(job_id)
     if job is None or not job.get("callback_url") or job["state"] not in TERMINAL_STATES:
         return "skipped"
     body = json.dumps({"job_id": job_id, "state": job["state"], "type": job["type"],
@@ -107,7 +119,7 @@ def deliver(self, job_id: str) -> str:
             return "redirected"
     except (urllib.error.URLError, OSError) as exc:
         log.warning("callback failed", extra={"job_id": job_id, "error_type": type(exc).__name__})
-        raise self.retry(countdown=min(2 ** self.request.retries, 600))
+        raise self.retry(countdown=min(2 ** self.request.retries, 600)) from None
     if status >= 300:
         log.warning("callback refused", extra={"job_id": job_id, "status": status})
         raise self.retry(countdown=min(2 ** self.request.retries, 600))

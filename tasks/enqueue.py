@@ -13,9 +13,9 @@ import base64
 import json
 import math
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
-from mindq import runtime
+from core import config
 from tasks.app import app
 from tasks.routing import CPU_QUEUE
 
@@ -32,7 +32,7 @@ def enqueue_job(job_id: uuid.UUID | str, queue: str, producer=None, countdown: f
 def enqueue_jobs(jobs: list[dict]) -> None:
     """Many jobs over one broker connection, their messages in one Redis pipeline (kombu's
     producer batch) rather than a round trip each; cpu jobs grouped (see the module docstring)."""
-    messages = list(_messages(jobs, runtime.settings().cpu_jobs_per_message))
+    messages = list(_messages(jobs, config.settings().cpu_jobs_per_message))
     with app.producer_or_acquire() as producer:
         if len(messages) == 1:
             _send(*messages[0], producer=producer)

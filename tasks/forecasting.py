@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from tasks.base import JobContext, JobError, Outcome
+from core.errors import ErrorCode
+from tasks.contract import JobContext, JobError, Outcome
 
 
 def handle_forecasting(ctx: JobContext) -> Outcome:
     from forecasting import service
-    from worker.forecast_models import predictor
+    from tasks.forecast_models import predictor
 
     payload = ctx.payload["payload"]
     ctx.stage("modelling", 20)
@@ -20,6 +21,6 @@ def handle_forecasting(ctx: JobContext) -> Outcome:
         else:
             result = service.run_biometric_correlation(payload)
     except ValidationError:  # checked at the API already; a payload from an older version may not pass
-        raise JobError("INVALID_SERIES", "the payload no longer validates") from None
+        raise JobError(ErrorCode.INVALID_SERIES, "the payload no longer validates") from None
     version = result.get("model_version") if isinstance(result, dict) else None
     return Outcome(result, model_id=version, prompt_version=f"{ctx.type}@1")

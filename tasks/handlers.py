@@ -6,37 +6,12 @@ base task stores it. Patient text is scrubbed before anything else sees it.
 from __future__ import annotations
 
 import collections
-import threading
-from typing import Callable
+from collections.abc import Callable
 
-from mindq.jobtypes import job_types
-from tasks.base import JobContext, JobError, Outcome
-
-
-_scrubber = None
-_scrubber_lock = threading.Lock()
-
-
-def scrubber():
-    """The process's one Scrubber. Built under a lock: a gpu worker's task threads all start at
-    once, and each building its own (0.4 s of GIL-bound work apiece) kept 64 first jobs from the
-    engine for ~25 s."""
-    global _scrubber
-    if _scrubber is None:
-        with _scrubber_lock:
-            if _scrubber is None:
-                from phi import Scrubber
-
-                built = Scrubber()
-                built.scrub("warm-up: John Smith, 555-201-3344, 12 Elm Street")  # lazy tables load here
-                _scrubber = built
-    return _scrubber
-
-
-def scrub_version() -> str:
-    import phi
-
-    return f"phi@{getattr(phi, '__version__', '1')}"
+from core.errors import ErrorCode
+from tasks.contract import JobContext, JobError, Outcome
+from tasks.jobtypes import job_types
+from tasks.scrubbing import scrub_version, scrubber
 
 
 def handle_scrub(ctx: JobContext) -> Outcome:
@@ -68,4 +43,4 @@ def handler_for(job_type: str) -> Callable[[JobContext], Outcome]:
 
 
 def _unknown(ctx: JobContext) -> Outcome:
-    raise JobError("UNKNOWN_JOB_TYPE", f"this worker has no handler for job type {ctx.type!r}")
+    raise JobError(ErrorCode.UNKNOWN_ANALYSIS_TYPE, f"this worker has no handler for job type {ctx.type!r}")

@@ -17,7 +17,8 @@ import logging
 
 import redis
 
-from mindq import runtime
+from core import config
+from jobstore import runtime
 from tasks.app import app
 from tasks.enqueue import enqueue_job, job_ids_in_message
 from tasks.routing import QUEUES
@@ -56,7 +57,7 @@ def job_ids_in_queues(r, chunk: int = 5000) -> set[str]:
 
 
 def reconcile_once(grace_s: float) -> int:
-    service = runtime.job_service()
+    service = runtime.job_maintenance()
     stale = service.stale_jobs(grace_s)
     if not stale:
         return 0
@@ -77,7 +78,7 @@ def reconcile_once(grace_s: float) -> int:
 
 @app.task(name="mindq.reconcile", ignore_result=True)
 def reconcile() -> int:
-    s = runtime.settings()
+    s = config.settings()
     r = runtime.redis_client()
     # redis-py's Lock releases only a lock it still owns: a slow run cannot drop the next run's lock
     lock = r.lock(LOCK_KEY, timeout=max(int(s.reconcile_interval), 5), blocking=False)
@@ -97,10 +98,10 @@ PURGE_SLICE = 1000  # jobs per purge transaction
 
 @app.task(name="mindq.purge_inputs", ignore_result=True)
 def purge_inputs() -> int:
-    days = runtime.settings().input_retention_days
+    days = config.settings().input_retention_days
     if days <= 0:
         return 0
-    service, total = runtime.job_service(), 0
+    service, total = runtime.job_maintenance(), 0
     while True:  # in slices, so no transaction holds many rows for long
         n = service.purge_inputs(dt.timedelta(days=days), limit=PURGE_SLICE)
         total += n

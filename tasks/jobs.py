@@ -7,9 +7,10 @@ import logging
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from mindq import failures
+from core import failures
 from tasks.app import app
-from tasks.base import JobTask, RetryLater
+from tasks.base import JobTask
+from tasks.contract import RetryLater
 from tasks.enqueue import enqueue_job
 from tasks.handlers import handler_for
 from tasks.routing import CPU_QUEUE
@@ -29,7 +30,7 @@ def run_job(self: RunJob, job_id: str) -> str:
     try:
         return self.execute_job(job_id)
     except RetryLater as later:
-        raise self.retry(countdown=later.countdown)
+        raise self.retry(countdown=later.countdown) from None
 
 
 @app.task(name="mindq.run_jobs", base=RunJob, bind=True)

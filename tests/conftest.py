@@ -8,6 +8,7 @@ import pytest
 
 from jobstore.crypto import Cipher
 
+
 @pytest.fixture(scope="session")
 def services(tmp_path_factory):
     from migrations.runner import upgrade
@@ -43,7 +44,7 @@ def platform_env(services, tmp_path_factory) -> dict[str, str]:
         "MINDQ_CALLBACK_BLOCKED_NETWORKS": "169.254.0.0/16,fe80::/10,0.0.0.0/8,224.0.0.0/4,ff00::/8",
     }
     os.environ.update(env)
-    from mindq import runtime
+    from jobstore import runtime
 
     runtime.reset()
     return env

@@ -1,22 +1,17 @@
-"""Worker liveness in Redis: a short-lived key per worker that /health/ready and /metrics read.
-
-Cheaper and more reliable than a Celery broadcast ``inspect`` for a readiness probe. The keys
-expire on the server (no clock skew between hosts); a set names them, so a probe reads two
-replies instead of SCANning a keyspace that holds every job's event stream.
-"""
+"""This worker's entry in the registry (jobstore.workers), refreshed every few seconds."""
 from __future__ import annotations
 
-import json
+import logging
 import os
 import threading
 import time
 
-from mindq import runtime
+import redis
 
-PREFIX = "mindq:worker:"
-NAMES = "mindq:workers"
+from jobstore import runtime, workers
+
+log = logging.getLogger("mindq.worker")
 INTERVAL_S = 5.0
-TTL_S = 20
 
 _stop = threading.Event()
 
@@ -24,7 +19,7 @@ _stop = threading.Event()
 def _describe(kind: str, queues: list[str]) -> dict:
     info = {"kind": kind, "queues": queues, "pid": os.getpid(), "at": time.time()}
     if kind == "gpu":
-        from worker import serving
+        from tasks import serving
 
         info.update(serving.describe())
     return info
@@ -32,18 +27,20 @@ def _describe(kind: str, queues: list[str]) -> dict:
 
 def start(hostname: str, kind: str, queues: list[str]) -> None:
     def beat() -> None:
-        key = PREFIX + hostname
+        failing = False
         while True:
             try:
-                pipe = runtime.redis_client().pipeline(transaction=False)
-                pipe.set(key, json.dumps(_describe(kind, queues)), ex=TTL_S)
-                pipe.sadd(NAMES, hostname)
-                pipe.execute()
-            except Exception:  # Redis restarting: the next beat retries
-                pass
+                workers.announce(runtime.redis_client(), hostname, _describe(kind, queues))
+                failing = False
+            except redis.RedisError as exc:  # Redis restarting: the next beat retries
+                if not failing:  # once per outage, not every beat
+                    log.warning("heartbeat not written", extra={"error_type": type(exc).__name__})
+                failing = True
             if _stop.wait(INTERVAL_S):
-                runtime.redis_client().delete(key)
-                runtime.redis_client().srem(NAMES, hostname)
+                try:
+                    workers.withdraw(runtime.redis_client(), hostname)
+                except redis.RedisError:
+                    pass  # the key expires on its own within TTL_S
                 return
 
     threading.Thread(target=beat, daemon=True, name="heartbeat").start()
@@ -51,20 +48,3 @@ def start(hostname: str, kind: str, queues: list[str]) -> None:
 
 def stop() -> None:
     _stop.set()
-
-
-def live_workers(r) -> list[dict]:
-    names = sorted(n.decode() for n in r.smembers(NAMES))
-    if not names:
-        return []
-    out, gone = [], []
-    for name, raw in zip(names, r.mget([PREFIX + n for n in names])):
-        if raw is None:  # expired: a worker that died without saying goodbye
-            gone.append(name)
-            continue
-        info = json.loads(raw)
-        info["hostname"] = name
-        out.append(info)
-    if gone:
-        r.srem(NAMES, *gone)
-    return out

@@ -13,9 +13,9 @@ import subprocess
 import sys
 import time
 
-from mindq.config import Settings
+from core.config import Settings
+from llm.gpu import pin_env, visible_gpus
 from tasks.routing import CPU_QUEUE, LLM_BATCH, LLM_INTERACTIVE
-from worker.llm.gpu import pin_env, visible_gpus
 
 
 def celery_worker_cmd(name: str, queues: list[str], pool: str, concurrency: int, prefetch: int = 1) -> list[str]:
@@ -34,7 +34,7 @@ def gpu_worker_cmds(settings: Settings) -> list[tuple[dict[str, str], list[str]]
     gpus = visible_gpus(settings.gpus)
     # task threads: enough to keep the engine's batch full, plus a few waiting at the door
     threads = settings.model.max_batch + 4
-    cmd = lambda name: celery_worker_cmd(name, [LLM_INTERACTIVE, LLM_BATCH], "threads", threads)  # noqa: E731
+    cmd = lambda name: celery_worker_cmd(name, [LLM_INTERACTIVE, LLM_BATCH], "threads", threads)
     if not gpus:
         return [({**pin_env(None, {}), "MINDQ_WORKER_KIND": "gpu"}, cmd("llm-cpu"))]
     return [({**pin_env(g, {}), "MINDQ_WORKER_KIND": "gpu"}, cmd(f"gpu{g}")) for g in gpus]

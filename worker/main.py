@@ -12,18 +12,19 @@ import sys
 
 from celery import signals
 
-from mindq import runtime
-from mindq.logs import configure_logging
+from core import config
+from core.logs import configure_logging
+from jobstore import runtime
 from tasks.app import app  # noqa: F401  (the app celery -A loads)
 from worker import heartbeat
 
 log = logging.getLogger("mindq.worker")
-WORKER_KIND = os.environ.get("MINDQ_WORKER_KIND", "cpu")  # cpu | gpu
+WORKER_KIND = config.settings().worker_kind  # cpu | gpu, fixed for the process
 
 
 @signals.setup_logging.connect
 def _setup_logging(**_kwargs) -> None:
-    configure_logging(runtime.settings().log_level, service=f"worker-{WORKER_KIND}")
+    configure_logging(config.settings().log_level, service=f"worker-{WORKER_KIND}")
 
 
 def _fatal(what: str, exc: Exception) -> None:
@@ -36,29 +37,29 @@ def _fatal(what: str, exc: Exception) -> None:
 @signals.worker_init.connect
 def _load_models(**_kwargs) -> None:
     if WORKER_KIND != "gpu":
-        from worker import forecast_models
+        from tasks import forecast_models
 
         try:
-            forecast_models.ensure_registered(runtime.settings())
+            forecast_models.ensure_registered(config.settings())
         except forecast_models.ForecastModelError as exc:
             _fatal("forecasting models unavailable", exc)
         runtime.db().dispose()  # the pool processes open their own connections
         runtime.reset()
         return
-    from worker import serving
+    from tasks import serving
 
     try:
-        serving.start_engine(runtime.settings())
+        serving.start_engine(config.settings())
     except serving.ModelStartError as exc:
         _fatal("model failed to load", exc)
-    from tasks.handlers import scrubber
+    from tasks.scrubbing import scrubber
 
     scrubber()  # every LLM job scrubs first: load the PHI dictionaries before the first one
     _defer_events()
 
 
 def _defer_events() -> None:
-    runtime.job_service().defer_events(runtime.settings().event_linger_s)
+    runtime.job_lifecycle().defer_events(config.settings().event_linger_s)
 
 
 @signals.worker_ready.connect
@@ -72,27 +73,27 @@ def _after_fork(**_kwargs) -> None:
     runtime.reset()  # never share a parent's connections with a forked child
     _defer_events()
     if WORKER_KIND == "cpu":
-        from worker import forecast_models
+        from tasks import forecast_models
 
         try:
-            forecast_models.load_active(runtime.settings())
+            forecast_models.load_active(config.settings())
         except forecast_models.ForecastModelError as exc:
             _fatal("forecasting model failed to load", exc)
-        from tasks.handlers import scrubber
+        from tasks.scrubbing import scrubber
 
         scrubber()  # load the PHI dictionaries before the first job, not during it
 
 
 @signals.worker_process_shutdown.connect
 def _flush_events(**_kwargs) -> None:
-    runtime.job_service().flush_events()
+    runtime.job_lifecycle().flush_events()
 
 
 @signals.worker_shutdown.connect
 def _stop(**_kwargs) -> None:
-    runtime.job_service().flush_events()  # a threads-pool worker has no process shutdown of its own
+    runtime.job_lifecycle().flush_events()  # a threads-pool worker has no process shutdown of its own
     heartbeat.stop()
     if WORKER_KIND == "gpu":
-        from worker import serving
+        from tasks import serving
 
         serving.stop_engine()

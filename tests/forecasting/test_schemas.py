@@ -3,8 +3,13 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from forecasting.schemas import (H_MAX, BiometricCorrelationRequest, DeteriorationRequest, ForecastRequest,
-                                 validation_errors)
+from forecasting.schemas import (
+    H_MAX,
+    BiometricCorrelationRequest,
+    DeteriorationRequest,
+    ForecastRequest,
+    validation_errors,
+)
 
 GOOD = [{"timestamp": f"2024-01-{d:02d}", "value": v} for d, v in [(1, 14), (8, 12), (15, 13), (22, 11), (29, 10)]]
 

@@ -11,7 +11,7 @@ def cohort():
 
 def test_same_seed_same_cohort():
     a, b = simulate_cohort(5, seed=3), simulate_cohort(5, seed=3)
-    for p, q in zip(a, b):
+    for p, q in zip(a, b, strict=True):
         np.testing.assert_array_equal(p.visits["PHQ-9"][1], q.visits["PHQ-9"][1])
         np.testing.assert_array_equal(p.biometrics["sleep_hours"], q.biometrics["sleep_hours"])
 
@@ -67,6 +67,6 @@ def test_null_biometric_is_unrelated(cohort):
 def test_some_patients_have_no_wearable(cohort):
     none = [np.isnan(p.biometrics["sleep_hours"]).all() for p in cohort]
     assert 0.05 < np.mean(none) < 0.4
-    with_wearable = [p for p, n in zip(cohort, none) if not n]
+    with_wearable = [p for p, n in zip(cohort, none, strict=True) if not n]
     frac_missing = np.mean([np.isnan(p.biometrics["hrv"]).mean() for p in with_wearable])
     assert 0.08 < frac_missing < 0.25

@@ -24,7 +24,9 @@ class Proc:
         self._spawn()
 
     def _spawn(self) -> None:
-        self._log = open(self.log_path, "ab")
+        if getattr(self, "_log", None) is not None and not self._log.closed:
+            self._log.close()  # a respawn after a kill: the dead process's log handle
+        self._log = open(self.log_path, "ab")  # closed in stop() or by the next spawn
         self.popen = subprocess.Popen(self.cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, start_new_session=True)
 
@@ -54,8 +56,8 @@ def wait_until(predicate, timeout: float = 60, interval: float = 0.1, what: str 
 
 
 def worker_alive(hostname_prefix: str) -> bool:
-    from mindq import runtime
-    from worker.heartbeat import live_workers
+    from jobstore import runtime
+    from jobstore.workers import live_workers
 
     return any(w["hostname"].startswith(hostname_prefix) for w in live_workers(runtime.redis_client()))
 
@@ -82,7 +84,7 @@ def tiny_model(platform_env) -> dict[str, str]:
 
 
 def start_cpu_worker(proc_env, log_dir, name: str = "worker-cpu") -> Proc:
-    from mindq.config import load_settings
+    from core.config import load_settings
     from worker.launch import celery_worker_cmd
 
     # the production command line (`mindq worker cpu`), without its restarting supervisor
@@ -142,7 +144,7 @@ def web_server(proc_env, log_dir):
 
 @pytest.fixture(scope="session")
 def keys(platform_env) -> dict[str, str]:
-    from mindq import runtime
+    from jobstore import runtime
 
     engine = runtime.db()
     out = {}

@@ -188,7 +188,7 @@ def test_rate_limit_is_per_tenant_and_a_json_429(platform_env, keys):
     import os
 
     from api.app import create_app
-    from mindq.config import load_settings
+    from core.config import load_settings
 
     # an hour, not a minute: the window is aligned to the clock, and the test must not straddle an edge
     app = create_app(load_settings({**os.environ, "MINDQ_RATE_LIMIT": "3 per hour"}))

@@ -4,12 +4,11 @@ from __future__ import annotations
 import http.server
 import json
 import threading
-
 import time
 
 import pytest
 
-from mindq.config import DEFAULT_CALLBACK_BLOCKED
+from core.config import DEFAULT_CALLBACK_BLOCKED
 from tasks.callbacks import blocked_reason, sign
 from tests.platform.conftest import wait_job, wait_until
 
@@ -61,6 +60,7 @@ def test_redirects_are_not_followed(api, cpu_worker):
         time.sleep(3)  # room for a followed redirect, or a retry, to arrive
     finally:
         server.shutdown()
+        server.server_close()
     assert attempts == ["/hook"]
 
 
@@ -92,6 +92,7 @@ def test_callback_is_signed_carries_no_text_and_is_retried(api, cpu_worker):
         wait_until(lambda: received, 30, what="the callback")
     finally:
         server.shutdown()
+        server.server_close()
     body, signature = received[0]
     assert len(attempts) >= 2
     assert signature == sign(body)

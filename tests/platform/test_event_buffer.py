@@ -5,8 +5,7 @@ import os
 import time
 import uuid
 
-from jobstore import events
-from mindq import runtime
+from jobstore import events, runtime
 from tests.platform.conftest import wait_until
 
 

@@ -44,7 +44,7 @@ def test_deterioration_and_correlation_jobs(api, cpu_worker):
     payload = {"instrument": "mood",
                "symptoms": [{"timestamp": d.isoformat(), "value": round(5 + 2 * math.sin((i - 2) / 3), 2)}
                             for i, d in enumerate(days)],
-               "biometrics": [{"date": d.isoformat(), "sleep_hours": round(s, 2)} for d, s in zip(days, sleep)]}
+               "biometrics": [{"date": d.isoformat(), "sleep_hours": round(s, 2)} for d, s in zip(days, sleep, strict=True)]}
     status, job, _ = api("POST", "/v1/jobs", {"type": "biometric_correlation", "payload": payload})
     assert status == 202, job
     done = wait_job(api, job["id"], timeout=120)

@@ -7,9 +7,8 @@ import uuid
 
 import sqlalchemy as sa
 
-from jobstore import events
+from jobstore import events, runtime
 from jobstore.tables import jobs
-from mindq import runtime
 from tasks.app import app as celery_app
 from tasks.enqueue import _messages, _send, enqueue_job, enqueue_jobs, job_ids_in_message
 from tests.platform.conftest import wait_job
@@ -49,7 +48,7 @@ def test_a_grouped_message_runs_each_job_once_as_a_message_of_its_own_would(api,
     enqueue_job(finished["id"], "cpu")
     assert wait_job(api, str(finished["id"]))["state"] == "succeeded"
     assert api("DELETE", f"/v1/jobs/{cancelled['id']}")[0] == 200
-    service = runtime.job_service()
+    service = runtime.job_lifecycle()
     assert service.claim(str(leased["id"]), "another-worker", 2).status == "claimed"  # a 2 s lease
 
     group = [finished, cancelled, leased, {"id": "not-a-uuid"}, fresh1, fresh2]

@@ -6,7 +6,7 @@ import threading
 import time
 
 import phi
-from tasks import handlers
+from tasks import scrubbing
 
 
 def test_concurrent_first_calls_build_one_scrubber(monkeypatch):
@@ -19,12 +19,12 @@ def test_concurrent_first_calls_build_one_scrubber(monkeypatch):
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(phi, "Scrubber", SlowScrubber)
-    monkeypatch.setattr(handlers, "_scrubber", None)
+    monkeypatch.setattr(scrubbing, "_scrubber", None)
     got, start = [], threading.Barrier(16)
 
     def ask():
         start.wait()
-        got.append(handlers.scrubber())
+        got.append(scrubbing.scrubber())
 
     threads = [threading.Thread(target=ask) for _ in range(16)]
     for t in threads:

@@ -13,12 +13,12 @@ import uuid
 import pytest
 import redis
 
-from mindq.config import load_settings
+from core.config import load_settings
+from jobstore import workers as heartbeat
 from tasks.app import make_celery
 from tasks.enqueue import RUN_JOB, RUN_JOBS
 from tasks.housekeeping import job_ids_in_queues, queue_keys
 from tasks.routing import QUEUES
-from worker import heartbeat
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""Group commit of submissions (api/intake.py, JobService.create_many) on the real PostgreSQL and Redis."""
+"""Group commit of submissions (tasks/intake.py, JobIntake.create_many) on the real PostgreSQL and Redis."""
 from __future__ import annotations
 
 import json
@@ -7,12 +7,11 @@ import uuid
 
 import sqlalchemy as sa
 
-from api.intake import Intake
-from jobstore import tenants
-from jobstore.jobs import IdempotencyConflict, JobService, NewJob
+from jobstore import runtime, tenants
+from jobstore.intake import IdempotencyConflict, JobIntake, NewJob
 from jobstore.tables import audit_log
-from mindq import runtime
 from tasks.enqueue import job_ids_in_message
+from tasks.intake import Intake
 
 QUEUE = "intake-test"  # no worker consumes it: the messages stay where the test can read them
 
@@ -22,13 +21,12 @@ def _new(tid, text: str, key: str | None = None) -> NewJob:
                   options={}, idempotency_key=key, body_hash=f"hash-of-{text}" if key else None)
 
 
-class GatedService(JobService):
+class GatedService(JobIntake):
     """The real service, whose first write waits for a gate, so submissions pile up behind it;
     records the size of every write."""
 
     def __init__(self, gate: threading.Event):
-        base = runtime.job_service()
-        super().__init__(base.engine, base.redis, base.cipher)
+        super().__init__(runtime.sql(), runtime.cipher())
         self.gate = gate
         self.sizes: list[int] = []
 
@@ -45,15 +43,15 @@ def _queued_ids(n: int) -> list[str]:
 
 
 def test_create_many_writes_jobs_and_their_audit_rows_and_skips_a_taken_key(platform_env):
-    service = runtime.job_service()
+    service = runtime.job_intake()
     tid = tenants.ensure_tenant(runtime.db(), "clinic-a")
     key = f"k-{uuid.uuid4()}"
-    first, created = service.create(_new(tid, "first", key), actor="key:first")
-    assert created
+    [first] = service.create_many([(_new(tid, "first", key), "key:first")])
+    assert first is not None
     rows = service.create_many([(_new(tid, "a"), "key:a"), (_new(tid, "again", key), "key:b"),
                                 (_new(tid, "c"), "key:c")])
     assert rows[1] is None and rows[0] is not None and rows[2] is not None
-    assert [service.payload(r)["text"] for r in (rows[0], rows[2])] == ["a", "c"]
+    assert [runtime.job_reads().payload(r)["text"] for r in (rows[0], rows[2])] == ["a", "c"]
     with runtime.db().connect() as conn:
         audit = dict(conn.execute(sa.select(audit_log.c.job_id, audit_log.c.actor).where(
             audit_log.c.job_id.in_([rows[0]["id"], rows[2]["id"], first["id"]]))).all())
@@ -84,7 +82,7 @@ def test_concurrent_submissions_are_written_together_and_each_gets_its_own_job(p
         t.join(30)
     assert service.sizes == [1, 19]
     assert len(answers) == 20 and all(created for _, created in answers.values())
-    assert {service.payload(job)["text"] for job, _ in answers.values()} == set(answers)
+    assert {runtime.job_reads().payload(job)["text"] for job, _ in answers.values()} == set(answers)
     # every job's message was sent, once
     assert sorted(_queued_ids(100)) == sorted(str(job["id"]) for job, _ in answers.values())
 
@@ -123,22 +121,18 @@ def test_a_repeated_key_in_one_batch_gives_the_same_job_and_a_changed_body_a_con
 
 
 def test_a_failed_write_answers_every_waiting_request_with_the_error(platform_env):
-    class Broken(JobService):
-        def create(self, new, *, actor):
-            raise sa.exc.OperationalError("INSERT", {}, Exception("database is down"))
-
+    class Broken(JobIntake):
         def create_many(self, news):
             raise sa.exc.OperationalError("INSERT", {}, Exception("database is down"))
 
-    base = runtime.job_service()
-    intake = Intake(lambda: Broken(base.engine, base.redis, base.cipher))
+    intake = Intake(lambda: Broken(runtime.sql(), runtime.cipher()))
     tid = tenants.ensure_tenant(runtime.db(), "clinic-a")
     errors: list[BaseException] = []
 
     def submit(i: int) -> None:
         try:
             intake.submit(_new(tid, f"x{i}"), "key:t")
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=submit, args=(i,)) for i in range(5)]

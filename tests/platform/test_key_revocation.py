@@ -10,8 +10,8 @@ import time
 import httpx
 import sqlalchemy as sa
 
+from jobstore import runtime
 from jobstore.tables import audit_log
-from mindq import runtime
 
 
 def _cli(proc_env, *args: str) -> subprocess.CompletedProcess:

@@ -5,10 +5,10 @@ import uuid
 
 import sqlalchemy as sa
 
+from jobstore import runtime
 from jobstore.crypto import Cipher
-from jobstore.jobs import JobService, NewJob
+from jobstore.intake import JobIntake, NewJob
 from jobstore.tables import results
-from mindq import runtime
 from tasks.enqueue import enqueue_job
 from tests.platform.conftest import wait_job, wait_until
 
@@ -48,9 +48,10 @@ def _direct_job(cipher: Cipher, tenant_name: str = "clinic-a") -> dict:
     from jobstore import tenants
 
     tenant_id = tenants.ensure_tenant(runtime.db(), tenant_name)
-    service = JobService(runtime.db(), runtime.redis_client(), cipher)
-    job, _ = service.create(NewJob(tenant_id=tenant_id, type="scrub", priority="interactive", queue="cpu",
-                                   payload={"text": TEXT}, options={}), actor="test")
+    [job] = JobIntake(runtime.sql(), cipher).create_many([(NewJob(
+        tenant_id=tenant_id, type="scrub", priority="interactive", queue="cpu", payload={"text": TEXT},
+        options={}), "test")])
+    assert job is not None
     return job
 
 

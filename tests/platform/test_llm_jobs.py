@@ -5,8 +5,8 @@ import uuid
 
 import sqlalchemy as sa
 
+from jobstore import runtime
 from jobstore.tables import results
-from mindq import runtime
 from tests.platform.conftest import read_sse, wait_job, wait_until
 
 JOURNAL = "I have felt empty for weeks, I cannot sleep, and nothing I used to enjoy helps anymore."

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from mindq import runtime
+from jobstore import runtime
 from tests.platform.conftest import read_sse, wait_job
 
 _RAND = uuid.uuid4().int

@@ -7,9 +7,9 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from jobstore import events
+from core import config
+from jobstore import events, runtime
 from jobstore.tables import results
-from mindq import runtime
 from tasks.app import app as celery_app
 from tests.platform.conftest import LLM_WORKER, Proc, wait_job, wait_until, worker_alive
 
@@ -78,7 +78,7 @@ def test_kill_9_of_a_worker_mid_task_loses_nothing_and_applies_nothing_twice(api
     from tasks.housekeeping import reconcile_once
 
     def all_done():
-        reconcile_once(runtime.settings().reconcile_grace)  # what beat runs every few seconds
+        reconcile_once(config.settings().reconcile_grace)  # what beat runs every few seconds
         return all(api("GET", f"/v1/jobs/{j}")[1]["state"] in ("succeeded", "failed", "cancelled") for j in ids)
 
     wait_until(all_done, 240, 1.0, what="every job to finish after the kill")
@@ -159,7 +159,7 @@ def test_kill_9_of_a_cpu_worker_holding_reserved_messages_loses_none(api, cpu_wo
     from tasks.housekeeping import reconcile_once
 
     def all_done():
-        reconcile_once(runtime.settings().reconcile_grace)  # what beat runs every few seconds
+        reconcile_once(config.settings().reconcile_grace)  # what beat runs every few seconds
         return all(api("GET", f"/v1/jobs/{j}")[1]["state"] == "succeeded" for j in ids)
 
     wait_until(all_done, 120, 1.0, what="every job to finish after the kill")

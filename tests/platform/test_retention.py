@@ -6,8 +6,8 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from jobstore import runtime
 from jobstore.tables import audit_log, jobs
-from mindq import runtime
 from tests.platform.conftest import wait_job
 
 

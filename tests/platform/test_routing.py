@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from mindq import runtime
+from core import config
+from jobstore import runtime
 from tasks.app import celery_config
 from tasks.routing import QUEUES, queue_for
 
@@ -12,7 +13,7 @@ from tasks.routing import QUEUES, queue_for
 def test_each_queue_gets_only_its_own_messages(platform_env):
     from celery import Celery
 
-    settings = runtime.settings()
+    settings = config.settings()
     private_url = settings.redis_url.rsplit("/", 1)[0] + "/7"  # a database no worker listens on
     app = Celery("routing-test")
     app.conf.update(celery_config(dataclasses.replace(settings, redis_url=private_url)))
@@ -23,7 +24,7 @@ def test_each_queue_gets_only_its_own_messages(platform_env):
             queue.bind(conn.default_channel).declare()  # what each worker does at start
         for name in QUEUES:
             app.send_task("mindq.noop", args=[0], queue=name, connection=conn)
-    assert {name: r.llen(name) for name in QUEUES} == {name: 1 for name in QUEUES}
+    assert {name: r.llen(name) for name in QUEUES} == dict.fromkeys(QUEUES, 1)
 
 
 def test_routing_by_kind_and_priority():

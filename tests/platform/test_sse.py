@@ -66,13 +66,13 @@ def test_live_followers_all_see_every_event(api, keys, llm_worker, web_server):
 def test_heartbeats_while_idle(api, keys, web_server):
     # a queued job that no worker will take (its queue has no consumer in this test): only heartbeats
 
-    from jobstore import tenants
-    from jobstore.jobs import NewJob
-    from mindq import runtime
+    from jobstore import runtime, tenants
+    from jobstore.intake import NewJob
 
     tid = tenants.ensure_tenant(runtime.db(), "clinic-a")
-    job, _ = runtime.job_service().create(NewJob(tenant_id=tid, type="scrub", priority="interactive",
-                                                 queue="cpu", payload={"text": "idle"}, options={}), actor="t")
+    [job] = runtime.job_intake().create_many([(NewJob(tenant_id=tid, type="scrub", priority="interactive",
+                                                      queue="cpu", payload={"text": "idle"}, options={}), "t")])
+    assert job is not None
     import httpx
 
     seen = []
@@ -83,4 +83,4 @@ def test_heartbeats_while_idle(api, keys, web_server):
             if sum(1 for s in seen if s.startswith(": heartbeat")) >= 2:
                 break
     assert any(s.startswith("data: ") for s in seen)  # the queued event
-    runtime.job_service().cancel(job["id"], tid, actor="t")
+    runtime.job_lifecycle().cancel(job["id"], tid, actor="t")

@@ -41,7 +41,7 @@ def test_mindq_up_runs_the_demo_and_stops_cleanly(tmp_path):
     with open(log_path, "wb") as log:
         proc = _start(home, key, api_port, flower_port, log)
         try:
-            text = lambda: log_path.read_text(errors="replace")  # noqa: E731
+            text = lambda: log_path.read_text(errors="replace")
             wait_until(lambda: "running; Ctrl-C stops every process" in text() or proc.poll() is not None,
                        300, 1.0, what="the stack and its demo")
             assert proc.poll() is None, text()[-4000:]

@@ -6,21 +6,25 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from jobstore import tenants
+from core import config, failures
+from jobstore import runtime, tenants
 from jobstore.db import make_engine
-from jobstore.jobs import JobService, NewJob
-from mindq import failures, runtime
+from jobstore.intake import NewJob
+from jobstore.lifecycle import JobLifecycle
+from jobstore.pg import Sql
 
 
-def _service(pool_size: int = 1) -> tuple[JobService, sa.Engine]:
-    engine = make_engine(runtime.settings().database_url, pool_size=pool_size, async_commit=True)
-    return JobService(runtime.db(), runtime.redis_client(), runtime.cipher(), worker_engine=engine), engine
+def _service(pool_size: int = 1) -> tuple[JobLifecycle, sa.Engine]:
+    engine = make_engine(config.settings().database_url, pool_size=pool_size, async_commit=True)
+    return JobLifecycle(runtime.sql(), Sql(engine), runtime.redis_client(), runtime.cipher()), engine
 
 
-def _job(service: JobService) -> str:
+def _job() -> str:
     tid = tenants.ensure_tenant(runtime.db(), "clinic-a")
-    job, _ = service.create(NewJob(tenant_id=tid, type="scrub", priority="interactive", queue="nowhere",
-                                   payload={"text": "x"}, options={}), actor="test")
+    [job] = runtime.job_intake().create_many([(NewJob(
+        tenant_id=tid, type="scrub", priority="interactive", queue="nowhere", payload={"text": "x"}, options={}),
+        "test")])
+    assert job is not None
     return str(job["id"])
 
 
@@ -31,13 +35,13 @@ def _state(job_id: str) -> str:
 
 def test_claim_and_succeed_commit_on_their_own(platform_env):
     service, engine = _service()
-    job_id = _job(service)
+    job_id = _job()
     assert _state(job_id) == "queued"  # the API's insert, seen from another connection: committed
     claim = service.claim(job_id, "owner-1", 30)
     assert claim.status == "claimed" and claim.attempt == 1 and str(claim.job["id"]) == job_id
     assert _state(job_id) == "running"  # seen from another connection: committed
     assert service.succeed(job_id, {"ok": True}) is True
-    assert _state(job_id) == "succeeded" and service.result(job_id) == {"ok": True}
+    assert _state(job_id) == "succeeded" and runtime.job_reads().result(job_id) == {"ok": True}
     assert service.succeed(job_id, {"ok": False}) is False  # terminal: no second result
     assert service.claim(job_id, "owner-2", 30).status == "terminal"
     engine.dispose()
@@ -45,7 +49,7 @@ def test_claim_and_succeed_commit_on_their_own(platform_env):
 
 def test_a_broken_connection_fails_one_claim_and_is_not_reused(platform_env):
     service, engine = _service(pool_size=1)
-    job_id = _job(service)
+    job_id = _job()
     conn = engine.raw_connection()
     backend = conn.cursor().execute("SELECT pg_backend_pid()").fetchone()[0]
     conn.close()  # back to the pool: the claim below gets this very connection

@@ -1,8 +1,8 @@
 """Property-style: parse() returns a well-formed result for any output (seeded random inputs)."""
 
 import random
-import zlib
 import string
+import zlib
 
 import pytest
 

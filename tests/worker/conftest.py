@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from mindq.config import ModelSettings
-from worker.llm.engine import Engine
-from worker.llm.loader import LoadedModel, load_model
-from worker.llm.tiny import build_tiny
+from core.config import ModelSettings
+from llm.engine import Engine
+from llm.loader import LoadedModel, load_model
+from llm.tiny import build_tiny
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
 

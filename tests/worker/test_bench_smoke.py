@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from worker.llm import synthetic
-from worker.llm.engine import Engine
+from llm import synthetic
+from llm.engine import Engine
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "llm_engine.py"
 

@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import torch
 
-from worker.llm.engine import Engine, EngineError, GenerationResult, RequestCancelled
-from worker.llm.truncation import PromptTooLongError
+from llm.engine import Engine, EngineError, GenerationResult, RequestCancelled
+from llm.loader import load_model
+from llm.truncation import PromptTooLongError
 
 PROMPTS = [
     "USER: Consider this post: \"I can't sleep and I feel hopeless.\" Question: Does the poster "
@@ -49,7 +50,7 @@ def alone(loaded):
 
 
 def test_alone_matches_plain_hf_generate(loaded, alone):
-    for prompt, result in zip(PROMPTS, alone):
+    for prompt, result in zip(PROMPTS, alone, strict=True):
         ids = loaded.tokenizer(prompt)["input_ids"]
         assert result.prompt_tokens == len(ids)
         assert result.completion_tokens == NEW and result.finish_reason == "length"
@@ -87,7 +88,7 @@ def test_different_lengths_and_finishers_leave(loaded, alone):
         eng.step()
         max_rows = max(max_rows, len(eng.runner.running_ids))
     assert max_rows == 3
-    for i, (f, ref) in enumerate(zip(futures, alone)):
+    for i, (f, ref) in enumerate(zip(futures, alone, strict=True)):
         r = f.result()
         assert r.completion_tokens == 4 + 3 * i
         assert ref.text.startswith(r.text) or r.text.startswith(ref.text)
@@ -221,11 +222,13 @@ def test_token_id_prompts_and_ignore_eos(loaded, alone):
     assert fut.result().completion_tokens == NEW
 
 
-def test_from_settings_uses_model_limits(tiny_paths):
+def test_engine_takes_model_settings_limits(tiny_paths):
+    # built the way tasks/serving.py does at worker start: load, then the settings' limits
     from tests.worker.conftest import settings_for
 
-    eng = Engine.from_settings(settings_for(tiny_paths, max_batch=3, max_new_tokens=5), device="cpu",
-                               start=False)
+    settings = settings_for(tiny_paths, max_batch=3, max_new_tokens=5)
+    eng = Engine(load_model(settings, device="cpu"), max_batch=settings.max_batch,
+                 default_max_new_tokens=settings.max_new_tokens, start=False)
     assert eng.scheduler.limits.max_batch == 3 and eng.default_max_new_tokens == 5
     fut = eng.submit(PROMPTS[2])
     while not fut.done():

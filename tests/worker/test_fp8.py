@@ -6,7 +6,7 @@ import copy
 import pytest
 import torch
 
-from worker.llm.fp8 import Fp8Linear, quantize_linears_fp8
+from llm.fp8 import Fp8Linear, quantize_linears_fp8
 
 
 def test_fp8_linear_close_to_linear():
@@ -36,8 +36,8 @@ def test_quantize_model_keeps_head_and_predictions(loaded):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_fp8_load_path_on_gpu(tiny_paths):
+    from llm.loader import ModelLoadError, load_model
     from tests.worker.conftest import settings_for
-    from worker.llm.loader import ModelLoadError, load_model
 
     major, minor = torch.cuda.get_device_capability()
     if (major, minor) < (8, 9):
@@ -46,7 +46,7 @@ def test_fp8_load_path_on_gpu(tiny_paths):
         return
     loaded = load_model(settings_for(tiny_paths, quant="fp8", dtype="bf16"))
     assert loaded.merged and loaded.model_id.endswith(":fp8")
-    from worker.llm.engine import Engine
+    from llm.engine import Engine
 
     with Engine(loaded) as eng:
         assert eng.generate("hello", max_new_tokens=4, ignore_eos=True).completion_tokens == 4

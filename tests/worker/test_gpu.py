@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from worker.llm import gpu
+from llm import gpu
 
 
 def test_explicit_gpu_list():
@@ -38,8 +38,8 @@ def test_pin_env_for_child():
 
 
 def test_importing_worker_llm_does_not_initialise_cuda():
-    code = ("import torch, worker.llm.gpu, worker.llm.loader, worker.llm.engine; "
-            "worker.llm.gpu.visible_gpus('0'); print(torch.cuda.is_initialized())")
+    code = ("import torch, llm.gpu, llm.loader, llm.engine; "
+            "llm.gpu.visible_gpus('0'); print(torch.cuda.is_initialized())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -56,9 +56,9 @@ def test_device_report_cuda():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_engine_on_gpu_matches_cpu_greedy(tiny_paths, alone_cpu_text=None):
+    from llm.engine import Engine
+    from llm.loader import load_model
     from tests.worker.conftest import settings_for
-    from worker.llm.engine import Engine
-    from worker.llm.loader import load_model
 
     prompt = "USER: Consider this post: I can't sleep. ASSISTANT:"
     texts = []

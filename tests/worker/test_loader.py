@@ -7,9 +7,9 @@ import shutil
 import pytest
 import torch
 
+from llm.loader import ModelLoadError, load_model
+from llm.tiny import build_tiny
 from tests.worker.conftest import settings_for
-from worker.llm.loader import ModelLoadError, load_model
-from worker.llm.tiny import build_tiny
 
 PROMPT = "USER: Consider this post: I can't sleep. Question: Does the poster suffer from depression?"
 
@@ -121,7 +121,7 @@ def test_quantization_needs_a_gpu(tiny_paths, quant):
 def test_unknown_quant_and_dtype(tiny_paths):
     _one_line_error(settings_for(tiny_paths, quant="int3"), "MODEL_QUANT='int3'")
     base, adapter = tiny_paths
-    from mindq.config import ModelSettings
+    from core.config import ModelSettings
     with pytest.raises(ModelLoadError, match="MODEL_DTYPE"):
         load_model(ModelSettings(base_path=base, adapter_path=adapter, dtype="fp64"), device="cpu")
 

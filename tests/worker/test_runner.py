@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from worker.llm.runner import ModelRunner, PrefillInput
+from llm.runner import ModelRunner, PrefillInput
 
 WORDS = "sleep mood tired hopeless friends work anxiety appetite worry better the and of to".split()
 
@@ -35,7 +35,7 @@ def test_churn_matches_alone(loaded, monkeypatch, seed):
     rng = random.Random(seed)
     prompts = _prompts(loaded.tokenizer, 10, seed)
     budgets = [rng.randint(1, 12) for _ in prompts]
-    expected = [_run_alone(loaded, p, n) for p, n in zip(prompts, budgets)]
+    expected = [_run_alone(loaded, p, n) for p, n in zip(prompts, budgets, strict=True)]
 
     runner = ModelRunner(loaded.model, pad_token_id=loaded.tokenizer.pad_token_id, device="cpu")
     got: dict[str, list[int]] = {}

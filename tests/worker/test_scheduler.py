@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from worker.llm.scheduler import ScheduledRequest, Scheduler, SchedulerLimits
+from llm.scheduler import ScheduledRequest, Scheduler, SchedulerLimits
 
 
 def req(rid: str, priority: str = "batch", prompt: int = 10, new: int = 10) -> ScheduledRequest:
@@ -13,10 +13,10 @@ def req(rid: str, priority: str = "batch", prompt: int = 10, new: int = 10) -> S
 def test_scheduler_module_does_not_import_torch():
     import importlib
     import subprocess
-    code = "import sys, worker.llm.scheduler; print('torch' in sys.modules)"
+    code = "import sys, llm.scheduler; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-    assert importlib.import_module("worker.llm.scheduler")
+    assert importlib.import_module("llm.scheduler")
 
 
 def test_interactive_admitted_before_earlier_batch():

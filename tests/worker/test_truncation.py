@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.llm.truncation import MARKER, PromptTooLongError, count_tokens, fit_prompt
+from llm.truncation import MARKER, PromptTooLongError, count_tokens, fit_prompt
 
 
 def render(text: str) -> str:

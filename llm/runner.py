@@ -20,12 +20,14 @@ release.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from transformers import DynamicCache
-from transformers.cache_utils import Cache, DynamicLayer
+from transformers.cache_utils import Cache, CacheLayerMixin, DynamicLayer
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,9 @@ class PrefillInput:
 class _SlotLayer(DynamicLayer):
     """One layer's KV buffer; ``update`` writes the step's columns at the shared write column."""
 
-    def __init__(self, owner: "_SlotCache") -> None:
+    dtype: torch.dtype  # set by ``_SlotCache.ensure`` with the buffers
+
+    def __init__(self, owner: _SlotCache) -> None:
         super().__init__()
         self.owner = owner
         self.kbuf: torch.Tensor | None = None
@@ -57,6 +61,12 @@ class _SlotLayer(DynamicLayer):
     def get_seq_length(self) -> int:
         return self.owner.length
 
+    @property
+    def buffers(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(kbuf, vbuf), once ``_SlotCache.ensure`` has allocated them."""
+        assert self.kbuf is not None and self.vbuf is not None, "slot buffers not allocated yet"
+        return self.kbuf, self.vbuf
+
 
 class _SlotCache(DynamicCache):
     """The per-layer buffers plus the geometry they share: rows in use and filled columns."""
@@ -67,8 +77,13 @@ class _SlotCache(DynamicCache):
         self.length = 0  # filled columns; a decode step writes column ``length``
 
     @property
+    def slot_layers(self) -> list[_SlotLayer]:
+        """``layers``, typed: ``ensure`` fills it with _SlotLayers only."""
+        return cast("list[_SlotLayer]", self.layers)
+
+    @property
     def capacity(self) -> tuple[int, int]:
-        first = self.layers[0].kbuf if self.layers else None
+        first = self.slot_layers[0].kbuf if self.layers else None
         return (0, 0) if first is None else (first.shape[0], first.shape[2])
 
     def ensure(self, rows: int, columns: int, like: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
@@ -81,10 +96,10 @@ class _SlotCache(DynamicCache):
         new_cols = max(columns, cap_cols + cap_cols // 2) if columns > cap_cols else cap_cols
         if not self.layers:
             self.layers = [_SlotLayer(self) for _ in like]
-        for layer, (k, v) in zip(self.layers, like):  # one layer at a time: small peak memory
+        for layer, (k, v) in zip(self.slot_layers, like, strict=True):  # one layer at a time: small peak memory
             kb = k.new_zeros((new_rows, k.shape[1], new_cols, k.shape[3]))
             vb = v.new_zeros((new_rows, v.shape[1], new_cols, v.shape[3]))
-            if layer.kbuf is not None:
+            if layer.kbuf is not None and layer.vbuf is not None:  # allocated together
                 kb[:cap_rows, :, :self.length] = layer.kbuf[:, :, :self.length]
                 vb[:cap_rows, :, :self.length] = layer.vbuf[:, :, :self.length]
             layer.keys = layer.values = None  # drop views that would keep the old buffer alive
@@ -101,8 +116,8 @@ class _SlotCache(DynamicCache):
             return
         src = slice(max(0, -offset), self.length)
         dst = slice(max(0, offset), self.length + offset)
-        for layer in self.layers:
-            for buf in (layer.kbuf, layer.vbuf):
+        for layer in self.slot_layers:
+            for buf in layer.buffers:
                 buf[:self.rows, :, dst] = buf[:self.rows, :, src].clone()  # one layer at a time
                 if offset > 0:
                     buf[:self.rows, :, :offset] = 0
@@ -110,8 +125,8 @@ class _SlotCache(DynamicCache):
 
     def keep_rows(self, index: torch.Tensor) -> None:
         """Move the rows in ``index`` to the front, in place, and drop the rest."""
-        for layer in self.layers:
-            for buf in (layer.kbuf, layer.vbuf):
+        for layer in self.slot_layers:
+            for buf in layer.buffers:
                 buf[:len(index), :, :self.length] = buf[index, :, :self.length]
         self.rows = len(index)
 
@@ -126,6 +141,7 @@ class ModelRunner:
         self.model = model
         self.pad_token_id = pad_token_id
         self.device = torch.device(device)
+        self._cache_kwarg = _cache_kwarg(model)
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -190,12 +206,12 @@ class ModelRunner:
         logits = self._forward(ids, mask, positions, fresh)
         first = self._sample(logits)
         self._insert(inputs, fresh, mask, first)
-        return dict(zip((i.request_id for i in inputs), first.tolist()))
+        return dict(zip((i.request_id for i in inputs), first.tolist(), strict=True))
 
     def _forward(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor,
                  cache: DynamicCache) -> torch.Tensor:
         out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                         past_key_values=cache, use_cache=True, logits_to_keep=1)
+                         use_cache=True, logits_to_keep=1, **{self._cache_kwarg: cache})
         return out.logits[:, -1, :]
 
     @staticmethod
@@ -220,23 +236,29 @@ class ModelRunner:
         self._grow_state(total_rows)
         index = torch.tensor(rows, device=self.device)
         cols = slice(self.cache.length - length, self.cache.length)
-        for layer, (k, v) in zip(self.cache.layers, self._kv(fresh)):
-            layer.kbuf[index, :, :self.cache.length] = 0
-            layer.vbuf[index, :, :self.cache.length] = 0
-            layer.kbuf[index, :, cols] = k
-            layer.vbuf[index, :, cols] = v
+        for layer, (k, v) in zip(self.cache.slot_layers, self._kv(fresh), strict=True):
+            kbuf, vbuf = layer.buffers
+            kbuf[index, :, :self.cache.length] = 0
+            vbuf[index, :, :self.cache.length] = 0
+            kbuf[index, :, cols] = k
+            vbuf[index, :, cols] = v
         self.mask[index] = 0
         self.mask[index, cols] = mask
         self.positions[index] = mask.sum(-1)
         self.last_tokens[index] = first
-        for row, item in zip(rows, inputs):
+        for row, item in zip(rows, inputs, strict=True):
             self.slots[row] = item.request_id
             self.remaining[item.request_id] = item.max_new_tokens - 1
         self.cache.rows = len(self.slots)
 
     @staticmethod
     def _kv(cache: DynamicCache) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        return [(layer.keys, layer.values) for layer in cache.layers]
+        """Each layer's keys and values, all set by the forward pass that filled ``cache``."""
+        kv = []
+        for layer in cache.layers:
+            assert isinstance(layer, CacheLayerMixin) and layer.keys is not None and layer.values is not None
+            kv.append((layer.keys, layer.values))
+        return kv
 
     def _grow_state(self, rows: int) -> None:
         extra = rows - self.mask.shape[0]
@@ -255,7 +277,7 @@ class ModelRunner:
             self.mask = torch.cat([self.mask.new_zeros((self.mask.shape[0], n)), self.mask], dim=1)
 
     def _kv_like(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        return [(layer.kbuf, layer.vbuf) for layer in self.cache.layers]
+        return [layer.buffers for layer in self.cache.slot_layers]
 
     @torch.inference_mode()
     def release(self, request_ids: list[str]) -> None:
@@ -306,3 +328,12 @@ class ModelRunner:
     def reset(self) -> None:
         """Forget every request (after a failed forward)."""
         self._reset_state()
+
+
+def _cache_kwarg(model: torch.nn.Module) -> str:
+    """The name forward() takes the KV cache under: transformers 5.24 renamed ``past_key_values``
+    to ``cache`` (the old name warns, and goes in 5.40). A peft wrapper forwards **kwargs, so ask
+    the model it wraps."""
+    get_base = getattr(model, "get_base_model", None)
+    base = get_base() if callable(get_base) else model
+    return "cache" if "cache" in inspect.signature(type(base).forward).parameters else "past_key_values"

@@ -5,7 +5,7 @@ PEFT LoRA directory (adapter_config.json, adapter_model.safetensors), so every l
 real MentaLLaMA runs on it. Weights are random but deterministic (seeded); the LoRA B matrices are
 non-zero so the adapter visibly changes the logits.
 
-CLI: ``python -m worker.llm.tiny OUT_DIR [--size tiny|small]`` (``mindq model build-tiny DIR``
+CLI: ``python -m llm.tiny OUT_DIR [--size tiny|small]`` (``mindq model build-tiny DIR``
 should call ``build_tiny``).
 """
 from __future__ import annotations
@@ -169,7 +169,7 @@ def build_tiny(
             if "lora_B" in name:
                 param.copy_(torch.randn(param.shape, generator=gen) * 0.05)
     adapter_dir.mkdir(parents=True, exist_ok=True)
-    peft_model.save_pretrained(adapter_dir, safe_serialization=True)
+    peft_model.save_pretrained(str(adapter_dir), safe_serialization=True)
     _name_base_model(adapter_dir, f"mindq/{size}-llama")
     log.info("built %s model: base=%s adapter=%s params=%d", size, base_dir, adapter_dir,
              sum(p.numel() for p in model.parameters()))

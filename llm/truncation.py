@@ -14,8 +14,9 @@ tokens of the patient text.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 POLICIES = ("head_tail", "tail", "head")
 MARKER = " [...] "

@@ -25,6 +25,11 @@ def _quantize_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class Fp8Linear(nn.Module):
+    # buffers registered in __init__ (declared so they type as tensors, not Tensor | Module)
+    weight: torch.Tensor
+    weight_scale: torch.Tensor
+    bias: torch.Tensor | None
+
     def __init__(self, weight: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor | None,
                  out_dtype: torch.dtype) -> None:
         super().__init__()
@@ -35,7 +40,7 @@ class Fp8Linear(nn.Module):
         self.out_dtype = out_dtype
 
     @classmethod
-    def from_linear(cls, linear: nn.Linear) -> "Fp8Linear":
+    def from_linear(cls, linear: nn.Linear) -> Fp8Linear:
         with torch.no_grad():
             weight, scale = _quantize_rows(linear.weight)
         bias = linear.bias.detach().to(linear.weight.dtype) if linear.bias is not None else None
@@ -57,7 +62,7 @@ def quantize_linears_fp8(model: nn.Module, skip: tuple[str, ...] = ("lm_head",))
     """Replace every ``nn.Linear`` (except ``skip``) by ``Fp8Linear`` in place, one at a time so
     peak memory stays near the bf16 model's; returns how many were replaced."""
     targets = [(name, mod) for name, mod in model.named_modules()
-               if isinstance(mod, nn.Linear) and not name.split(".")[-1] in skip]
+               if isinstance(mod, nn.Linear) and name.split(".")[-1] not in skip]
     for name, linear in targets:
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model

@@ -8,23 +8,37 @@ LoRA, merges and/or quantises it the way ``loader.load_model`` would, and wraps 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypedDict
 
 import torch
 
-from worker.llm.loader import LoadedModel, ModelLoadError
+from llm.loader import LoadedModel, ModelLoadError
 
 log = logging.getLogger(__name__)
 
-LLAMA_SHAPES: dict[str, dict[str, int]] = {
+
+
+class LlamaShape(TypedDict):
+    """The ``LlamaConfig`` arguments that fix a model's size."""
+
+    hidden_size: int
+    intermediate_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    num_key_value_heads: int
+    vocab_size: int
+    max_position_embeddings: int
+
+
+LLAMA_SHAPES: dict[str, LlamaShape] = {
     # Llama-2-7B / Vicuna-7B
-    "7b": dict(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
-               num_attention_heads=32, num_key_value_heads=32, vocab_size=32000,
-               max_position_embeddings=4096),
+    "7b": LlamaShape(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
+                     num_attention_heads=32, num_key_value_heads=32, vocab_size=32000,
+                     max_position_embeddings=4096),
     # Vicuna-33B (LLaMA-1 33B): the MentaLLaMA-33B-lora base
-    "33b": dict(hidden_size=6656, intermediate_size=17920, num_hidden_layers=60,
-                num_attention_heads=52, num_key_value_heads=52, vocab_size=32000,
-                max_position_embeddings=2048),
+    "33b": LlamaShape(hidden_size=6656, intermediate_size=17920, num_hidden_layers=60,
+                      num_attention_heads=52, num_key_value_heads=52, vocab_size=32000,
+                      max_position_embeddings=2048),
 }
 
 
@@ -63,7 +77,7 @@ def build_random(shape: str, *, device: str = "cuda", dtype: torch.dtype = torch
             model = model.merge_and_unload()
             merged = True
     if quant == "fp8":
-        from worker.llm.fp8 import quantize_linears_fp8
+        from llm.fp8 import quantize_linears_fp8
 
         quantize_linears_fp8(model)
     elif quant in ("8bit", "4bit"):

@@ -10,7 +10,7 @@ import logging
 import threading
 from typing import Any
 
-from mindq.config import Settings
+from core.config import Settings
 
 log = logging.getLogger("mindq.serving")
 
@@ -26,8 +26,8 @@ _loaded = None
 
 def start_engine(settings: Settings) -> None:
     global _engine, _loaded
-    from worker.llm.engine import Engine
-    from worker.llm.loader import ModelLoadError, load_model
+    from llm.engine import Engine
+    from llm.loader import ModelLoadError, load_model
 
     with _lock:
         if _engine is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mindq.config import ModelSettings
+from core.config import ModelSettings
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class LoadedModel:
 
     def describe(self) -> dict[str, Any]:
         """What health/metrics report: device, dtype, quant, model id and GPU memory."""
-        from worker.llm.gpu import device_report
+        from llm.gpu import device_report
 
         return {"model_id": self.model_id, "dtype": self.dtype, "quant": self.quant,
                 "merged": self.merged, "max_context": self.max_context,
@@ -73,7 +73,7 @@ def load_model(settings: ModelSettings, device: str | None = None) -> LoadedMode
         elif settings.merge:
             log.warning("MODEL_MERGE ignored: cannot merge a LoRA into %s weights", settings.quant)
     if settings.quant == "fp8":
-        from worker.llm.fp8 import quantize_linears_fp8
+        from llm.fp8 import quantize_linears_fp8
 
         replaced = quantize_linears_fp8(model)
         log.info("fp8: %d linear layers quantised (row-wise e4m3)", replaced)
@@ -148,7 +148,7 @@ def _quantization_config(quant: str, device: str, dtype):
             return BitsAndBytesConfig(load_in_8bit=True)
         return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                                   bnb_4bit_compute_dtype=dtype, bnb_4bit_use_double_quant=True)
-    # fp8: weights are converted after loading (worker.llm.fp8); the tensor-core FP8 GEMM needs
+    # fp8: weights are converted after loading (llm.fp8); the tensor-core FP8 GEMM needs
     # compute capability 8.9+ (Ada, Hopper).
     major, minor = torch.cuda.get_device_capability(torch.device(device).index or 0)
     if (major, minor) < (8, 9):
@@ -164,7 +164,7 @@ def _load_tokenizer(base_path: Path):
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(base_path, local_files_only=True)
-    except Exception as exc:  # noqa: BLE001 - any tokenizer failure is a config error
+    except Exception as exc:  # any tokenizer failure is a config error
         raise ModelLoadError(f"MODEL_BASE_PATH={base_path}: cannot load tokenizer: {exc}") from exc
     if tokenizer.pad_token_id is None:
         # LLaMA/Vicuna tokenizers ship without a pad token; masks make its value irrelevant.
@@ -183,10 +183,10 @@ def _load_base(base_path: Path, device: str, dtype, quant_config):
         kwargs["device_map"] = {"": device}  # one GPU per process: straight to it, no sharding
     try:
         model = AutoModelForCausalLM.from_pretrained(base_path, **kwargs)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ModelLoadError(f"MODEL_BASE_PATH={base_path}: cannot load model: {exc}") from exc
     if not device.startswith("cuda"):
-        model = model.to(device)
+        model = model.to(device)  # type: ignore[arg-type]  # transformers' @wraps(Module.to) hides self
     return model
 
 
@@ -195,7 +195,7 @@ def _attach_adapter(model, adapter_path: Path, base_path: Path):
 
     try:
         return PeftModel.from_pretrained(model, adapter_path, is_trainable=False)
-    except Exception as exc:  # noqa: BLE001 - shape mismatch, missing modules, bad files
+    except Exception as exc:  # shape mismatch, missing modules, bad files
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if "size mismatch" in str(exc):
             reason = "weight shapes differ (adapter trained for another base model)"

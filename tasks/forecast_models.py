@@ -11,13 +11,16 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mindq.config import Settings
+from core.config import Settings
+
+if TYPE_CHECKING:  # importing forecasting.training loads torch: not in a parent that forks
+    from forecasting.training import Kind
 
 log = logging.getLogger("mindq.forecast_models")
 
-KINDS = ("forecast", "deterioration")
+KINDS: tuple[Kind, ...] = ("forecast", "deterioration")
 _predictors: dict[str, Any] = {}
 
 
@@ -35,11 +38,11 @@ def model_name(kind: str) -> str:
     return NAMES[kind]
 
 
-def train_and_register(kind: str, settings: Settings) -> dict:
+def train_and_register(kind: Kind, settings: Settings) -> dict:
     """Train ``kind`` on simulated patients, write the artefact and make it the active version."""
     from forecasting.training import train
+    from jobstore import runtime
     from jobstore.model_registry import register
-    from mindq import runtime
 
     info = train(kind, artefact_root(settings), n_patients=settings.train_patients)
     register(runtime.db(), name=info.name, version=info.version, metrics=info.metrics, path=str(info.path),
@@ -49,8 +52,8 @@ def train_and_register(kind: str, settings: Settings) -> dict:
 
 def ensure_registered(settings: Settings) -> None:
     """Parent process: train a default model for each kind that has no active version."""
+    from jobstore import runtime
     from jobstore.model_registry import active
-    from mindq import runtime
 
     for kind in KINDS:
         if active(runtime.db(), model_name(kind)) is not None:
@@ -65,8 +68,8 @@ def ensure_registered(settings: Settings) -> None:
 def load_active(settings: Settings) -> None:
     """Pool process: load every active version (hash-checked)."""
     from forecasting.training import load
+    from jobstore import runtime
     from jobstore.model_registry import active
-    from mindq import runtime
 
     for kind in KINDS:
         row = active(runtime.db(), model_name(kind))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -70,6 +70,10 @@ class Settings:
     input_retention_days: float = 30.0  # a finished job's encrypted input is erased after this; 0 keeps it
     # callbacks never go to these (cloud metadata, loopback, ...); EMRs on private networks are fine
     callback_blocked_networks: tuple[str, ...] = ()
+    worker_kind: str = "cpu"  # a worker process: cpu | gpu (set by `mindq worker` for its children)
+    # where prometheus-client's multiprocess mode keeps each process's metrics (it reads the
+    # variable itself; mindq reads it here to know whether to aggregate)
+    prometheus_multiproc_dir: Path | None = None
 
 
 
@@ -130,6 +134,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         pg_port=int(env["MINDQ_PG_PORT"]) if env.get("MINDQ_PG_PORT") else None,
         input_retention_days=float(env.get("MINDQ_INPUT_RETENTION_DAYS", "30")),
         callback_blocked_networks=_networks(env.get("MINDQ_CALLBACK_BLOCKED_NETWORKS", DEFAULT_CALLBACK_BLOCKED)),
+        worker_kind=env.get("MINDQ_WORKER_KIND", "cpu"),
+        prometheus_multiproc_dir=(Path(env["PROMETHEUS_MULTIPROC_DIR"]) if env.get("PROMETHEUS_MULTIPROC_DIR")
+                                  else None),
         model=ModelSettings(
             base_path=Path(base),
             adapter_path=Path(adapter) if adapter else None,
@@ -141,3 +148,26 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             max_context=int(env.get("MODEL_MAX_CONTEXT", "0")),
         ),
     )
+
+
+_current: Settings | None = None
+
+
+def settings() -> Settings:
+    """This process's settings: the environment, read once. Every part reads its configuration
+    here or is handed a ``Settings``; ``use`` installs explicit ones (an app factory, a test)."""
+    global _current
+    if _current is None:
+        _current = load_settings()
+    return _current
+
+
+def use(explicit: Settings) -> None:
+    global _current
+    _current = explicit
+
+
+def reset() -> None:
+    """Forget the settings: the next ``settings()`` reads the environment again."""
+    global _current
+    _current = None

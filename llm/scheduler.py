@@ -22,7 +22,6 @@ their greedy output is unchanged.
 """
 from __future__ import annotations
 
-import itertools
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
@@ -60,10 +59,6 @@ class SchedulerOutput:
     admitted: list[ScheduledRequest] = field(default_factory=list)
     running: list[str] = field(default_factory=list)
 
-    @property
-    def is_empty(self) -> bool:
-        return not self.running
-
 
 class Scheduler:
     """Not thread-safe: the engine calls it from its loop thread (submissions go through a lock
@@ -73,7 +68,6 @@ class Scheduler:
         self.limits = limits or SchedulerLimits()
         self._waiting: dict[Priority, deque[ScheduledRequest]] = {p: deque() for p in PRIORITIES}
         self._running: dict[str, ScheduledRequest] = {}
-        self._order = itertools.count()
 
     # -- queue state -----------------------------------------------------------------------
     @property

@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
+from collections.abc import Callable
 
 import kombu.exceptions
 import redis
 
-from jobstore.jobs import JobService, NewJob
+from core.background import BackgroundThread, Mailbox
+from jobstore.intake import JobIntake, NewJob
 from tasks.enqueue import enqueue_jobs
 
-log = logging.getLogger("mindq.api")
+log = logging.getLogger("mindq.intake")
 MAX_BATCH = 200
 WAIT_S = 60.0  # a request never outlives a stuck writer by more than this
 
@@ -38,22 +39,17 @@ class _Submission:
 
 
 class Intake:
-    def __init__(self, service_factory):
+    def __init__(self, service_factory: Callable[[], JobIntake]) -> None:
         self._service = service_factory
-        self._pending: list[_Submission] = []
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._owner_pid: int | None = None  # the writer thread does not survive a fork
+        self._pending: Mailbox[_Submission] = Mailbox()
+        self._writer = BackgroundThread("job-intake", self._drain)
 
     def submit(self, new: NewJob, actor: str) -> tuple[dict, bool]:
-        """Write one job and send its message; returns (row, created) like JobService.create.
-        Raises what the write raised (IdempotencyConflict, database errors)."""
+        """Write one job and send its message; returns (row, created). Raises what the write
+        raised (IdempotencyConflict, database errors)."""
         item = _Submission(new, actor)
-        with self._lock:
-            self._pending.append(item)
-        if self._owner_pid != os.getpid():
-            self._start()
-        self._wake.set()
+        self._pending.put(item)
+        self._writer.wake()
         if not item.done.wait(WAIT_S):
             raise TimeoutError("job intake writer did not answer")
         if item.error is not None:
@@ -62,29 +58,14 @@ class Intake:
             return self._service().existing(new), False
         return item.job, True
 
-    def _start(self) -> None:
-        with self._lock:
-            if self._owner_pid == os.getpid():
-                return
-            self._owner_pid = os.getpid()
-        threading.Thread(target=self._run, daemon=True, name="job-intake").start()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            while True:
-                with self._lock:
-                    batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                if not batch:
-                    break
-                self._write(batch)
+    def _drain(self) -> None:
+        while batch := self._pending.take(MAX_BATCH):
+            self._write(batch)
 
     def _write(self, batch: list[_Submission]) -> None:
         try:
-            service: JobService = self._service()
-            rows = service.create_many([(s.new, s.actor) for s in batch])
-            for item, row in zip(batch, rows):
+            rows = self._service().create_many([(s.new, s.actor) for s in batch])
+            for item, row in zip(batch, rows, strict=True):
                 item.job = row
             enqueue_or_defer([row for row in rows if row is not None])
         except Exception as exc:  # each waiting request answers with it (503 for an outage)

@@ -7,27 +7,27 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import redis
+import sqlalchemy as sa
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
-import sqlalchemy as sa
 
+from core import config
+from core.config import Settings, settings
 from jobstore.crypto import Cipher
 from jobstore.db import make_engine
-from jobstore.jobs import JobService
-from mindq.config import Settings, load_settings
+from jobstore.intake import JobIntake
+from jobstore.lifecycle import JobLifecycle
+from jobstore.maintenance import JobMaintenance
+from jobstore.pg import Sql
+from jobstore.reads import JobReads
 
 
 class NotConfigured(RuntimeError):
     pass
-
-
-@functools.lru_cache(maxsize=1)
-def settings() -> Settings:
-    return load_settings()
 
 
 def read_or_create_secret(path: Path, make: Callable[[], str]) -> str:
@@ -56,21 +56,31 @@ def encryption_keys(s: Settings) -> tuple[str, ...]:
     return (read_or_create_secret(s.home / "secrets" / "encryption.key", Cipher.generate_key),)
 
 
+def _database_url(s: Settings) -> str:
+    if not s.database_url:
+        raise NotConfigured("DATABASE_URL is not set (start the stack with `mindq up`)")
+    return s.database_url
+
+
 @functools.lru_cache(maxsize=1)
 def db() -> sa.Engine:
+    """For SQLAlchemy Core users (tenants, model registry, metrics) and their transactions."""
     s = settings()
-    if not s.database_url:
-        raise NotConfigured("DATABASE_URL is not set (start the stack with `mindq up`)")
-    return make_engine(s.database_url, pool_size=s.db_pool)
+    return make_engine(_database_url(s), pool_size=s.db_pool)
 
 
 @functools.lru_cache(maxsize=1)
-def db_async_commit() -> sa.Engine:
+def sql() -> Sql:
+    """The job services' statements, each its own durable commit (see jobstore.pg)."""
+    s = settings()
+    return Sql(make_engine(_database_url(s), pool_size=s.db_pool, autocommit=True))
+
+
+@functools.lru_cache(maxsize=1)
+def worker_sql() -> Sql:
     """For the worker's state writes: a lost commit is redone by the reconciler, never a lost job."""
     s = settings()
-    if not s.database_url:
-        raise NotConfigured("DATABASE_URL is not set (start the stack with `mindq up`)")
-    return make_engine(s.database_url, pool_size=s.db_pool, async_commit=True)
+    return Sql(make_engine(_database_url(s), pool_size=s.db_pool, async_commit=True))
 
 
 @functools.lru_cache(maxsize=1)
@@ -91,11 +101,33 @@ def cipher() -> Cipher:
 
 
 @functools.lru_cache(maxsize=1)
-def job_service() -> JobService:
-    return JobService(db(), redis_client(), cipher(), worker_engine=db_async_commit())
+def job_intake() -> JobIntake:
+    return JobIntake(sql(), cipher())
+
+
+@functools.lru_cache(maxsize=1)
+def job_reads() -> JobReads:
+    return JobReads(sql(), cipher())
+
+
+@functools.lru_cache(maxsize=1)
+def job_lifecycle() -> JobLifecycle:
+    return JobLifecycle(sql(), worker_sql(), redis_client(), cipher())
+
+
+@functools.lru_cache(maxsize=1)
+def job_maintenance() -> JobMaintenance:
+    return JobMaintenance(sql())
 
 
 def reset() -> None:
-    """Forget every cached client (after fork, or in tests that switch settings)."""
-    for fn in (settings, db, db_async_commit, redis_client, cipher, job_service):
+    """Forget the settings and every cached client (after fork, or in tests that switch settings)."""
+    config.reset()
+    reset_clients()
+
+
+def reset_clients() -> None:
+    """Forget every cached client: the next use builds it from the current settings."""
+    for fn in (db, sql, worker_sql, redis_client, cipher, job_intake, job_reads, job_lifecycle,
+               job_maintenance):
         fn.cache_clear()

@@ -11,13 +11,14 @@ import itertools
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from worker.llm.runner import ModelRunner, PrefillInput
-from worker.llm.scheduler import PRIORITIES, Priority, ScheduledRequest, Scheduler, SchedulerLimits
-from worker.llm.truncation import FittedPrompt, PromptTooLongError, fit_prompt
+from llm.runner import ModelRunner, PrefillInput
+from llm.scheduler import PRIORITIES, Priority, ScheduledRequest, Scheduler, SchedulerLimits
+from llm.truncation import FittedPrompt, PromptTooLongError, fit_prompt
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class _Request:
 class Engine:
     def __init__(
         self,
-        loaded: Any,  # worker.llm.loader.LoadedModel
+        loaded: Any,  # llm.loader.LoadedModel
         *,
         max_batch: int = 32,
         max_batch_tokens: int | None = None,
@@ -138,17 +139,6 @@ class Engine:
                                       "preempted": 0, "step_ms": 0, "prefill_ms": 0, "decode_ms": 0}
         if start:
             self.start()
-
-    @classmethod
-    def from_settings(cls, settings: Any, device: str | None = None, **kwargs: Any) -> "Engine":
-        """Load the model as ``ModelSettings`` say (raises ModelLoadError) and start an engine
-        with its batch and token limits: the one call a GPU worker makes at process start."""
-        from worker.llm.loader import load_model
-
-        loaded = load_model(settings, device=device)
-        kwargs.setdefault("max_batch", settings.max_batch)
-        kwargs.setdefault("default_max_new_tokens", settings.max_new_tokens)
-        return cls(loaded, **kwargs)
 
     # -- public API (any thread) ----------------------------------------------------------------
     def submit(
@@ -236,7 +226,7 @@ class Engine:
         return {"model_id": self.model_id, "waiting": self.scheduler.num_waiting + len(self._inbox),
                 "running": self.scheduler.num_running, **self.stats}
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -253,7 +243,7 @@ class Engine:
             started = time.perf_counter()
             try:
                 self.step()
-            except Exception:  # noqa: BLE001 - never let the loop die; fail the batch instead
+            except Exception:  # never let the loop die; fail the batch instead
                 log.exception("engine step failed")
             self.stats["step_ms"] += round((time.perf_counter() - started) * 1000)
 
@@ -283,7 +273,7 @@ class Engine:
             finished = self._update(tokens)
             self.runner.release(finished)
             self.scheduler.finish(finished)
-        except Exception as exc:  # noqa: BLE001 - e.g. CUDA OOM: fail this batch, keep serving
+        except Exception as exc:  # e.g. CUDA OOM: fail this batch, keep serving
             log.exception("engine step failed; failing %d running requests", len(plan.running))
             self._fail_running(plan.running, EngineError(f"generation failed: {exc}"))
 
@@ -341,14 +331,14 @@ class Engine:
                 len(req.tokens) - req.reported_tokens >= self.progress_every_tokens
                 or now - req.reported_at >= self.progress_interval_s and req.reported_at
             ):
-                self._progress(req, now)
+                self._progress(req, req.on_progress, now)
             elif req.on_progress is not None and not req.reported_at:
                 req.reported_at = now  # the interval clock starts at the first token
         return finished
 
-    def _progress(self, req: _Request, now: float) -> None:
+    def _progress(self, req: _Request, callback: ProgressCallback, now: float) -> None:
         req.reported_tokens, req.reported_at = len(req.tokens), now
-        self._callbacks.submit(_call_progress, req.on_progress, req.request_id, len(req.tokens),
+        self._callbacks.submit(_call_progress, callback, req.request_id, len(req.tokens),
                                req.max_new_tokens)
 
     def _complete(self, req: _Request, reason: str, now: float) -> None:
@@ -377,5 +367,5 @@ class Engine:
 def _call_progress(callback: ProgressCallback, request_id: str, done: int, total: int) -> None:
     try:
         callback(done, total)
-    except Exception:  # noqa: BLE001 - a broken callback must not stop generation
+    except Exception:  # a broken callback must not stop generation
         log.exception("progress callback failed for request=%s", request_id)

@@ -14,22 +14,16 @@ the saturation throughput). Then the same 100 connections are paced at a quarter
 requests arrive apart, so each is written and sent on its own. The load generator
 (bench/loadgen.py) is lean, since it shares the machine's cores with the stack.
 
-    .venv/bin/python bench/platform.py [--jobs 2000]
+    .venv/bin/python -m bench.stack_load [--jobs 2000]
 """
 from __future__ import annotations
 
-import os
+import argparse
 import sys
+import time
 
-# run as a script, this file's folder comes first on sys.path and this module would shadow the
-# standard library's `platform`: put the repository root there instead
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-import argparse  # noqa: E402
-import time  # noqa: E402
-
-from bench.harness import percentile, stack, start, wait_http, wait_worker  # noqa: E402
-from bench.loadgen import post_jobs  # noqa: E402
+from bench.harness import percentile, stack, start, wait_http, wait_worker
+from bench.loadgen import post_jobs
 
 TEXT = ("Journal: Dr. Alvarez called me at 555-201-3344 on March 3rd about my sleep. I felt hopeless "
         "most days this month and stopped going to my pottery class at 12 Elm Street.")
@@ -45,7 +39,7 @@ def drain_time(r, n: int, send) -> float:
 
 def raw_rate(n: int) -> tuple[float, dict[str, float]]:
     """No-op tasks per second through the cpu worker, and the CPU ms each part spent per task."""
-    from mindq import runtime
+    from jobstore import runtime
     from tasks.app import app
 
     r = runtime.redis_client()
@@ -85,8 +79,8 @@ def cpu_seconds() -> dict[str, float]:
 def api_run(api: str, key: str, n: int, clients: int, rate: float | None = None) -> dict:
     import sqlalchemy as sa
 
+    from jobstore import runtime
     from jobstore.tables import jobs
-    from mindq import runtime
 
     r = runtime.redis_client()
     lpush0 = _lpush_calls(r)

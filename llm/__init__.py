@@ -6,11 +6,11 @@ scheduler must stay torch-free, and a GPU parent must not touch CUDA before fork
 
 What a GPU worker process uses::
 
-    from worker.llm.engine import Engine, GenerationResult   # engine.submit(...) -> Future
-    from worker.llm.loader import ModelLoadError              # start failure, one-line message
-    from worker.llm.truncation import PromptTooLongError      # template alone too long
-    from worker.llm.gpu import visible_gpus, pin_env, device_report
-    from worker.llm.tiny import build_tiny                    # `mindq model build-tiny DIR`
+    from llm.engine import Engine, GenerationResult   # engine.submit(...) -> Future
+    from llm.loader import ModelLoadError              # start failure, one-line message
+    from llm.truncation import PromptTooLongError      # template alone too long
+    from llm.gpu import visible_gpus, pin_env, device_report
+    from llm.tiny import build_tiny                    # `mindq model build-tiny DIR`
 
 Modules: ``tiny`` (build the tiny/small model), ``loader`` (load_model, LoadedModel),
 ``scheduler`` (admission, no torch), ``runner`` (model + slot KV cache), ``engine`` (the loop),

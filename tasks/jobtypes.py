@@ -27,18 +27,15 @@ CPU_TYPES = (
 
 @functools.lru_cache(maxsize=1)
 def job_types() -> dict[str, JobType]:
+    import prompts
+
     types = {t.name: t for t in CPU_TYPES}
-    try:
-        import prompts
-    except ImportError:  # prompts/ not installed: only the cpu types
-        prompts = None
-    if prompts is not None:
-        for name, spec in prompts.ANALYSIS_TYPES.items():
-            inputs = tuple(getattr(spec, "inputs", ("text",)))
-            types[name] = JobType(
-                name, "llm", "texts" if len(inputs) > 1 else "text",
-                getattr(spec, "description", name), getattr(spec, "version", "1"),
-                tuple(getattr(spec, "labels", ()) or ()))
+    for name, spec in prompts.ANALYSIS_TYPES.items():
+        inputs = tuple(getattr(spec, "inputs", ("text",)))
+        types[name] = JobType(
+            name, "llm", "texts" if len(inputs) > 1 else "text",
+            getattr(spec, "description", name), getattr(spec, "version", "1"),
+            tuple(getattr(spec, "labels", ()) or ()))
     for t in PAYLOAD_TYPES:
         types[t.name] = t
     return types

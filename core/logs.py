@@ -9,11 +9,14 @@ import contextlib
 import contextvars
 import logging
 import sys
-from typing import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 
 from pythonjsonlogger.json import JsonFormatter
 
-_context: contextvars.ContextVar[dict] = contextvars.ContextVar("mindq_log_context", default={})
+# never mutated: log_context sets a new dict, so a read-only empty default is safe to share
+_EMPTY: Mapping[str, object] = MappingProxyType({})
+_context: contextvars.ContextVar[Mapping[str, object]] = contextvars.ContextVar("mindq_log_context", default=_EMPTY)
 
 
 class _ContextFilter(logging.Filter):

@@ -1,0 +1,1 @@
+"""Leaves every layer may import: configuration, logging, error codes, failure triage."""
