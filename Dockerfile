@@ -4,7 +4,10 @@ FROM python:3.11-slim
 ARG EXTRAS=""
 ENV PYTHONUNBUFFERED=1 MINDQ_HOME=/var/lib/mindq MINDQ_API_HOST=0.0.0.0
 WORKDIR /app
-COPY setup.cfg setup.py README.md ./
+# constraints.txt: the lock of the tested versions, the same one dev.py installs with
+COPY setup.cfg setup.py README.md constraints.txt ./
+COPY core core
+COPY llm llm
 COPY api api
 COPY jobstore jobstore
 COPY migrations migrations
@@ -14,7 +17,7 @@ COPY prompts prompts
 COPY tasks tasks
 COPY worker worker
 COPY forecasting forecasting
-RUN pip install --no-cache-dir ".${EXTRAS}" && useradd --system --home /var/lib/mindq mindq \
+RUN pip install --no-cache-dir -c constraints.txt ".${EXTRAS}" && useradd --system --home /var/lib/mindq mindq \
     && mkdir -p /var/lib/mindq && chown mindq /var/lib/mindq
 USER mindq
 EXPOSE 8000 5555

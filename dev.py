@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Bootstrap for a fresh machine with only Python 3.11+: ``python3 dev.py up`` or ``python3 dev.py test``.
 
-Creates ./.venv, installs mindq with its dev extras (again only when setup.cfg changes), then
-starts the stack or runs the test suite. Everything else (Redis, PostgreSQL, the tiny model)
+Creates ./.venv, installs mindq with its dev extras (again only when setup.cfg or
+constraints.txt changes), then starts the stack, or runs the static checks (tools/layers.py,
+ruff, mypy) and the test suite. Everything else (Redis, PostgreSQL, the tiny model)
 comes from the installed packages.
 """
 from __future__ import annotations
@@ -24,13 +25,13 @@ TORCH = os.environ.get("MINDQ_TORCH_SPEC", "torch==2.13.0")
 
 def _stamp() -> str:
     digest = hashlib.sha256()
-    for name in ("setup.cfg", "setup.py"):
+    for name in ("setup.cfg", "setup.py", "constraints.txt"):  # a change to any reinstalls
         digest.update((ROOT / name).read_bytes())
     return digest.hexdigest() + TORCH
 
 
 def ensure_env() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on whatever python3 the user has
         sys.exit("mindq needs Python 3.11 or newer")
     if not PY.exists():
         print("dev.py | creating .venv", flush=True)
@@ -38,7 +39,9 @@ def ensure_env() -> None:
     stamp = VENV / ".mindq-installed"
     if stamp.exists() and stamp.read_text() == _stamp():
         return
-    pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    # every package at the version constraints.txt locks (torch too: a CUDA build of the same
+    # version, e.g. MINDQ_TORCH_SPEC=torch==2.13.0+cu128, satisfies its torch==2.13.0)
+    pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-c", str(ROOT / "constraints.txt")]
     print("dev.py | installing dependencies (first run takes a few minutes)", flush=True)
     if subprocess.run([str(PY), "-c", "import torch"], capture_output=True).returncode != 0:
         subprocess.run(pip + [TORCH], check=True)
@@ -68,7 +71,28 @@ def main() -> int:
     if command == "up":
         os.execv(str(PY), [str(PY), "-m", "mindq.cli", "up", *rest])
     _optional_tools()
-    return subprocess.run([str(PY), "-m", "pytest", *rest]).returncode
+    checks = _static_checks() if not rest else 0  # a narrowed run (dev.py test tests/x) skips them
+    tests = subprocess.run([str(PY), "-m", "pytest", *rest]).returncode
+    return tests or checks
+
+
+# what CI checks beside the tests: layers run one way, lint, types
+STATIC_CHECKS = (
+    ("layers", ["tools/layers.py"]),
+    ("ruff", ["-m", "ruff", "check", "."]),
+    ("mypy", ["-m", "mypy"]),
+)
+
+
+def _static_checks() -> int:
+    failed = []
+    for name, args in STATIC_CHECKS:
+        print(f"dev.py | {name}", flush=True)
+        if subprocess.run([str(PY), *args]).returncode != 0:
+            failed.append(name)
+    if failed:
+        print(f"dev.py | failed: {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
