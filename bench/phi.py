@@ -1,32 +1,26 @@
 """Benchmark of the PHI scrubber against scrubadub's default Scrubber, in one run.
 
-    nice .venv/bin/python bench/phi.py [--n 300] [--repeat 3] [--presidio PATH]
+    nice .venv/bin/python -m bench.phi [--n 300] [--repeat 3] [--presidio PATH]
 
 On the presidio development set and on generated clinical notes and patient journals (the
 held-out and final template splits), prints for both scrubbers: documents per CPU-second on one
 core (best of --repeat passes over the same documents, single thread, process CPU time) and strict
-recall, overlap recall and character precision; then the speed ratio. Recall counts any mask over a gold span, so scrubadub is not penalised for labels.
+recall, overlap recall and character precision; then the speed ratio. Recall counts any mask
+over a gold span, so scrubadub is not penalised for labels.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
-# run as a script, bench/ itself would come first on sys.path, where bench/platform.py shadows the
-# standard library's platform module (which faker, under scrubadub, imports): put the repo root there
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+import scrubadub
 
-import scrubadub  # noqa: E402
-
-from phi import PhiSpan, Scrubber  # noqa: E402
-from phi.eval import gold, synth  # noqa: E402
-from phi.eval.metrics import Report, score_doc  # noqa: E402
+from phi import PhiSpan, Scrubber
+from phi.eval import gold, synth
+from phi.eval.metrics import Report, score_doc
 
 _PRESIDIO = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "phi" / "presidio_synth.jsonl"
 Detect = Callable[[str], list[PhiSpan]]

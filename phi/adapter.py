@@ -5,7 +5,7 @@ Each detector implements ``find(text)`` yielding ``PhiSpan``; the adapter turns 
 """
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from collections.abc import Iterable, Iterator
 
 from scrubadub.detectors.base import Detector
 from scrubadub.filth.base import Filth
@@ -17,7 +17,7 @@ class PhiFilth(Filth):
     type = "phi"
 
     def __init__(self, span: PhiSpan, text: str, detector_name: str,
-                 document_name: Optional[str] = None):
+                 document_name: str | None = None):
         super().__init__(beg=span.start, end=span.end, text=text[span.start:span.end],
                          detector_name=detector_name, document_name=document_name, locale="en_US")
         self.span = span
@@ -35,14 +35,14 @@ class PhiDetector(Detector):
         kwargs.setdefault("locale", "en_US")
         super().__init__(**kwargs)
 
-    def find(self, text: str) -> Iterator[PhiSpan]:
+    def find(self, text: str) -> Iterable[PhiSpan]:
         raise NotImplementedError
 
     def span(self, start: int, end: int, pattern: str, score: float = 1.0,
-             kind: Optional[str] = None) -> PhiSpan:
+             kind: str | None = None) -> PhiSpan:
         return PhiSpan(start, end, kind or self.kind, self.name, pattern, score)
 
-    def iter_filth(self, text: str, document_name: Optional[str] = None) -> Iterator[Filth]:
+    def iter_filth(self, text: str, document_name: str | None = None) -> Iterator[Filth]:
         for span in self.find(text):
             if span.end > span.start:
                 yield PhiFilth(span, text, self.name, document_name)

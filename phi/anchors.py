@@ -14,6 +14,12 @@ _MONTH_WORD = re.compile(r"(?<![^\W\d_])(?:jan|feb|mar|apr|may|jun|jul|aug|sep|o
 
 
 @lru_cache(maxsize=8)
+def lower(text: str) -> str:
+    """The text in lower case, for the substring gates of every detector."""
+    return text.lower()
+
+
+@lru_cache(maxsize=8)
 def digit_starts(text: str) -> tuple[int, ...]:
     """Start offsets of every run of digits."""
     return tuple(m.start() for m in _DIGIT_RUN.finditer(text))

@@ -7,13 +7,16 @@ Every lower-case token falls in one class (``Lexicon.classify``):
 - ``name-word``: rarer English words that are frequent names (nancy, kelly, smith, born);
 - ``name``: census names that are no English word (nguyen, terrence);
 - ``unknown``: anything else (foreign names, places, typos, brand names).
+
+The name detector's small word lists (titles, relatives, stop words... ``name_*.txt``) are read
+here too, by ``word_list`` and ``word_pairs``.
 """
 from __future__ import annotations
 
 import gzip
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 EPONYM_HEAD = re.compile(r"^(?:['’]s?)?\s*(?:disease|syndrome|palsy|sign|signs|scale|test|score|inventory|criteria|"
@@ -52,6 +55,22 @@ class Lexicon:
 
     def is_name(self, lower: str) -> bool:
         return lower in self.first_names or lower in self.last_names
+
+
+@cache
+def word_list(name: str) -> frozenset[str]:
+    """A small list from phi/data: one entry a line, '#' lines are comments."""
+    return frozenset(_read(name))
+
+
+@cache
+def word_pairs(name: str) -> frozenset[tuple[str, str]]:
+    """A list of two-word phrases from phi/data ("name is", "seen by")."""
+    pairs = [tuple(line.split()) for line in _read(name)]
+    bad = [" ".join(p) for p in pairs if len(p) != 2]
+    if bad:
+        raise ValueError(f"{name}: not two words: {bad}")
+    return frozenset((p[0], p[1]) for p in pairs)
 
 
 @lru_cache(maxsize=1)

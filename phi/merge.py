@@ -1,7 +1,7 @@
 """Overlapping hits become one span: the union of their extents, labelled by the surest hit."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .spans import KINDS, PhiSpan
 

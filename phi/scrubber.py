@@ -1,7 +1,7 @@
 """The public entry point: find PHI spans in a text and replace them."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import scrubadub
 from scrubadub.filth.base import MergedFilth

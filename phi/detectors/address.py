@@ -8,11 +8,10 @@ Lake" (unit first), "Via Roma, 12" / "rue de la Paix 5" / "ul. Kwiatowa 12/3" (k
 from __future__ import annotations
 
 import re
-from typing import Iterator
 
 from .. import anchors, lexicon
-from ..adapter import PhiDetector
-from ..spans import PhiSpan
+from ..context import label_before
+from .base import Pattern, PatternDetector
 
 # USPS street suffixes (and their abbreviations) plus common Indian and British ones
 _SUFFIX = (r"(?:street|streets|st|avenue|ave|av|road|roads|rd|boulevard|blvd|lane|ln|drive|drives|dr|court|courts|ct|"
@@ -74,17 +73,17 @@ _TURKISH = re.compile(r"\b(?:" + _NAME + r"[ \t]+){1,3}(?:Sokak|Sokağı|Sk\.|Ca
 _UNIT_ALONE = re.compile(r"\b(?i:apt|apartment|suite|ste|unit|flat)\.?\s*#?\s*[A-Z0-9\-]*\d[A-Z0-9\-]*\b",
                          re.IGNORECASE)
 _PO_BOX = re.compile(r"\b(?:p\.?\s?o\.?\s*box|post\s+office\s+box|box)\s+\d{1,6}\b", re.IGNORECASE)
-_MILITARY = re.compile(r"\b(?:(?:PSC|CMR|Unit)\s+\d{1,5},?\s*)?(?:Box\s+\d{1,5}\s*,?\s*)?\b(?:APO|FPO|DPO)\s+(?:AA|AE|AP)"
-                       r"(?:\s+\d{5})?\b|\bUS(?:NS|NV|S|CGC)\s+[A-Z][a-z]+\b")
-_ZIP_CONTEXT = re.compile(r"(?:\b[A-Z]{2}|,|\bzip(?:\s*code)?|\bpostal\s*code|\bpost\s*code|[a-z]\n)\s*:?\s*$",
+_MILITARY = re.compile(r"\b(?:(?:PSC|CMR|Unit)\s+\d{1,5},?\s*)?(?:Box\s+\d{1,5}\s*,?\s*)?\b(?:APO|FPO|DPO)\s+"
+                       r"(?:AA|AE|AP)(?:\s+\d{5})?\b|\bUS(?:NS|NV|S|CGC)\s+[A-Z][a-z]+\b")
+_ZIP_LABEL = re.compile(r"(?:\b[A-Z]{2}|,|\bzip(?:\s*code)?|\bpostal\s*code|\bpost\s*code|[a-z]\n)\s*:?\s*$",
                           re.IGNORECASE)
 _ZIP = re.compile(r"(?<![\w\-.,$#/])\d{5}(?:-\d{4})?(?![\w\-]|[.,]\d|\s*(?:mg|mcg|ml|units|steps|calories|kcal|"
                   r"dollars|usd|people|miles|km|ft|feet|lbs|kg|words|cells|copies|/))", re.IGNORECASE)
 # "lives at Joaquin Suarez 2906", "address: Allika 46": a street name with no suffix word, after
 # a phrase that announces an address
-_STREET_AFTER_CONTEXT = re.compile(r"\b(?i:address(?:\s+(?:is|on\s+file))?:?|lives?\s+(?:at|on)|living\s+at|located\s+at|"
-                                   r"sent\s+to|mail(?:ed)?\s+to|side\s+of|meet\s+you\s+at|moved\s+to)\s+"
-                                   r"(?P<v>(?:\d{1,6}\s+)?(?:" + _NAME + r"\s+){1,3}\d{1,5}[A-Za-z]?\b)")
+_STREET_AFTER_CONTEXT = re.compile(r"\b(?i:address(?:\s+(?:is|on\s+file))?:?|lives?\s+(?:at|on)|living\s+at|"
+                                   r"located\s+at|sent\s+to|mail(?:ed)?\s+to|side\s+of|meet\s+you\s+at|moved\s+to)"
+                                   r"\s+(?P<v>(?:\d{1,6}\s+)?(?:" + _NAME + r"\s+){1,3}\d{1,5}[A-Za-z]?\b)")
 _ADDRESS_WORDS = ("address", "live", "living", "located", "sent to", "mail", "side of", "meet you", "moved to")
 _SHORT_POSTCODE = re.compile(r"\b(?i:zip(?:\s*code)?|postal\s*code|post\s*code|postcode)\s*[:#]?\s*"
                              r"(?P<v>\d{3,5}(?:-\d{3,4})?|[A-Z]\d[A-Z]\s?\d[A-Z]\d)\b")
@@ -94,86 +93,93 @@ _INTERSECTION = re.compile(r"(?:\b(?i:corner\s+of|intersection\s+of)\s+(?P<v>[^\
                            r"[A-Z0-9][\w'’\-]*(?:\s+[A-Z][\w'’\-]*){0,2})"
                            r"|\b(?P<w>\d{1,3}(?:st|nd|rd|th)(?:\s+(?:St|Ave|Street|Avenue))?\.?\s+(?:and|&)\s+"
                            + _STREET_WORD + r"))")
-_HOUSE_NUMBER_BEFORE = re.compile(r"(?<![\w\-/.])\d{1,6}[ \t]+$")
+_HOUSE_NUMBER = re.compile(r"(?<![\w\-/.])\d{1,6}[ \t]+$")
 _UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b")
 
 _WORD = re.compile(r"[^\W\d_]+\.?")
 _KEYWORD_WORDS = frozenset(w.replace("\\", "") for w in _KEYWORD.strip("(?:)").split("|"))
-_GATES = {
-    "unit-first": ("flat", "studio", "apt", "apartment", "unit", "suite", "h.no", "hno", "h. no"),
-    "turkish-street": ("sok", "cad", "cd.", "sk.", "bulvar", "blv", "mah", "yolu"),
-    "unit": ("apt", "apartment", "suite", "ste", "unit", "flat"),
-    "po-box": ("box",),
-    "military": ("apo", "fpo", "dpo", "usns", "usnv", "uss ", "uscgc"),
-}
-_AT_DIGIT = frozenset({"street", "street-lowercase", "number-keyword"})
-_PATTERNS = (("street", _STREET, 0.9), ("street-lowercase", _STREET_LOWER, 0.8), ("unit-first", _UNIT_FIRST, 0.9), ("keyword-first", _KEYWORD_FIRST, 0.85),
-             ("number-keyword", _NUMBER_KEYWORD, 0.85),
-             ("turkish-street", _TURKISH, 0.8), ("unit", _UNIT_ALONE, 0.8), ("po-box", _PO_BOX, 0.9),
-             ("military", _MILITARY, 0.9), ("uk-postcode", _UK_POSTCODE, 0.7))
+_ADDRESS_WORDS = ("address", "live", "living", "located", "sent to", "mail", "side of", "meet you", "moved to")
+_TRAILING = " ,\t\n"
 
 
-class AddressDetector(PhiDetector):
+def _keyword_starts(text: str) -> tuple[int, ...]:
+    """Where a street keyword (calle, rue, via, ul.) begins: keyword-first streets start there."""
+    if not set(anchors.lower(text).split()) & _KEYWORD_WORDS:
+        return ()
+    return tuple(m.start() for m in _WORD.finditer(text) if m.group().lower() in _KEYWORD_WORDS)
+
+
+# how far a street grows to the left: part of the address, so part of its shape, not context
+_HOUSE_NUMBER_REACH = 10  # a bare house number and its spaces
+_STREET_NAME_REACH = 60   # up to three words of a street name
+
+
+def _with_house_number(text: str, start: int, end: int) -> tuple[int, int]:
+    """Start earlier when a bare house number stands right before a street: "4844 Søndergade 52"."""
+    m = _HOUSE_NUMBER.search(text, max(0, start - _HOUSE_NUMBER_REACH), start)
+    return (m.start() if m else start), end
+
+
+def _glued_word(text: str, start: int, end: int) -> str:
+    return text[start:end].split(None, 1)[0].lower()  # the match is "<word> <number>..."
+
+
+def _ends_like_a_street(text: str, start: int, end: int) -> bool:
+    """"Hauptstraße 7", "Petőfi utca 12": the word before the number ends like a street name, and
+    is not an English word that merely does ("During 1971", "bring 2")."""
+    word = _glued_word(text, start, end)
+    if not word.endswith(_GLUED_ENDINGS):
+        return False
+    return word in _GLUED_ENDINGS or text[start].isupper() and lexicon.load().classify(word) == "unknown"
+
+
+def _with_street_name(text: str, start: int, end: int) -> tuple[int, int]:
+    """"Petőfi utca 12", "Anastasios-Trüb-Gasse 31": the name before a separate street word (or
+    joined by a hyphen) belongs to the street, and so does a house number before it."""
+    left = _LEFT_WORDS.search(text, max(0, start - _STREET_NAME_REACH), start)
+    if left and (_glued_word(text, start, end) in _GLUED_ENDINGS or text[start - 1] == "-"):
+        start = left.start()
+    return _with_house_number(text, start, end)
+
+
+def _joins_two_streets(text: str) -> bool:
+    return " and " in text or "&" in text
+
+
+def _zip_label(text: str, start: int, end: int) -> bool:
+    return label_before(_ZIP_LABEL, text, start) is not None
+
+
+_DIGITS = anchors.digit_starts
+
+
+class AddressDetector(PatternDetector):
     name = "address"
     kind = "ADDRESS"
+    patterns = (
+        Pattern("street", _STREET, 0.9, at=_DIGITS, trim=_TRAILING, extend=_with_house_number),
+        Pattern("street-lowercase", _STREET_LOWER, 0.8, at=_DIGITS, trim=_TRAILING, extend=_with_house_number),
+        Pattern("unit-first", _UNIT_FIRST, 0.9, needs=("flat", "studio", "apt", "apartment", "unit", "suite", "h.no",
+                                                          "hno", "h. no"), trim=_TRAILING, extend=_with_house_number),
+        Pattern("keyword-first", _KEYWORD_FIRST, 0.85, at=_keyword_starts, trim=_TRAILING, extend=_with_house_number),
+        Pattern("number-keyword", _NUMBER_KEYWORD, 0.85, at=_DIGITS, trim=_TRAILING, extend=_with_house_number),
+        Pattern("turkish-street", _TURKISH, 0.8, needs=("sok", "cad", "cd.", "sk.", "bulvar", "blv", "mah", "yolu"),
+                trim=_TRAILING, extend=_with_house_number),
+        Pattern("unit", _UNIT_ALONE, 0.8, needs=("apt", "apartment", "suite", "ste", "unit", "flat"), trim=_TRAILING,
+                extend=_with_house_number),
+        Pattern("po-box", _PO_BOX, 0.9, needs=("box",), trim=_TRAILING, extend=_with_house_number),
+        Pattern("military", _MILITARY, 0.9, needs=("apo", "fpo", "dpo", "usns", "usnv", "uss ", "uscgc"),
+                trim=_TRAILING, extend=_with_house_number),
+        Pattern("uk-postcode", _UK_POSTCODE, 0.7, trim=_TRAILING, extend=_with_house_number),
+        Pattern("suffix-after-name", _WORD_NUMBER, 0.8, validate=_ends_like_a_street, extend=_with_street_name),
+        Pattern("street-after-address-word", _STREET_AFTER_CONTEXT, 0.85, needs=_ADDRESS_WORDS),
+        Pattern("intersection", _INTERSECTION, 0.8, needs=_joins_two_streets),
+        Pattern("postcode-context", _SHORT_POSTCODE, 0.8, needs=("zip", "post")),
+        # one ZIP shape: after a state, a comma or "zip:" it is surer
+        Pattern("zip-context", _ZIP, 0.8, at=_DIGITS, validate=_zip_label),
+        Pattern("zip", _ZIP, 0.5, at=_DIGITS, invalidate=_zip_label),
+    )
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.lex = lexicon.load()
-
-    def find(self, text: str) -> Iterator[PhiSpan]:
-        if not any(ch.isdigit() for ch in text):
-            return  # every shape here has a number in it
-        digits = anchors.digit_starts(text)
-        lower = text.lower()
-        words = set(lower.split())
-        keywords = ()
-        if words & _KEYWORD_WORDS:
-            keywords = tuple(m.start() for m in _WORD.finditer(text) if m.group().lower() in _KEYWORD_WORDS)
-        for pattern, regex, score in _PATTERNS:
-            if pattern in _AT_DIGIT:
-                found = anchors.matches_at(regex, text, digits)
-            elif pattern == "keyword-first":
-                found = anchors.matches_at(regex, text, keywords)
-            elif pattern in _GATES and not any(word in lower for word in _GATES[pattern]):
-                continue  # the pattern's fixed words are not in this text
-            else:
-                found = regex.finditer(text)
-            for m in found:
-                end = m.end()
-                while end > m.start() and text[end - 1] in " ,\t\n":
-                    end -= 1
-                yield self.span(_with_house_number(text, m.start()), end, pattern, score)
-        yield from self._glued_streets(text)
-        if any(word in lower for word in _ADDRESS_WORDS):
-            for m in _STREET_AFTER_CONTEXT.finditer(text):
-                yield self.span(*m.span("v"), "street-after-address-word", 0.85)
-        if " and " in text or "&" in text:
-            for m in _INTERSECTION.finditer(text):
-                yield self.span(*m.span("v" if m.start("v") >= 0 else "w"), "intersection", 0.8)
-        if "zip" in lower or "post" in lower:
-            for m in _SHORT_POSTCODE.finditer(text):
-                yield self.span(*m.span("v"), "postcode-context", 0.8)
-        for m in anchors.matches_at(_ZIP, text, digits):
-            context = bool(_ZIP_CONTEXT.search(text[max(0, m.start() - 20):m.start()]))
-            yield self.span(m.start(), m.end(), "zip-context" if context else "zip", 0.8 if context else 0.5)
-
-    def _glued_streets(self, text: str) -> Iterator[PhiSpan]:
-        for m in _WORD_NUMBER.finditer(text):
-            surface = m.group("word")
-            word = surface.lower()
-            if not word.endswith(_GLUED_ENDINGS):
-                continue
-            if word not in _GLUED_ENDINGS and (not surface[0].isupper() or self.lex.classify(word) != "unknown"):
-                continue  # "During 1971", "bring 2": English words that merely end like a street
-            start = m.start()
-            left = _LEFT_WORDS.search(text, max(0, start - 60), start)
-            if left and (word in _GLUED_ENDINGS or text[start - 1] == "-"):
-                start = left.start()  # "Petőfi utca 12", "Anastasios-Trüb-Gasse 31"
-            yield self.span(_with_house_number(text, start), m.end(), "suffix-after-name", 0.8)
-
-
-def _with_house_number(text: str, start: int) -> int:
-    """Start earlier when a bare house number stands right before a street: "4844 Søndergade 52"."""
-    m = _HOUSE_NUMBER_BEFORE.search(text, max(0, start - 10), start)
-    return m.start() if m else start
+    def applies(self, text: str) -> bool:
+        # every shape here has a number in it (any digit: "²" counts, as it always has)
+        return bool(anchors.digit_starts(text)) or any(ch.isdigit() for ch in text)

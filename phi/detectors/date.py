@@ -10,11 +10,10 @@ ratios and scores (PHQ-9 of 14, 7/10 pain, 5/5 strength, BP 120/80); doses (10 m
 from __future__ import annotations
 
 import re
-from typing import Iterator
 
 from .. import anchors
-from ..adapter import PhiDetector
-from ..spans import PhiSpan
+from ..context import before, label_after, label_before
+from .base import Pattern, PatternDetector
 
 _MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
@@ -25,124 +24,109 @@ _YEAR_ANY = r"(?:'?\d{2}|1[89]\d\d|20\d\d)"
 _TIME = r"(?:[ T,]+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:\s*[ap]\.?m\.?)?)?"
 
 _FLAGS = re.IGNORECASE
-_PATTERNS: list[tuple[str, re.Pattern[str], float]] = [
-    ("iso", re.compile(r"(?<![\d\-/.])" + _YEAR + r"[\-/.](?:0?[1-9]|1[0-2])[\-/.](?:0?[1-9]|[12]\d|3[01])"
-                       + _TIME + r"(?![\d\-/])"), 1.0),
-    ("numeric", re.compile(r"(?<![\d\-/.:])(?:0?[1-9]|[12]\d|3[01])([/\-.])(?:0?[1-9]|[12]\d|3[01])\1"
-                           r"(?:\d{4}|\d{2})" + _TIME + r"(?![\d/\-]|\.\d)"), 1.0),
-    ("day-mon-year", re.compile(r"(?<![\w\-])" + _DAY + r"[\- ]" + _MONTH_DOT + r"[\- ,]+" + _YEAR_ANY + r"(?![\w\-])",
-                                _FLAGS), 1.0),
-    ("month-day-year", re.compile(r"\b" + _MONTH_DOT + r"\s+(?:the\s+)?" + _DAY + r"(?:,?\s*" + _YEAR + r")?\b"
-                                  + _TIME, _FLAGS), 1.0),
-    ("day-of-month", re.compile(r"\b(?:the\s+)?" + _DAY + r"\s+(?:of\s+)?" + _MONTH_DOT + r"(?:,?\s*" + _YEAR
-                                + r")?\b", _FLAGS), 1.0),
-    ("month-year", re.compile(r"\b" + _MONTH_DOT + r",?\s+(?:of\s+)?" + _YEAR_ANY + r"\b", _FLAGS), 1.0),
-    ("month-slash-year", re.compile(r"(?<![\d/\-.])(?:0?[1-9]|1[0-2])/(?:" + _YEAR + r"|\d{2})(?![\d/])"), 0.7),
-    ("month-day", re.compile(r"(?<![\d/\-.:,])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?![\d/%]|\.\d)"), 0.6),
-    ("ordinal-day", re.compile(r"\bthe\s+(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)\b(?!\s+(?:" +
-                               r"floor|grade|time|times|dose|doses|day|days|week|weeks|month|months|year|"
-                               r"cycle|attempt|visit|session|percentile|place|birthday|street|st|avenue|ave)\b)",
-                               _FLAGS), 0.8),
-    ("holiday", re.compile(r"\b(?:Christmas(?:\s+Eve|\s+Day)?|Xmas|Thanksgiving|Easter|Halloween|Hanukkah|"
-                           r"Kwanzaa|Ramadan|Eid|Diwali|Passover|Yom\s+Kippur|Rosh\s+Hashanah|"
-                           r"New\s+Year'?s(?:\s+Eve|\s+Day)?|Valentine'?s\s+Day|Mother'?s\s+Day|Father'?s\s+Day|"
-                           r"Independence\s+Day|Memorial\s+Day|Labor\s+Day|Veterans\s+Day|Fourth\s+of\s+July|"
-                           r"St\.?\s+Patrick'?s\s+Day)(?:,?\s+(?:of\s+)?" + _YEAR_ANY + r")?\b"), 0.8),
-    ("month-alone", re.compile(r"\b(?:January|February|March|April|June|July|August|September|October|"
-                               r"November|December|Jan|Feb|Aug|Sept|Oct|Nov|Dec)\b\.?"), 0.6),
-    ("may-alone", re.compile(r"\b(?i:in|of|since|until|till|early|late|mid|last|next|this|by)\s+(?P<v>May)\b"
-                             r"|\b(?P<w>May)(?=\s+(?:and|or|through|to)\s+(?:June|April))"), 0.6),
-    ("weekday-with-date", re.compile(r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+(?:the\s+(?:[12]\d|3[01]|0?[1-9])"
-                                     r"(?:st|nd|rd|th)\b|\d{1,2}/\d{1,2}\b|" + _MONTH_DOT + r"\s+\d{1,2})", _FLAGS), 0.9),
-    ("year", re.compile(r"(?<![\d$#.,\-/])(?:19[0-9]\d|20[0-4]\d)(?![\d%]|\.\d|,\d|\s*(?:mg|mcg|ml|cc|kcal|calories|"
-                        r"units|iu|steps|dollars|usd|people|patients|miles|km|feet|ft|lbs|kg|g|words|times)\b)",
-                        _FLAGS), 0.7),
-    ("year-abbrev", re.compile(r"\b(?:in|since|of|from|until|class)\s+(?P<v>'\d{2})\b", _FLAGS), 0.8),
-    ("season-year", re.compile(r"\b(?:spring|summer|fall|autumn|winter)\s+(?:of\s+)?" + _YEAR_ANY + r"\b", _FLAGS), 0.8),
-]
+_ISO = re.compile(r"(?<![\d\-/.])" + _YEAR + r"[\-/.](?:0?[1-9]|1[0-2])[\-/.](?:0?[1-9]|[12]\d|3[01])" + _TIME
+                  + r"(?![\d\-/])")
+_NUMERIC = re.compile(r"(?<![\d\-/.:])(?:0?[1-9]|[12]\d|3[01])([/\-.])(?:0?[1-9]|[12]\d|3[01])\1(?:\d{4}|\d{2})"
+                      + _TIME + r"(?![\d/\-]|\.\d)")
+_DAY_MON_YEAR = re.compile(r"(?<![\w\-])" + _DAY + r"[\- ]" + _MONTH_DOT + r"[\- ,]+" + _YEAR_ANY + r"(?![\w\-])",
+                           _FLAGS)
+_MONTH_DAY_YEAR = re.compile(r"\b" + _MONTH_DOT + r"\s+(?:the\s+)?" + _DAY + r"(?:,?\s*" + _YEAR + r")?\b" + _TIME,
+                             _FLAGS)
+_DAY_OF_MONTH = re.compile(r"\b(?:the\s+)?" + _DAY + r"\s+(?:of\s+)?" + _MONTH_DOT + r"(?:,?\s*" + _YEAR + r")?\b",
+                           _FLAGS)
+_MONTH_YEAR = re.compile(r"\b" + _MONTH_DOT + r",?\s+(?:of\s+)?" + _YEAR_ANY + r"\b", _FLAGS)
+_MONTH_SLASH_YEAR = re.compile(r"(?<![\d/\-.])(?:0?[1-9]|1[0-2])/(?:" + _YEAR + r"|\d{2})(?![\d/])")
+_MONTH_DAY = re.compile(r"(?<![\d/\-.:,])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?![\d/%]|\.\d)")
+_ORDINAL_DAY = re.compile(r"\bthe\s+(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)\b(?!\s+(?:"
+                          r"floor|grade|time|times|dose|doses|day|days|week|weeks|month|months|year|"
+                          r"cycle|attempt|visit|session|percentile|place|birthday|street|st|avenue|ave)\b)", _FLAGS)
+_HOLIDAYS = ("christmas", "xmas", "thanksgiving", "easter", "halloween", "hanukkah", "kwanzaa", "ramadan", "eid",
+             "diwali", "passover", "yom", "rosh", "new year", "valentine", "mother", "father", "independence",
+             "memorial", "labor", "veterans", "fourth", "patrick")
+_HOLIDAY = re.compile(r"\b(?:Christmas(?:\s+Eve|\s+Day)?|Xmas|Thanksgiving|Easter|Halloween|Hanukkah|"
+                      r"Kwanzaa|Ramadan|Eid|Diwali|Passover|Yom\s+Kippur|Rosh\s+Hashanah|"
+                      r"New\s+Year'?s(?:\s+Eve|\s+Day)?|Valentine'?s\s+Day|Mother'?s\s+Day|Father'?s\s+Day|"
+                      r"Independence\s+Day|Memorial\s+Day|Labor\s+Day|Veterans\s+Day|Fourth\s+of\s+July|"
+                      r"St\.?\s+Patrick'?s\s+Day)(?:,?\s+(?:of\s+)?" + _YEAR_ANY + r")?\b")
+_MONTH_ALONE = re.compile(r"\b(?:January|February|March|April|June|July|August|September|October|"
+                          r"November|December|Jan|Feb|Aug|Sept|Oct|Nov|Dec)\b\.?")
+_MAY_ALONE = re.compile(r"\b(?i:in|of|since|until|till|early|late|mid|last|next|this|by)\s+(?P<v>May)\b"
+                        r"|\b(?P<w>May)(?=\s+(?:and|or|through|to)\s+(?:June|April))")
+_WEEKDAY_WITH_DATE = re.compile(r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+(?:the\s+(?:[12]\d|3[01]|0?[1-9])"
+                                r"(?:st|nd|rd|th)\b|\d{1,2}/\d{1,2}\b|" + _MONTH_DOT + r"\s+\d{1,2})", _FLAGS)
+_YEAR_ALONE = re.compile(r"(?<![\d$#.,\-/])(?:19[0-9]\d|20[0-4]\d)(?![\d%]|\.\d|,\d|\s*(?:mg|mcg|ml|cc|kcal|"
+                         r"calories|units|iu|steps|dollars|usd|people|patients|miles|km|feet|ft|lbs|kg|g|words|"
+                         r"times)\b)", _FLAGS)
+_YEAR_ABBREV = re.compile(r"\b(?:in|since|of|from|until|class)\s+(?P<v>'\d{2})\b", _FLAGS)
+_SEASON_YEAR = re.compile(r"\b(?:spring|summer|fall|autumn|winter)\s+(?:of\s+)?" + _YEAR_ANY + r"\b", _FLAGS)
 
 # words near an m/d or a bare number that make it a score, a ratio or a pressure, not a date
-_NOT_DATE_BEFORE = re.compile(
+_MEASURE_BEFORE = re.compile(
     r"(?:\bbp|blood pressure|pressure|\bscore[sd]?|\brated?|rating|\bpain|\bscale|strength|out of|phq|gad|"
     r"reflex(?:es)?|motor|ratio|\bdose|\bmg|\btabs?|\bsats?|spo2|\bo2|\bhr|pulse|\bvs|vitals|\bgcs|moca|mmse|"
     r"\bpcl|\bbdi|\bcssrs|\baudit|\bdast|\bgrade|\bi:e|\bx|\bhgb|\bwbc|\bplt|\bna|\bk)\W{0,3}(?:of\s+|was\s+|is\s+|at\s+|"
     r"=\s*|:\s*)?$", re.IGNORECASE)
-_NOT_DATE_AFTER = re.compile(r"^\s*(?:mmhg|strength|mg|mcg|ml|tabs?|tablets?|pills?|of\s+(?:the|a|my|his|her|them|"
-                             r"those|these|\d)|pain|on the|scale|\+|cups?|doses?|ppd|packs?|oz|times|x\b|bpm|score|points?|"
-                             r"days?\s+(?:a|per)|hours?|hrs?|nights?|weeks?\s+(?:a|per)|servings?|drinks?|beers?)",
-                             re.IGNORECASE)
-
-
-# patterns that can only begin at a digit run or at a month name are tried there alone (anchors.py);
-# the others scan the text, and only when it has a digit / a month name at all
-_AT_DIGIT = frozenset({"iso", "numeric", "day-mon-year", "month-slash-year", "month-day", "year"})
-_AT_MONTH = frozenset({"month-day-year", "month-year", "month-alone"})
-_NEEDS_MONTH = frozenset({"day-of-month", "may-alone"})
-# substrings (of the lower-cased text) without which a scanning pattern cannot match
-_GATES = {
-    "ordinal-day": ("the ",),
-    "holiday": ("christmas", "xmas", "thanksgiving", "easter", "halloween", "hanukkah", "kwanzaa", "ramadan",
-                "eid", "diwali", "passover", "yom", "rosh", "new year", "valentine", "mother", "father",
-                "independence", "memorial", "labor", "veterans", "fourth", "patrick"),
-    "may-alone": ("may",),
-    "year-abbrev": ("'",),
-    "season-year": ("spring", "summer", "fall", "autumn", "winter"),
-    "weekday-with-date": ("day ", "day,"),
-    "day-of-month": ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
-}
-_NEEDS_DIGIT = frozenset({"ordinal-day", "year-abbrev", "season-year", "weekday-with-date"})
-
-
-class DateDetector(PhiDetector):
-    name = "date"
-    kind = "DATE"
-
-    def find(self, text: str) -> Iterator[PhiSpan]:
-        digits = anchors.digit_starts(text)
-        months = anchors.month_starts(text)
-        lower = text.lower()
-        for pattern, regex, score in _PATTERNS:
-            if pattern in _AT_DIGIT:
-                found = anchors.matches_at(regex, text, digits)
-            elif pattern in _AT_MONTH:
-                found = anchors.matches_at(regex, text, months)
-            elif pattern in _NEEDS_DIGIT and not digits or pattern in _NEEDS_MONTH and not months or \
-                    pattern in _GATES and not any(word in lower for word in _GATES[pattern]):
-                continue
-            else:
-                found = regex.finditer(text)
-            for m in found:
-                start, end = _value_span(m)
-                if text[end - 1] == ".":
-                    end -= 1  # "4th of March." : the sentence's full stop is not part of the date
-                if pattern in ("month-day", "month-slash-year", "year") and _is_measure(text, start, end):
-                    continue
-                if pattern in ("month-day", "month-slash-year") and text[start:end].endswith("/10") and \
-                        "date" not in text[max(0, start - 30):start].lower():
-                    continue  # 7/10 reads as a rating far more often than July 10th
-                if pattern == "month-alone" and _is_abbreviation_word(text, start, end):
-                    continue
-                yield self.span(start, end, pattern, score)
+_MEASURE_AFTER = re.compile(r"\s*(?:mmhg|strength|mg|mcg|ml|tabs?|tablets?|pills?|of\s+(?:the|a|my|his|her|them|"
+                            r"those|these|\d)|pain|on the|scale|\+|cups?|doses?|ppd|packs?|oz|times|x\b|bpm|score|"
+                            r"points?|days?\s+(?:a|per)|hours?|hrs?|nights?|weeks?\s+(?:a|per)|servings?|drinks?|beers?)",
+                            re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+_FULL_STOP = "."  # "4th of March.": the sentence's full stop is not part of the date
 
 
 def _is_measure(text: str, start: int, end: int) -> bool:
-    before = text[max(0, start - 25):start]
-    after = text[end:end + 25]
-    return bool(_NOT_DATE_BEFORE.search(before) or _NOT_DATE_AFTER.match(after))
+    """A score, a ratio, a pressure or a dose: "BP 120/80", "PHQ-9 of 14", "2/5 strength"."""
+    return label_before(_MEASURE_BEFORE, text, start) is not None or label_after(_MEASURE_AFTER, text, end) is not None
+
+
+def _is_rating(text: str, start: int, end: int) -> bool:
+    """7/10 reads as a rating far more often than July 10th, unless "date" is near: as a word or
+    inside one (dated, birthdate, update), so looked for as a substring of the window."""
+    return text.endswith("/10", start, end) and "date" not in before(text, start).lower()
+
+
+def _not_a_date(text: str, start: int, end: int) -> bool:
+    return _is_measure(text, start, end) or _is_rating(text, start, end)
 
 
 def _is_abbreviation_word(text: str, start: int, end: int) -> bool:
-    # "Mar", "Jan", "Dec" are also words or names ("Jan said"): short forms need a digit nearby
+    """"Mar", "Jan", "Dec" are also words or names ("Jan said"): short forms need a digit right by
+    them (part of the shape, like a \\b: 6 characters before, 8 after)."""
     word = text[start:end].rstrip(".")
     if len(word) > 4 or word == "Sept":
         return False
-    around = text[max(0, start - 6):end + 8]
-    return not re.search(r"\d", around)
+    return not _DIGIT.search(text, max(0, start - 6), end + 8)
 
 
-def _value_span(m: re.Match[str]) -> tuple[int, int]:
-    """The span of group ``v``/``w`` when the pattern has one (context kept out), else the match."""
-    for group in ("v", "w"):
-        if group in m.re.groupindex and m.start(group) >= 0:
-            return m.span(group)
-    return m.span()
+def _has_month(text: str) -> bool:
+    return bool(anchors.month_starts(text))
+
+
+# patterns that can only begin at a digit run or at a month name are tried there alone (anchors.py)
+_AT_DIGIT = anchors.digit_starts
+_AT_MONTH = anchors.month_starts
+
+
+class DateDetector(PatternDetector):
+    name = "date"
+    kind = "DATE"
+    patterns = (
+        Pattern("iso", _ISO, at=_AT_DIGIT, trim=_FULL_STOP),
+        Pattern("numeric", _NUMERIC, at=_AT_DIGIT, trim=_FULL_STOP),
+        Pattern("day-mon-year", _DAY_MON_YEAR, at=_AT_DIGIT, trim=_FULL_STOP),
+        Pattern("month-day-year", _MONTH_DAY_YEAR, at=_AT_MONTH, trim=_FULL_STOP),
+        Pattern("day-of-month", _DAY_OF_MONTH, needs=_has_month, trim=_FULL_STOP),
+        Pattern("month-year", _MONTH_YEAR, at=_AT_MONTH, trim=_FULL_STOP),
+        Pattern("month-slash-year", _MONTH_SLASH_YEAR, 0.7, at=_AT_DIGIT, trim=_FULL_STOP, invalidate=_not_a_date),
+        Pattern("month-day", _MONTH_DAY, 0.6, at=_AT_DIGIT, trim=_FULL_STOP, invalidate=_not_a_date),
+        Pattern("ordinal-day", _ORDINAL_DAY, 0.8, needs=("the ",), needs_digit=True, trim=_FULL_STOP),
+        Pattern("holiday", _HOLIDAY, 0.8, needs=_HOLIDAYS, trim=_FULL_STOP),
+        Pattern("month-alone", _MONTH_ALONE, 0.6, at=_AT_MONTH, trim=_FULL_STOP, invalidate=_is_abbreviation_word),
+        Pattern("may-alone", _MAY_ALONE, 0.6, needs=("may",), trim=_FULL_STOP),
+        Pattern("weekday-with-date", _WEEKDAY_WITH_DATE, 0.9, needs=("day ", "day,"), needs_digit=True,
+                trim=_FULL_STOP),
+        Pattern("year", _YEAR_ALONE, 0.7, at=_AT_DIGIT, trim=_FULL_STOP, invalidate=_is_measure),
+        Pattern("year-abbrev", _YEAR_ABBREV, 0.8, needs=("'",), needs_digit=True, trim=_FULL_STOP),
+        Pattern("season-year", _SEASON_YEAR, 0.8, needs=("spring", "summer", "fall", "autumn", "winter"),
+                needs_digit=True, trim=_FULL_STOP),
+    )

@@ -1,25 +1,20 @@
-"""E-mail addresses."""
+"""E-mail addresses, written out or spelled to dodge spam filters."""
 from __future__ import annotations
 
 import re
-from typing import Iterator
 
-from ..adapter import PhiDetector
-from ..spans import PhiSpan
+from .base import Pattern, PatternDetector
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}\b")
 # "name at gmail dot com": how people dodge spam filters in journals
-_SPELLED = re.compile(r"\b[\w.\-]+\s*(?:\(at\)|\[at\]| at )\s*[\w\-]+\s*(?:\.|\(dot\)|\[dot\]| dot )\s*(?:com|org|net|edu|gov)\b",
-                      re.IGNORECASE)
+_SPELLED = re.compile(r"\b[\w.\-]+\s*(?:\(at\)|\[at\]| at )\s*[\w\-]+\s*(?:\.|\(dot\)|\[dot\]| dot )\s*"
+                      r"(?:com|org|net|edu|gov)\b", re.IGNORECASE)
 
 
-class EmailDetector(PhiDetector):
+class EmailDetector(PatternDetector):
     name = "email"
     kind = "EMAIL"
-
-    def find(self, text: str) -> Iterator[PhiSpan]:
-        if "@" in text:
-            for m in _EMAIL.finditer(text):
-                yield self.span(m.start(), m.end(), "email")
-        for m in _SPELLED.finditer(text):
-            yield self.span(m.start(), m.end(), "spelled-out", 0.8)
+    patterns = (
+        Pattern("email", _EMAIL, needs=("@",)),
+        Pattern("spelled-out", _SPELLED, 0.8, needs=("(at)", "[at]", " at ")),
+    )

@@ -1,17 +1,16 @@
 """Record numbers: MRN, account, policy, licence, device, serial and other unique ids.
 
-With a context word (MRN: 12345) any id-looking token counts; without one, long digit runs and
-letter+digit codes count as generic IDs, since clinical prose rarely has 8+ digit numbers that are
-not identifiers.
+With a label right before it (MRN: 12345) any id-looking token counts; without one, long digit
+runs and letter+digit codes count as generic IDs, since clinical prose rarely has 8+ digit numbers
+that are not identifiers.
 """
 from __future__ import annotations
 
 import re
-from typing import Iterator
 
 from .. import anchors
-from ..adapter import PhiDetector
-from ..spans import PhiSpan
+from ..context import label_before
+from .base import Pattern, PatternDetector
 
 _MRN_WORDS = (r"mrn|medical\s+record(?:\s+(?:number|no|num))?|med\s+rec|record\s*(?:number|no|num|#)|"
               r"chart(?:\s+(?:number|no|num))?|patient\s+id|pt\s+id|patient\s+number|hospital\s+(?:number|no)|"
@@ -29,52 +28,66 @@ _ID_WORDS = (r"account(?:\s+(?:number|no|num))?|acct|a/c|member(?:\s+(?:id|numbe
              r"tax\s+id|ein|tin|itin|nhs(?:\s+number)?|id(?:\s+(?:number|no))?|identifier|card(?:\s+(?:number|no))?|"
              r"iban|routing(?:\s+(?:number|no))?|bank\s+account|swift|bic|pin")
 _CONNECT = r"(?:\s*(?:#|no\.?|number|num\.?|:|=|is|was|of|-)){0,3}\s*"
-# a value is any token with a digit; the words before it say whether it is an MRN or another id
+# a value is any token with a digit; the label before it says whether it is an MRN or another id
 _CANDIDATE = re.compile(r"(?<![\w\-/.])(?=[A-Za-z0-9\-/.]*\d)[A-Za-z0-9][A-Za-z0-9\-/.]{2,30}[A-Za-z0-9]")
-_MRN_BEFORE = re.compile(r"\b(?:" + _MRN_WORDS + r")\b\.?" + _CONNECT + r"$", re.IGNORECASE)
-_ID_BEFORE = re.compile(r"\b(?:" + _ID_WORDS + r")\b\.?" + _CONNECT + r"$", re.IGNORECASE)
+_MRN_LABEL = re.compile(r"\b(?:" + _MRN_WORDS + r")\b\.?" + _CONNECT + r"$", re.IGNORECASE)
+_ID_LABEL = re.compile(r"\b(?:" + _ID_WORDS + r")\b\.?" + _CONNECT + r"$", re.IGNORECASE)
 _LONG_NUMBER = re.compile(r"(?<![\w\-./])\d{8,}(?![\w\-]|\.\d)")
 _CODE = re.compile(r"(?<![\w\-])(?=[A-Z0-9\-]*[A-Z])(?=(?:[A-Z\-]*\d){5})[A-Z][A-Z0-9\-]{5,24}(?![\w\-])")
-_DIGIT = re.compile(r"\d")
 _HASH_NUMBER = re.compile(r"(?<![\w&])#\s?(?P<v>\d{4,})\b")
+_TOKEN_PUNCTUATION = "-/."
 
 
-class IdentifierDetector(PhiDetector):
-    name = "identifier"
-    kind = "ID"
-
-    def find(self, text: str) -> Iterator[PhiSpan]:
-        if not _DIGIT.search(text):
-            return
-        digits = anchors.digit_starts(text)
-        for m in anchors.matches_at(_CANDIDATE, text, _token_starts(text, digits)):
-            if not _enough_digits(m.group()):
-                continue
-            before = max(0, m.start() - 45)
-            if _MRN_BEFORE.search(text, before, m.start()):
-                yield self.span(m.start(), m.end(), "mrn-context", 0.95, kind="MRN")
-            elif _ID_BEFORE.search(text, before, m.start()):
-                yield self.span(m.start(), m.end(), "id-context", 0.95)
-        for m in anchors.matches_at(_LONG_NUMBER, text, digits):
-            yield self.span(m.start(), m.end(), "long-number", 0.5)
-        for m in _CODE.finditer(text):
-            yield self.span(m.start(), m.end(), "alphanumeric-code", 0.5)
-        for m in _HASH_NUMBER.finditer(text):
-            yield self.span(*m.span("v"), "hash-number", 0.5)
-
-
-def _enough_digits(value: str) -> bool:
-    return sum(ch.isdigit() for ch in value) >= 3
-
-
-def _token_starts(text: str, digit_starts: tuple[int, ...]) -> tuple[int, ...]:
-    """Where each token that holds a digit begins ("MR2608934" begins at the M)."""
-    starts = []
-    for pos in digit_starts:
-        while pos > 0 and (text[pos - 1].isalnum() or text[pos - 1] in "-/.") and pos > 0:
+def _token_starts(text: str) -> tuple[int, ...]:
+    """Where each token that holds a digit begins ("MR2608934" begins at the M). Linear: a walk
+    back that reaches the previous digit run reuses that run's answer."""
+    starts: list[int] = []
+    last_pos, last_back = -1, -1
+    for pos in anchors.digit_starts(text):
+        digit = pos
+        while pos > 0 and (text[pos - 1].isalnum() or text[pos - 1] in _TOKEN_PUNCTUATION):
+            if pos - 1 == last_pos:
+                pos = last_back
+                break
             pos -= 1
-        while pos < len(text) and text[pos] in "-/.":
+        last_pos, back = digit, pos
+        if back == last_back:
+            continue  # same token as the previous run: same start
+        last_back = back
+        while pos < len(text) and text[pos] in _TOKEN_PUNCTUATION:
             pos += 1
         if not starts or starts[-1] != pos:
             starts.append(pos)
     return tuple(sorted(set(starts)))
+
+
+def _short(text: str, start: int, end: int) -> bool:
+    return sum(ch.isdigit() for ch in text[start:end]) < 3
+
+
+def _mrn_label(text: str, start: int, end: int) -> bool:
+    return label_before(_MRN_LABEL, text, start) is not None
+
+
+def _id_label(text: str, start: int, end: int) -> bool:
+    return label_before(_ID_LABEL, text, start) is not None
+
+
+def _short_or_mrn(text: str, start: int, end: int) -> bool:
+    return _short(text, start, end) or _mrn_label(text, start, end)
+
+
+class IdentifierDetector(PatternDetector):
+    name = "identifier"
+    kind = "ID"
+    patterns = (
+        # one token shape; its label decides: an MRN label first, then any other id label
+        Pattern("mrn-context", _CANDIDATE, 0.95, kind="MRN", at=_token_starts, validate=_mrn_label, invalidate=_short),
+        Pattern("id-context", _CANDIDATE, 0.95, at=_token_starts, validate=_id_label, invalidate=_short_or_mrn),
+        Pattern("long-number", _LONG_NUMBER, 0.5, at=anchors.digit_starts),
+        Pattern("alphanumeric-code", _CODE, 0.5),
+        Pattern("hash-number", _HASH_NUMBER, 0.5, needs=("#",)),
+    )
+
+    def applies(self, text: str) -> bool:
+        return bool(anchors.digit_starts(text))

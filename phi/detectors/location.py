@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .. import gazetteer, lexicon
-from ..adapter import PhiDetector
+from ..context import after, label_after
 from ..spans import PhiSpan
+from .base import Pattern, PatternDetector
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’.][^\W\d_]+)*\.?")
 _CONNECTORS = frozenset("de del la las los le les da do di della des du of on upon am an der im sur el y and".split())
@@ -25,8 +27,8 @@ _FACILITY_WORDS = ("hospital", "medical", "health", "clinic", "infirmary", "hosp
                    "nursing", "psychiatric", "urgent", "children", "memorial", "pharmacy", "counseling",
                    "counselling", "treatment", "recovery", "university", "college", "school", "academy",
                    "vamc", "manor", "village")
-_FACILITY_LOWER = re.compile(r"\b(?:st\.?|saint|mount|mt\.?)\s+[a-z]+(?:['’]s)?\s+(?:hospital|medical\s+center|clinic)\b",
-                             re.IGNORECASE)
+_FACILITY_LOWER = re.compile(r"\b(?:st\.?|saint|mount|mt\.?)\s+[a-z]+(?:['’]s)?\s+"
+                             r"(?:hospital|medical\s+center|clinic)\b", re.IGNORECASE)
 _BIG_CITY = 500_000
 _AFTER_PLACE_PHRASE = re.compile(r"\b(?:flew\s+to|moved\s+(?:here\s+)?(?:to|from)|originally\s+from|based\s+in|"
                                  r"lives?\s+in|living\s+in|born\s+in|grew\s+up\s+in|arrived\s+at|arrived\s+in|"
@@ -42,34 +44,61 @@ _CREDENTIALS = frozenset("MD PA DO RN NP OR ME IN OK HI ID DE".split())
 _SAINT_POSSESSIVE = re.compile(r"\b(?:St\.?|Saint)\s+[A-Z][a-z]+['’]s\b")
 _GENERIC_FACILITY_WORDS = frozenset("the a an this that our my his her their state county city general community "
                                     "local public private psychiatric psych mental behavioral medical".split())
+# "Boston, MA", "Austin TX 78701", "CO\n Uruguay": two capitals after a comma or before a ZIP
+_STATE_ABBREVIATION = re.compile(r"(?:(?<=, )|(?<=,)|(?<=\n))\s*(?P<v>[A-Z]{2})\b(?=\s*(?:\d{5}|$|\n|,|\.))"
+                                 r"|\b(?P<w>[A-Z]{2})(?=\s+\d{5}\b)", re.MULTILINE)
+_ZIP_AFTER = re.compile(r"\s*\d{5}")
+_STATE_AFTER = re.compile(r",\s*[A-Z]{2}\b")  # "Springfield, IL"
 
 
-class LocationDetector(PhiDetector):
+def _state(text: str, start: int, end: int) -> bool:
+    return text[start:end] in gazetteer.load().state_abbreviations
+
+
+def _degree(text: str, start: int, end: int) -> bool:
+    """"Dr. Rhodes, MD." is a degree, not Maryland: MD, PA, DO, RN... need a ZIP after them."""
+    return text[start:end] in _CREDENTIALS and not label_after(_ZIP_AFTER, text, end)
+
+
+def _unknown_word(text: str, start: int, end: int) -> bool:
+    word = text[start:end]
+    return lexicon.load().classify(word.lower()) == "unknown" and len(word) > 3 and (word.isupper() or word.istitle())
+
+
+def _names_a_saint(text: str) -> bool:
+    return "St" in text or "Saint" in text
+
+
+def _generic_facility(text: str, start: int, end: int) -> bool:
+    """"the State Hospital", "our Community Clinic": no name in it."""
+    words = text[start:end].lower().split()
+    return all(w.strip(".") in _GENERIC_FACILITY_WORDS for w in words[:-1])
+
+
+class LocationDetector(PatternDetector):
     name = "location"
     kind = "LOCATION"
+    patterns = (
+        Pattern("state-abbreviation", _STATE_ABBREVIATION, 0.8, validate=_state, invalidate=_degree),
+        # "flew to LEPPEN", "originally from ΕΓΚΩΜΗ", "based in Kurzenkirchen": a word no list knows,
+        # right after a travel or origin phrase, is a place
+        Pattern("unknown-after-place-phrase", _AFTER_PLACE_PHRASE, 0.7, needs=_PLACE_PHRASE_WORDS,
+                validate=_unknown_word),
+        Pattern("facility", _FACILITY, 0.9, needs=(*_FACILITY_WORDS, " va"), invalidate=_generic_facility),
+        Pattern("facility-lowercase", _FACILITY_LOWER, 0.8, needs=("hospital", "medical", "clinic")),
+        Pattern("saint-possessive", _SAINT_POSSESSIVE, 0.8, needs=_names_a_saint),
+    )
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.gaz = gazetteer.load()
         self.lex = lexicon.load()
 
     def find(self, text: str) -> Iterator[PhiSpan]:
         yield from self._places(text)
-        yield from self._state_abbreviations(text)
-        yield from self._unknown_places(text)
+        yield from super().find(text)
         if "\n" in text:
             yield from self._address_block_lines(text)
-        lower = text.lower()
-        if any(word in lower for word in _FACILITY_WORDS) or " va" in lower:
-            for m in _FACILITY.finditer(text):
-                if not _generic_facility(m.group()):
-                    yield self.span(m.start(), m.end(), "facility", 0.9)
-            if "st" in lower or "saint" in lower or "mount" in lower or "mt" in lower:
-                for m in _FACILITY_LOWER.finditer(text):
-                    yield self.span(m.start(), m.end(), "facility-lowercase", 0.8)
-        if "St" in text or "Saint" in text:
-            for m in _SAINT_POSSESSIVE.finditer(text):
-                yield self.span(m.start(), m.end(), "saint-possessive", 0.8)
 
     def _places(self, text: str) -> Iterator[PhiSpan]:
         tokens = list(_TOKEN.finditer(text))
@@ -115,7 +144,7 @@ class LocationDetector(PhiDetector):
         if i < j or kind != "city" or not self.lex.is_name(low):
             return 0.9
         if context or self.gaz.population.get(low, 0) >= _BIG_CITY or \
-                re.match(r",\s*[A-Z]{2}\b", text[tokens[j].end():tokens[j].end() + 5]):
+                label_after(_STATE_AFTER, text, tokens[j].end()):
             return 0.9
         return 0.55
 
@@ -126,8 +155,8 @@ class LocationDetector(PhiDetector):
         word = tokens[i].group().rstrip(".")
         low = word.lower()
         word_class = self.lex.classify(low)
-        after = text[tokens[i].end():tokens[i].end() + 30]
-        if len(low) < 3 or word_class == "allow" or self.lex.is_eponym_use(low, after):
+        following = after(text, tokens[i].end())
+        if len(low) < 3 or word_class == "allow" or self.lex.is_eponym_use(low, following):
             return False  # "Columbia protocol" is a scale, not the city
         if not word[0].isupper():
             # "moved to denver"; an English word only for a big city: "flew to phoenix", not "went to bed"
@@ -136,25 +165,14 @@ class LocationDetector(PhiDetector):
                                 self.gaz.population.get(low, 0) >= _BIG_CITY)
         if word_class not in ("name", "unknown"):
             # "Mobile", "Reading", "Independence": a city only with a place context or ", ST"
-            return context or bool(re.match(r",\s*[A-Z]{2}\b", text[tokens[i].end():tokens[i].end() + 5]))
+            return context or bool(label_after(_STATE_AFTER, text, tokens[i].end()))
         return True
-
-    def _unknown_places(self, text: str) -> Iterator[PhiSpan]:
-        # "flew to LEPPEN", "originally from ΕΓΚΩΜΗ", "based in Kurzenkirchen": a word no list knows,
-        # right after a travel or origin phrase, is a place
-        lower = text.lower()
-        if not any(word in lower for word in _PLACE_PHRASE_WORDS):
-            return
-        for m in _AFTER_PLACE_PHRASE.finditer(text):
-            word = m.group("v")
-            if self.lex.classify(word.lower()) == "unknown" and len(word) > 3 and (word.isupper() or word.istitle()):
-                yield self.span(*m.span("v"), "unknown-after-place-phrase", 0.7)
 
     def _address_block_lines(self, text: str) -> Iterator[PhiSpan]:
         # a short line of capitalised words right under a street or suite line is the town:
         # "3784 Archwood Avenue\nLAPPEENRANTA\nSK 53650"
         lines = list(_LINE.finditer(text))
-        for before, line in zip(lines, lines[1:]):
+        for before, line in zip(lines, lines[1:], strict=False):
             body = line.group("body")
             if not body or not _STREETISH.search(before.group()):
                 continue
@@ -164,19 +182,3 @@ class LocationDetector(PhiDetector):
             if 1 <= len(words) <= 4 and all(w[0].isupper() and w.isalpha() or w == "nan" for w in words) and \
                     not any(self.lex.classify(w.lower()) == "allow" for w in words):
                 yield self.span(line.start("body"), line.end("body"), "address-block-line", 0.6)
-
-    def _state_abbreviations(self, text: str) -> Iterator[PhiSpan]:
-        # "Boston, MA", "Austin TX 78701", "CO\n Uruguay": two capitals after a comma or before a ZIP
-        for m in re.finditer(r"(?:(?<=, )|(?<=,)|(?<=\n))\s*(?P<v>[A-Z]{2})\b(?=\s*(?:\d{5}|$|\n|,|\.))"
-                             r"|\b(?P<w>[A-Z]{2})(?=\s+\d{5}\b)", text, re.MULTILINE):
-            group = "v" if m.start("v") >= 0 else "w"
-            abbreviation = m.group(group)
-            if abbreviation in _CREDENTIALS and not re.match(r"\s*\d{5}", text[m.end(group):]):
-                continue  # "Dr. Rhodes, MD." is a degree, not Maryland
-            if abbreviation in self.gaz.state_abbreviations:
-                yield self.span(*m.span(group), "state-abbreviation", 0.8)
-
-
-def _generic_facility(name: str) -> bool:
-    words = name.lower().split()
-    return all(w.strip(".") in _GENERIC_FACILITY_WORDS for w in words[:-1])

@@ -1,7 +1,8 @@
 """Person names (patients, relatives, clinicians) from dictionaries and context, no model.
 
 Each token gets a lexical class from the bundled lists (see lexicon.py) and a context from the
-words just before it. A token is a name when:
+words just before it; then the rules of ``RULES``, in order, decide whether it is a name: the
+first rule with a verdict wins. Broadly, a token is a name when:
 - a context vouches for it: a title (Dr. X, Mrs x), an introduction (name is X, named X, Dear X),
   a relative or carer (my sister X, her therapist X), even in lower case;
 - it is capitalised and a census name that is not an English word (Nancy, Nguyen);
@@ -12,78 +13,59 @@ words just before it. A token is a name when:
 - it is a lower-case census first name that is no English word (terrence).
 Initials, particles (van, de) and capitalised unknown words next to a name join its span.
 Clinical words that look like names (Bell's palsy, Parkinson, Zoloft, May) are in allow lists.
+The word lists are ``phi/data/name_*.txt``.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any
 
 from .. import lexicon
-from ..adapter import PhiDetector
+from ..context import after, before, label_after
 from ..spans import PhiSpan
+from .base import Pattern, PatternDetector
+
+_TITLES = lexicon.word_list("name_titles.txt")
+_KIN = lexicon.word_list("name_kin.txt")
+_POSSESSIVES = lexicon.word_list("name_possessives.txt")
+_INTRO_ONE = lexicon.word_list("name_intro_words.txt")
+_INTRO_TWO = lexicon.word_pairs("name_intro_pairs.txt")
+_LABELS = lexicon.word_list("name_labels.txt")
+_WEAK = lexicon.word_list("name_weak_words.txt")
+_PARTICLES = lexicon.word_list("name_particles.txt")
+_STOP = lexicon.word_list("name_stop_words.txt")
+_INITIALS_BEFORE = lexicon.word_list("name_initials_before.txt")
+_ORGANISATION_WORDS = lexicon.word_list("name_organisation_words.txt")
+_PAST_VERBS = lexicon.word_list("name_past_verbs.txt")
+_AFTER_LAST_FIRST = lexicon.word_list("name_after_last_first.txt")
+_TITLE_WORDS = lexicon.word_list("name_title_words.txt")
+_BEFORE_PERSON = lexicon.word_list("name_before_person.txt")
+_VERBS_BEFORE = lexicon.word_list("name_verbs_before.txt")
+_CLINICAL_SUFFIX = re.compile(
+    "(?:" + "|".join(map(re.escape, sorted(lexicon.word_list("name_clinical_suffixes.txt")))) + ")$")
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+|-[^\W\d_]+)*['’]?")
 _POSSESSIVE = re.compile(r"['’]s?$", re.IGNORECASE)
 _CONTRACTION = re.compile(r"['’](?:m|ve|ll|re|d|t|mon|em|all)$", re.IGNORECASE)
-
-_TITLES = frozenset("dr doctor mr mrs ms miss mx prof professor nurse rev reverend pastor fr sgt capt officer "
-                    "coach judge attorney dra sra herr frau madam mme mlle sir lady lord dame".split())
-_KIN = frozenset("""sister brother sis bro mom mother mum mommy mama dad father daddy papa husband wife son daughter
-friend boyfriend girlfriend bf gf partner fiance fiancé fiancee fiancée spouse therapist psychiatrist psychologist
-counselor counsellor doctor doc pcp coworker co-worker colleague boss manager supervisor aunt auntie uncle cousin
-grandma grandmother grandpa grandfather granny nana niece nephew ex roommate neighbor neighbour stepmom stepdad
-stepson stepdaughter stepmother stepfather stepbrother stepsister kid child baby sponsor teacher classmate bestie
-bff twin caseworker worker nurse dietitian provider clinician attending resident intern landlord lawyer priest rabbi
-imam caregiver carer guardian daughter-in-law son-in-law mother-in-law father-in-law sister-in-law brother-in-law
-godmother godfather babysitter tutor mentor pastor wifey hubby""".split())
-_POSSESSIVES = frozenset("my his her our their your pt's patient's the a whose".split())
-_INTRO_ONE = frozenset("named called dear hi hey hello hiya thanks cheers love sincerely regards attn "
-                       "signed cc c/o".split())
-_INTRO_TWO = frozenset({("name", "is"), ("name", "was"), ("call", "me"), ("goes", "by"), ("names", "are"),
-                        ("known", "as"), ("this", "is"), ("i", "am"), ("thank", "you"), ("seen", "by"),
-                        ("spoke", "with"), ("spoke", "to"), ("talked", "to"), ("talked", "with"),
-                        ("met", "with"), ("per", "dr"), ("dictated", "by"), ("written", "by"), ("reviewed", "by"),
-                        ("signed", "by"), ("transcribed", "by"), ("authored", "by"), ("referred", "by"),
-                        ("accompanied", "by"), ("evaluated", "by"), ("examined", "by"), ("seen", "by")})
-_LABELS = frozenset("name patient pt client resident guardian contact parent mother father spouse from to "
-                    "attending provider clinician author signed physician therapist psychiatrist nurse".split())
-_WEAK = frozenset("with by from to and per patient pt met told texted called asked saw visited hugged "
-                  "thank love cc signed miss missed".split())
-_SPEECH_AFTER = re.compile(r"^(?:['’]s\b|\s+(?:said|says|told|asked|texted|called|yelled|replied|mentioned|"
+# what follows a person: "Mark said", "Mark's", "Nicole, you..." (read in the window after the token)
+_SPEECH_AFTER = re.compile(r"(?:['’]s\b|\s+(?:said|says|told|asked|texted|called|yelled|replied|mentioned|"
                            r"messaged|emailed|thinks|wants|wanted|and\s+I|and\s+me|came|went|is\s+coming|"
                            r"is\s+an?\s+\d+|was\s+an?\s+\d+|reports|states|denies|presents)\b|,\s+(?:you|I)\b)",
                            re.IGNORECASE)
-_DOSE_AFTER = re.compile(r"^\s*(?:\(?\w+\)?\s*)?\d+(?:\.\d+)?\s*(?:mg|mcg|µg|g|ml|units|iu|%|mEq)\b", re.IGNORECASE)
-_CLINICAL_SUFFIX = re.compile(r"(?:itis|osis|emia|aemia|ectomy|otomy|ostomy|ology|opathy|algia|plasty|gram|graphy|"
-                              r"scopy|pine|pam|lam|zine|done|pril|sartan|statin|olol|azole|mab|nib|cillin|mycin|"
-                              r"oxetine|aline|pramine|triptyline|tidine|prazole|dipine|afil|formin|profen|codone|"
-                              r"morphone|barbital|caine|asone|olone|phrine|health|care|med|pharm|care|scan|thymia|thymic|thisia|hedonia|"
-                              r"phoria|kinesia|plegia|pathic|cephalic|tonic|genic|lepsy|mania|phobia|somnia|"
-                              r"trophic|oxide|ectomy|emia|uria|itis)$")
-_PARTICLES = frozenset("van von der den de del della di da du le la st bin ibn al el ben dos das mc mac ter".split())
-_STOP = frozenset("""a an the and or but if of in on at to for from by with without about as into onto over under
-i me my mine we us our you your he him his she her they them their it its this that these those there here
-is am are was were be been being do does did have has had will would can could should may might must shall
-not no yes so very too just also then than when where who whom whose what which why how all any some each
-every both either neither one two three ok okay oh hi hey hello thanks please sorry well now still yet
-lol omg tbh idk im ive dont cant wont didnt""".split())
-_INITIALS = re.compile(r"(?<![\w.])(?:[A-Z]\.[ ]?){2,3}(?![\w])")
-_INITIALS_BEFORE = frozenset("by signed cc dr per with to and from attending author initials seen".split())
-_NAME_PREFIX = re.compile(r"^(?:Mc|Mac|De|Da|Di|Du|La|Le|Van|Von|O['’]|St|Del|Dos|Ja|Ke|Sha|Ta)[A-Z]")
-_ORGANISATION_WORDS = frozenset("""inc corp corporation co company llc ltd plc gmbh ag sa technologies technology
-group holdings partners associates systems solutions labs laboratories media records orchestra band foundation
-bank insurance industries enterprises consulting capital ventures networks software pharmaceuticals pharma
-motors airlines university college institute""".split())
+# "Zoloft 50 mg", "Abilify (aripiprazole) 5 mg": a drug, not a person
+_DOSE_AFTER = re.compile(r"\s*(?:\(?\w+\)?\s*)?\d+(?:\.\d+)?\s*(?:mg|mcg|µg|g|ml|units|iu|%|mEq)\b", re.IGNORECASE)
 # what follows a person at the start of a sentence: "Shovda is very reliable", "Usamov and Bowers"
-_PERSON_VERB_AFTER = re.compile(r"^\s+(?:(?:is|was|lives|lived|works|worked|will|has|had|began|begins|loves|hates)\b|"
+_PERSON_VERB_AFTER = re.compile(r"\s+(?:(?:is|was|lives|lived|works|worked|will|has|had|began|begins|loves|hates)\b|"
                                 r"and\s+[A-Z])")
+_INITIALS = re.compile(r"(?<![\w.])(?:[A-Z]\.[ ]?){2,3}(?![\w])")
+_NAME_PREFIX = re.compile(r"^(?:Mc|Mac|De|Da|Di|Du|La|Le|Van|Von|O['’]|St|Del|Dos|Ja|Ke|Sha|Ta)[A-Z]")
 _WEAK_PATTERNS = frozenset({"lowercase-unknown", "capitalised-after-verb", "caps-label"})
-_PAST_VERBS = frozenset("took came went said told gave got made drove brought left saw sent called wrote ran felt "
-                        "thought knew says tells wants keeps thinks texts calls drives".split())
-_AFTER_LAST_FIRST = frozenset("was is has had presents presented reports states denies came arrived".split())
-_TITLE_WORDS = frozenset("dr mr mrs ms mx prof jr sr md phd rn np do pa lcsw pmhnp dnp msw lpc".split())
 _SENTENCE_END = frozenset(".!?\n:;•*>|")
+_TITLE_DOT = re.compile(r"\b(?:dr|mr|mrs|ms|st|prof|[A-Z])$", re.IGNORECASE)
+
+NOT_A_NAME = ""  # a rule's verdict: decided, not a name (None: the rule has no say)
 
 
 @dataclass(slots=True)
@@ -92,119 +74,410 @@ class _Token:
     end: int          # end of the name part (a possessive 's stays outside)
     surface: str
     lower: str
+    index: int
+    word_class: str = ""
+    cap: bool = False
     name: bool = False
     pattern: str = ""
+    rule: str = ""
 
 
-class NameDetector(PhiDetector):
+class _Doc:
+    """One text, its tokens, and what the rules ask about them (computed once, when first asked)."""
+
+    __slots__ = ("text", "tokens", "lex", "_contexts", "_dialogue")
+
+    def __init__(self, text: str, tokens: list[_Token], lex: lexicon.Lexicon):
+        self.text, self.tokens, self.lex = text, tokens, lex
+        self._contexts: dict[int, str | None] = {}
+        self._dialogue: bool | None = None
+
+    def context(self, tok: _Token) -> str | None:
+        """What the one to three words before the token say: "title", "intro", "kin", "label", "weak"."""
+        i = tok.index
+        if i not in self._contexts:
+            self._contexts[i] = _context(self.text, self.tokens, i)
+        return self._contexts[i]
+
+    def after(self, tok: _Token) -> str:
+        return after(self.text, tok.end)
+
+    def starts_sentence(self, tok: _Token) -> bool:
+        return _starts_sentence(self.text, tok.start)
+
+    def is_dialogue(self) -> bool:
+        """Some line opens with "<first name>:": the other "<Word>:" openings are speakers too."""
+        if self._dialogue is None:
+            text, lex = self.text, self.lex
+            self._dialogue = any(text[t.end:t.end + 1] == ":" and t.lower in lex.first_names and
+                                 lex.classify(t.lower) == "name" and _starts_sentence(text, t.start)
+                                 for t in self.tokens)
+        return self._dialogue
+
+    def past_tense_next(self, tok: _Token) -> bool:
+        i, tokens = tok.index, self.tokens
+        if i + 1 >= len(tokens) or self.text[tok.end:tokens[i + 1].start] != " ":
+            return False
+        nxt = tokens[i + 1].lower
+        return nxt in _PAST_VERBS or nxt.endswith("ed") and len(nxt) > 4 and self.lex.classify(nxt) == "word"
+
+    def next_is_name(self, tok: _Token) -> bool:
+        i, tokens = tok.index, self.tokens
+        if i + 1 >= len(tokens) or not _adjacent(self.text, tok, tokens[i + 1]):
+            return False
+        nxt = tokens[i + 1]
+        return nxt.surface[0].isupper() and self.lex.classify(nxt.lower) in ("name", "unknown")
+
+    def verb_before(self, tok: _Token) -> bool:
+        # (for the first token this reads the last one, as it always has; the rules that ask first
+        # require a context or a token that does not start the text, so it never matters there)
+        return self.tokens[tok.index - 1].lower in _VERBS_BEFORE
+
+    def person_word_before(self, tok: _Token) -> bool:
+        """Right after "told", "met", "with"...: "I hate that attila"."""
+        if tok.index == 0:
+            return False
+        prev = self.tokens[tok.index - 1]
+        return prev.lower in _BEFORE_PERSON and not self.text[prev.end:tok.start].strip()
+
+    def name_evidence(self, tok: _Token) -> bool:
+        """Signs that a capitalised unknown first word is a person: a name or a verb of people after
+        it, a possessive, letters no English word has (Ø, ő, ş), or the same word mid-sentence."""
+        text = self.text
+        if not tok.surface.isascii() or self.next_is_name(tok) or self.past_tense_next(tok):
+            return True
+        if label_after(_SPEECH_AFTER, text, tok.end) or text[tok.end:tok.end + 1] in ("'", "’", ","):
+            return True
+        if label_after(_PERSON_VERB_AFTER, text, tok.end):
+            return True
+        return any(t.surface == tok.surface and not _starts_sentence(text, t.start)
+                   for t in self.tokens if t is not tok)
+
+
+# -- the rules. Each looks at one token and returns a pattern name (a name), NOT_A_NAME, or None (no
+# say). A rule is asked only about the tokens in its scope (capitalised or not; word classes) that no
+# rule before it decided. A rule made by _always decides every such token the same way -------------
+Rule = Callable[[_Doc, _Token], str | None]
+WORD_CLASSES = ("allow", "word", "common-name", "name-word", "name", "unknown")
+_SCOPES: dict[Rule, tuple[bool | None, frozenset[str]]] = {}
+_ALWAYS: dict[Rule, str] = {}
+
+
+def _scope(cap: bool | None = None, classes: tuple[str, ...] = WORD_CLASSES) -> Callable[[Rule], Rule]:
+    def register(rule: Rule) -> Rule:
+        _SCOPES[rule] = (cap, frozenset(classes))
+        return rule
+    return register
+
+
+def _always(verdict: str, cap: bool | None = None, classes: tuple[str, ...] = WORD_CLASSES) -> Rule:
+    def rule(doc: _Doc, tok: _Token) -> str | None:
+        return verdict
+    _ALWAYS[rule] = verdict
+    return _scope(cap, classes)(rule)
+
+
+# the bulk of any text: a lower-case English or allow-listed word
+_everyday_lowercase = _always(NOT_A_NAME, cap=False, classes=("word", "allow"))
+
+
+@_scope()
+def _never_a_name(doc: _Doc, tok: _Token) -> str | None:
+    """Stop words, abbreviated titles and degrees, single letters, contractions (I'm, can't)."""
+    low, surface = tok.lower, tok.surface
+    if low in _STOP or low in _TITLE_WORDS or len(surface) < 2 or _is_contraction(surface):
+        return NOT_A_NAME
+    return None
+
+
+@_scope()
+def _odd_capitals(doc: _Doc, tok: _Token) -> str | None:
+    """QTc, hCG, iPhone: lab and brand spellings, unlike McDonald or DeShawn; after a title it is a
+    name however it is spelled (Mr. LaQuanda, Dr. VanDerBeek)."""
+    if _irregular_case(tok.surface) and not _NAME_PREFIX.match(tok.surface):
+        return "title" if tok.cap and doc.context(tok) == "title" else NOT_A_NAME
+    return None
+
+
+@_scope()
+def _clinical_word(doc: _Doc, tok: _Token) -> str | None:
+    """An allow-listed word, a drug before its dose, an eponym before its head word (Bell's palsy):
+    a name only after a title, or a first name after a relative (Dr. Bell, my therapist June)."""
+    following = doc.after(tok)
+    if tok.word_class == "allow" or label_after(_DOSE_AFTER, doc.text, tok.end) or \
+            doc.lex.is_eponym_use(tok.lower, following):
+        context = doc.context(tok)
+        if tok.cap and (context == "title" or context == "kin" and tok.lower in doc.lex.first_names):
+            return context
+        return NOT_A_NAME
+    return None
+
+
+@_scope()
+def _titled_or_introduced(doc: _Doc, tok: _Token) -> str | None:
+    """Dr. X, Mrs x, my name is X, Dear X; an English word there only when capitalised."""
+    context = doc.context(tok)
+    if context in ("title", "intro"):
+        return context if tok.cap or tok.word_class != "word" else NOT_A_NAME
+    return None
+
+
+@_scope()
+def _relative(doc: _Doc, tok: _Token) -> str | None:
+    """my sister jenny, her therapist June: any name-like word, or a capitalised non-English one."""
+    if doc.context(tok) != "kin":
+        return None
+    if tok.word_class in ("name", "name-word", "unknown") or tok.lower in doc.lex.first_names or \
+            tok.cap and tok.word_class != "word":
+        return "kin"
+    return None
+
+
+@_scope()
+def _all_capitals(doc: _Doc, tok: _Token) -> str | None:
+    """SMITH in a header is a dictionary name; anything else in capitals only after a label (NAME:)."""
+    surface = tok.surface
+    if not surface.isupper():
+        return None
+    if tok.word_class in ("name", "name-word") and len(surface) > 2:
+        return "caps-dictionary"
+    return "caps-label" if doc.context(tok) == "label" and len(surface) > 2 else NOT_A_NAME
+
+
+@_scope(cap=False, classes=("name",))
+def _lowercase_first_name(doc: _Doc, tok: _Token) -> str | None:
+    """terrence: a census first name that is no English word, in lower case."""
+    if tok.lower in doc.lex.first_names and len(tok.lower) > 2:
+        return "lowercase-first-name"
+    return None
+
+
+@_scope(cap=False, classes=("name-word",))
+def _lowercase_first_name_before_verb(doc: _Doc, tok: _Token) -> str | None:
+    """"jess cancelled on me": a first name that is also a word, before a past-tense verb."""
+    if tok.lower in doc.lex.first_names and doc.past_tense_next(tok):
+        return "lowercase-first-name-before-verb"
+    return None
+
+
+@_scope(cap=False, classes=("unknown", "name", "name-word"))
+def _lowercase_after_verb(doc: _Doc, tok: _Token) -> str | None:
+    """"met terrence", "told nguyen": a name-like lower-case word right after a verb of people."""
+    if doc.context(tok) == "weak" and len(tok.lower) > 2 and doc.verb_before(tok):
+        return "lowercase-after-verb"
+    return None
+
+
+@_scope(cap=False, classes=("unknown", "name", "name-word"))
+def _lowercase_unknown(doc: _Doc, tok: _Token) -> str | None:
+    """"I hate that attila": an unknown word with non-ASCII letters, or a name-like word after a
+    person word; not one with a clinical ending."""
+    low, word_class = tok.lower, tok.word_class
+    if len(low) <= 2 or not low.isalpha() or _CLINICAL_SUFFIX.search(low):
+        return None
+    after_person_word = doc.person_word_before(tok)
+    if word_class == "unknown" and (not low.isascii() or after_person_word) or \
+            after_person_word and (word_class == "name" or word_class == "name-word" and low in doc.lex.first_names):
+        return "lowercase-unknown"
+    return None
+
+
+# any other lower-case word
+_other_lowercase = _always(NOT_A_NAME, cap=False)
+
+
+# Nguyen, Terrence: a capitalised census name that is no English word
+_census_name = _always("dictionary", cap=True, classes=("name",))
+
+
+@_scope(cap=True, classes=("unknown",))
+def _clinical_ending(doc: _Doc, tok: _Token) -> str | None:
+    """Euthymic, Akathisia: an unknown word with a clinical ending and no context."""
+    if _CLINICAL_SUFFIX.search(tok.lower) and doc.context(tok) is None:
+        return NOT_A_NAME
+    return None
+
+
+@_scope(cap=True, classes=("unknown",))
+def _hyphenated_words(doc: _Doc, tok: _Token) -> str | None:
+    """Court-appointed, Follow-up: hyphenated English words (Anna-Marie has a name part)."""
+    if "-" in tok.lower and not any(doc.lex.classify(part) in ("name", "unknown") for part in tok.lower.split("-")):
+        return NOT_A_NAME
+    return None
+
+
+@_scope(cap=True, classes=("unknown",))
+def _header_or_speaker(doc: _Doc, tok: _Token) -> str | None:
+    """"Abd:", "Neuro:" are header labels, unless the text is a dialogue ("Nicole: ...")."""
+    if doc.text[tok.end:tok.end + 1] == ":" and not doc.context(tok):
+        return "speaker" if doc.is_dialogue() else NOT_A_NAME
+    return None
+
+
+@_scope(cap=True, classes=("unknown",))
+def _unexplained_first_word(doc: _Doc, tok: _Token) -> str | None:
+    """"Ingrezza started", "Euthymic.": a sentence's first word needs some sign of a person."""
+    if doc.starts_sentence(tok) and not doc.context(tok) and not doc.name_evidence(tok):
+        return NOT_A_NAME
+    return None
+
+
+# Szöllösy, Karataev: anything capitalised that no list knows is suspect (Philter)
+_unknown_capitalised = _always("unknown-capitalised", cap=True, classes=("unknown",))
+
+
+@_scope(cap=True, classes=("word",))
+def _capitalised_after_verb(doc: _Doc, tok: _Token) -> str | None:
+    """"met Will", "with Hope": a capitalised English word mid-sentence after a verb of people."""
+    if not doc.starts_sentence(tok) and doc.verb_before(tok):
+        return "capitalised-after-verb"
+    return None
+
+
+# any other capitalised English word
+_capitalised_word = _always(NOT_A_NAME, cap=True, classes=("word",))
+
+
+# from here on the token is a capitalised everyday word that is also a name: Rose, Hope, Mark
+# (common), Kelly, Weekly, Born (rarer)
+@_scope(cap=True, classes=("common-name", "name-word"))
+def _name_word_mid_sentence(doc: _Doc, tok: _Token) -> str | None:
+    """"I told Rose": capitalised mid-sentence."""
+    return "capitalised-name-word" if not doc.starts_sentence(tok) else None
+
+
+@_scope(cap=True, classes=("common-name", "name-word"))
+def _first_name_word(doc: _Doc, tok: _Token) -> str | None:
+    """Nancy, Kelly at a sentence start: a rarer word, and a first name."""
+    if tok.word_class == "name-word" and tok.lower in doc.lex.first_names:
+        return "first-name-word"
+    return None
+
+
+@_scope(cap=True, classes=("common-name", "name-word"))
+def _first_name_before_verb(doc: _Doc, tok: _Token) -> str | None:
+    """"Grace picked me up", "Frank drove"."""
+    if tok.lower in doc.lex.first_names and doc.past_tense_next(tok):
+        return "first-name-before-verb"
+    return None
+
+
+@_scope(cap=True, classes=("common-name", "name-word"))
+def _name_word_in_context(doc: _Doc, tok: _Token) -> str | None:
+    """"Mark said", "Hope Jones", a context before it; "Mark's", "Nicole:" only for first names
+    ("Driver's license", "Scales:" are not people)."""
+    text = doc.text
+    speech = label_after(_SPEECH_AFTER, text, tok.end)
+    if speech and not speech.group().startswith(("'", "’")) or doc.context(tok) or doc.next_is_name(tok) \
+            or text[tok.end:tok.end + 1] in (":", "'", "’") and tok.lower in doc.lex.first_names:
+        return "name-word-in-context"
+    return None
+
+
+# a capitalised everyday word with no sign of a person: "Will it help?", "Hope so."
+_everyday_word = _always(NOT_A_NAME, cap=True, classes=("common-name", "name-word"))
+
+
+RULES: tuple[tuple[str, Rule], ...] = (
+    ("everyday-lowercase", _everyday_lowercase),
+    ("never-a-name", _never_a_name),
+    ("odd-capitals", _odd_capitals),
+    ("clinical-word", _clinical_word),
+    ("titled-or-introduced", _titled_or_introduced),
+    ("relative", _relative),
+    ("all-capitals", _all_capitals),
+    ("lowercase-first-name", _lowercase_first_name),
+    ("lowercase-first-name-before-verb", _lowercase_first_name_before_verb),
+    ("lowercase-after-verb", _lowercase_after_verb),
+    ("lowercase-unknown", _lowercase_unknown),
+    ("other-lowercase", _other_lowercase),
+    ("census-name", _census_name),
+    ("clinical-ending", _clinical_ending),
+    ("hyphenated-words", _hyphenated_words),
+    ("header-or-speaker", _header_or_speaker),
+    ("unexplained-first-word", _unexplained_first_word),
+    ("unknown-capitalised", _unknown_capitalised),
+    ("capitalised-after-verb", _capitalised_after_verb),
+    ("capitalised-word", _capitalised_word),
+    ("name-word-mid-sentence", _name_word_mid_sentence),
+    ("first-name-word", _first_name_word),
+    ("first-name-before-verb", _first_name_before_verb),
+    ("name-word-in-context", _name_word_in_context),
+    ("everyday-word", _everyday_word),
+)
+
+
+# per capitalisation and word class: the rules of RULES, in order, whose scope holds such a token, and
+# (the rule, its verdict) when the first of them decides all such tokens alike (lower-case words: most)
+_PLAN: dict[bool, dict[str, tuple[tuple[str, Rule], ...]]] = {
+    cap: {word_class: tuple((name, rule) for name, rule in RULES
+                            if _SCOPES[rule][0] in (None, cap) and word_class in _SCOPES[rule][1])
+          for word_class in WORD_CLASSES}
+    for cap in (True, False)
+}
+_SETTLED: dict[bool, dict[str, tuple[str, str]]] = {
+    cap: {word_class: (plan[0][0], _ALWAYS[plan[0][1]]) for word_class, plan in plans.items()
+          if plan[0][1] in _ALWAYS}
+    for cap, plans in _PLAN.items()
+}
+
+
+def decide(doc: _Doc, tok: _Token) -> tuple[str, str]:
+    """(the deciding rule, its verdict): of the rules in scope for the token, the first with a verdict."""
+    settled = _SETTLED[tok.cap].get(tok.word_class)
+    if settled is not None:
+        return settled
+    for rule_name, rule in _PLAN[tok.cap][tok.word_class]:
+        verdict = rule(doc, tok)
+        if verdict is not None:
+            return rule_name, verdict
+    return "", NOT_A_NAME
+
+
+def _after_signing_word(text: str, start: int, end: int) -> bool:
+    """"Note written by L.J.", "cc: K.W.": initials alone are a name after a signing word."""
+    words = before(text, start).lower().split()
+    return bool(words) and words[-1].strip(":,") in _INITIALS_BEFORE
+
+
+class NameDetector(PatternDetector):
+    """Tokens decided by RULES, joined with their neighbours; plus one declared pattern (initials)."""
+
     name = "name"
     kind = "NAME"
+    patterns = (Pattern("initials", _INITIALS, 0.8, needs=(".",), validate=_after_signing_word),)
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.lex = lexicon.load()
 
     def find(self, text: str) -> Iterator[PhiSpan]:
-        tokens = [_token(m) for m in _TOKEN.finditer(text)]
-        for i, tok in enumerate(tokens):
-            tok.pattern = self._classify(text, tokens, i)
-            tok.name = bool(tok.pattern)
+        tokens = self._classified(text)
         self._same_name_elsewhere(tokens)
         self._extend(text, tokens)
         yield from self._spans(text, tokens)
-        yield from self._initials(text)
+        yield from super().find(text)
 
-    def _initials(self, text: str) -> Iterator[PhiSpan]:
-        # "Note written by L.J.", "cc: K.W.": initials alone are a name after a signing word
-        if "." not in text:
-            return
-        for m in _INITIALS.finditer(text):
-            before = text[max(0, m.start() - 20):m.start()].lower().split()
-            if before and before[-1].strip(":,") in _INITIALS_BEFORE:
-                yield self.span(m.start(), m.end(), "initials", 0.8)
+    def explain(self, text: str) -> list[tuple[str, str, str]]:
+        """(token, deciding rule, verdict) for each token, before neighbours join: for debugging."""
+        return [(t.surface, t.rule, t.pattern) for t in self._classified(text)]
 
-    # -- one token -----------------------------------------------------------------------------------
-    def _classify(self, text: str, tokens: list[_Token], i: int) -> str:
-        tok, lex = tokens[i], self.lex
-        low, surface = tok.lower, tok.surface
-        word_class = lex.classify(low)
-        cap = surface[0].isupper()
-        if not cap and word_class in ("word", "allow"):
-            return ""  # the bulk of any text: skip before anything else
-        if low in _STOP or low in _TITLE_WORDS or len(surface) < 2 or _is_contraction(surface):
-            return ""
-        if _irregular_case(surface) and not _NAME_PREFIX.match(surface):
-            # QTc, hCG, iPhone, SpO: lab and brand spellings, unlike McDonald or DeShawn; after a
-            # title it is a name however it is spelled (Mr. LaQuanda, Dr. VanDerBeek)
-            return "title" if cap and _context(text, tokens, i) == "title" else ""
-        after = text[tok.end:tok.end + 30]
-        if word_class == "allow" or _DOSE_AFTER.match(after) or lex.is_eponym_use(low, after):
-            # a title or a relative still makes a name of it: Dr. Bell, Dr. French, my therapist June
-            context = _context(text, tokens, i)
-            if cap and (context == "title" or context == "kin" and low in lex.first_names):
-                return context
-            return ""
-        context = _context(text, tokens, i)
-        if context in ("title", "intro"):
-            return context if cap or word_class != "word" else ""
-        if context == "kin" and (word_class in ("name", "name-word", "unknown") or low in lex.first_names) or \
-                context == "kin" and cap and word_class != "word":
-            return "kin"
-        if surface.isupper():
-            if word_class in ("name", "name-word") and len(surface) > 2:
-                return "caps-dictionary"
-            return "caps-label" if context == "label" and len(surface) > 2 else ""
-        if not cap:
-            if word_class == "name" and low in lex.first_names and len(low) > 2:
-                return "lowercase-first-name"
-            if word_class == "name-word" and low in lex.first_names and self._past_tense_next(tokens, i, text):
-                return "lowercase-first-name-before-verb"  # "jess cancelled on me"
-            if context == "weak" and len(low) > 2 and _is_verb_before(text, tokens, i) and \
-                    word_class in ("unknown", "name", "name-word"):
-                return "lowercase-after-verb"
-            after_person_word = i > 0 and tokens[i - 1].lower in _BEFORE_PERSON and \
-                not text[tokens[i - 1].end:tok.start].strip()
-            if len(low) > 2 and low.isalpha() and not _CLINICAL_SUFFIX.search(low) and (
-                    word_class == "unknown" and (not low.isascii() or after_person_word) or
-                    after_person_word and (word_class == "name" or word_class == "name-word" and
-                                           low in lex.first_names)):
-                return "lowercase-unknown"
-            return ""
-        if word_class == "name":
-            return "dictionary"
-        starts_sentence = _starts_sentence(text, tok.start)
-        if word_class == "unknown":
-            if _CLINICAL_SUFFIX.search(low) and context is None:
-                return ""
-            if "-" in low and not any(lex.classify(part) in ("name", "unknown") for part in low.split("-")):
-                return ""  # Court-appointed, Follow-up
-            if text[tok.end:tok.end + 1] == ":" and not context:
-                # a header label ("Abd:", "Neuro:") unless the text is a dialogue ("Nicole: ...")
-                return "speaker" if self._is_dialogue(text, tokens) else ""
-            if starts_sentence and not context and not self._name_evidence(text, tokens, i):
-                # "Ingrezza started", "Euthymic." : a sentence's first word needs some sign of a person
-                return ""
-            return "unknown-capitalised"
-        if word_class == "word":
-            return "capitalised-after-verb" if not starts_sentence and _is_verb_before(text, tokens, i) else ""
-        # everyday words that are also names: Rose, Hope, Mark (common); Kelly, Weekly, Born (rarer)
-        if not starts_sentence:
-            return "capitalised-name-word"
-        if word_class == "name-word" and low in lex.first_names:
-            return "first-name-word"
-        if low in lex.first_names and self._past_tense_next(tokens, i, text):
-            return "first-name-before-verb"  # "Grace picked me up", "Frank drove"
-        speech = _SPEECH_AFTER.match(text[tok.end:tok.end + 14])
-        if speech and not speech.group().startswith(("'", "’")) or context or self._next_is_name(tokens, i, text) \
-                or text[tok.end:tok.end + 1] in (":", "'", "’") and low in lex.first_names:
-            # "Mark's", "Nicole:" only for first names: "Driver's license", "Scales:" are not people
-            return "name-word-in-context"
-        return ""
-
-    def _is_dialogue(self, text: str, tokens: list[_Token]) -> bool:
-        # some line opens with "<first name>:": the other "<Word>:" openings are speakers too
-        return any(text[t.end:t.end + 1] == ":" and t.lower in self.lex.first_names and
-                   self.lex.classify(t.lower) == "name" and _starts_sentence(text, t.start) for t in tokens)
+    def _classified(self, text: str) -> list[_Token]:
+        classes = self.lex.classes
+        tokens = [_token(m, i, classes) for i, m in enumerate(_TOKEN.finditer(text))]
+        doc = _Doc(text, tokens, self.lex)
+        for tok in tokens:  # decide(), inline: it runs for every token
+            settled = _SETTLED[tok.cap].get(tok.word_class)
+            if settled is not None:
+                tok.rule, tok.pattern = settled
+                tok.name = tok.pattern != NOT_A_NAME
+                continue
+            for rule_name, rule in _PLAN[tok.cap][tok.word_class]:
+                verdict = rule(doc, tok)
+                if verdict is not None:
+                    tok.rule, tok.pattern, tok.name = rule_name, verdict, verdict != NOT_A_NAME
+                    break
+        return tokens
 
     def _same_name_elsewhere(self, tokens: list[_Token]) -> None:
         # a word found as a name once is that name everywhere in the document ("Duqyaha ... Duqyaha")
@@ -212,32 +485,8 @@ class NameDetector(PhiDetector):
         if not found:
             return
         for tok in tokens:
-            if not tok.name and tok.surface in found and self.lex.classify(tok.lower) != "allow":
+            if not tok.name and tok.surface in found and tok.word_class != "allow":
                 tok.name, tok.pattern = True, "same-name-elsewhere"
-
-    def _name_evidence(self, text: str, tokens: list[_Token], i: int) -> bool:
-        """Signs that a capitalised unknown first word is a person: a name or a verb of people after
-        it, a possessive, letters no English word has (Ø, ő, ş), or the same word mid-sentence."""
-        tok = tokens[i]
-        if not tok.surface.isascii() or self._next_is_name(tokens, i, text) or self._past_tense_next(tokens, i, text):
-            return True
-        if _SPEECH_AFTER.match(text[tok.end:tok.end + 14]) or text[tok.end:tok.end + 1] in ("'", "’", ","):
-            return True
-        if _PERSON_VERB_AFTER.match(text[tok.end:tok.end + 24]):
-            return True
-        return any(t.surface == tok.surface and not _starts_sentence(text, t.start) for t in tokens if t is not tok)
-
-    def _past_tense_next(self, tokens: list[_Token], i: int, text: str) -> bool:
-        if i + 1 >= len(tokens) or text[tokens[i].end:tokens[i + 1].start] != " ":
-            return False
-        nxt = tokens[i + 1].lower
-        return nxt in _PAST_VERBS or nxt.endswith("ed") and len(nxt) > 4 and self.lex.classify(nxt) == "word"
-
-    def _next_is_name(self, tokens: list[_Token], i: int, text: str) -> bool:
-        if i + 1 >= len(tokens) or not _adjacent(text, tokens[i], tokens[i + 1]):
-            return False
-        nxt = tokens[i + 1]
-        return nxt.surface[0].isupper() and self.lex.classify(nxt.lower) in ("name", "unknown")
 
     # -- neighbours ----------------------------------------------------------------------------------
     def _extend(self, text: str, tokens: list[_Token]) -> None:
@@ -261,7 +510,7 @@ class NameDetector(PhiDetector):
             # two names or with a dot ("A. Smith")
             between = bool(left and left.name and right and (
                 right.name or right.surface[0].islower() == left.surface[0].islower() and
-                self.lex.classify(right.lower) in ("name", "unknown", "name-word")))
+                right.word_class in ("name", "unknown", "name-word")))
             if surface.islower() or low in ("i", "a"):
                 # "SMITH, JOHN A": a capital after an all-capitals name is its middle initial
                 caps_middle = bool(left and left.name and left.surface.isupper() and len(left.surface) > 1
@@ -274,7 +523,7 @@ class NameDetector(PhiDetector):
                         or right and right.lower in _PARTICLES)
         if low in _STOP or low in _TITLE_WORDS or _is_contraction(surface):
             return False
-        word_class = self.lex.classify(low)
+        word_class = tok.word_class
         if surface[0].isupper():
             if word_class == "allow":
                 # "Christian Gordon" (a first name before a name), "Troy Ward" (a surname after one)
@@ -287,7 +536,7 @@ class NameDetector(PhiDetector):
                 return True
             return bool(right and right.name and right.surface[0].isupper() and low not in _BEFORE_PERSON
                         and low not in _WEAK and not low.endswith(("ed", "ing", "ly"))
-                        and self.lex.classify(right.lower) in ("name", "unknown"))
+                        and right.word_class in ("name", "unknown"))
         if word_class in ("allow", "word"):
             return False
         # lower-case surname after a lower-case first name: "patricia desrosiers"
@@ -296,21 +545,22 @@ class NameDetector(PhiDetector):
     def _join_caps_pairs(self, text: str, tokens: list[_Token]) -> None:
         # "SMITH, JOHN" and "Smith, John" in headers: the part after the comma joins a name before it;
         # "Costa, Isabelle was brought in": a capitalised word before ", <first name>" is the surname
+        first_names = self.lex.first_names
         for i in range(1, len(tokens)):
             a, b = tokens[i - 1], tokens[i]
             caps_pair = a.surface.isupper() and b.surface.isupper() and len(a.surface) > 1
-            if not a.name and b.name and b.lower in self.lex.first_names and text[a.end:b.start] == ", " and \
-                    a.surface[0].isupper() and self.lex.classify(a.lower) != "allow" and (caps_pair or (
+            if not a.name and b.name and b.lower in first_names and text[a.end:b.start] == ", " and \
+                    a.surface[0].isupper() and a.word_class != "allow" and (caps_pair or (
                         _starts_sentence(text, a.start) and
                         (i + 1 >= len(tokens) or tokens[i + 1].lower in _AFTER_LAST_FIRST))):
                 a.name, a.pattern = True, "last-comma-first"
                 continue
             if not a.name:
                 continue
-            if a.name and not b.name and text[a.end:b.start] == ", " and b.surface[:1].isupper() and \
+            if not b.name and text[a.end:b.start] == ", " and b.surface[:1].isupper() and \
                     a.surface.isupper() == b.surface.isupper() and (
-                        self.lex.classify(b.lower) in ("name", "unknown") or a.surface.isupper() and
-                        self.lex.classify(b.lower) != "allow" and len(b.surface) > 1):
+                        b.word_class in ("name", "unknown") or a.surface.isupper() and
+                        b.word_class != "allow" and len(b.surface) > 1):
                 b.name, b.pattern = True, "last-comma-first"
 
     def _spans(self, text: str, tokens: list[_Token]) -> Iterator[PhiSpan]:
@@ -334,11 +584,14 @@ class NameDetector(PhiDetector):
             i = j + 1
 
 
-def _token(m: re.Match[str]) -> _Token:
+def _token(m: re.Match[str], index: int, classes: dict[str, str]) -> _Token:
     surface = m.group()
     if "'" in surface or "’" in surface:
         surface = _POSSESSIVE.sub("", surface) or surface
-    return _Token(m.start(), m.start() + len(surface), surface, surface.lower())
+    lower = surface.lower()
+    start = m.start()
+    return _Token(start, start + len(surface), surface, lower, index, classes.get(lower, "unknown"),
+                  surface[0].isupper())
 
 
 def _names_an_organisation(text: str, tokens: list[_Token], last: int) -> bool:
@@ -387,15 +640,6 @@ def _context(text: str, tokens: list[_Token], i: int) -> str | None:
     return None
 
 
-_BEFORE_PERSON = frozenset("that and with told met saw texted called love miss hate like thank thanks asked hugged "
-                           "visited tell ask call text see meet for".split())
-
-
-def _is_verb_before(text: str, tokens: list[_Token], i: int) -> bool:
-    return tokens[i - 1].lower in ("met", "told", "texted", "called", "asked", "saw", "visited", "hugged", "with",
-                                   "and", "miss", "missed")
-
-
 def _adjacent(text: str, a: _Token, b: _Token) -> bool:
     gap = text[a.end:b.start]
     if gap in (" ", "-"):
@@ -410,6 +654,5 @@ def _starts_sentence(text: str, start: int) -> bool:
         j -= 1
     if j < 0 or text[j] in _SENTENCE_END:
         # "Dr." and initials end with a dot but do not end a sentence
-        return not (text[j:j + 1] == "." and re.search(r"\b(?:dr|mr|mrs|ms|st|prof|[A-Z])$",
-                                                        text[max(0, j - 5):j], re.IGNORECASE))
+        return not (text[j:j + 1] == "." and _TITLE_DOT.search(text, max(0, j - 5), j))
     return False

@@ -2,18 +2,16 @@
 
 A digit run with separators counts as a phone when it has 7-15 digits and at least one group of
 3+ digits; shapes that are dates, SSNs or decimal lab values are left to their own detectors.
+Shorter or plainer runs ("555 0123", "6175550123") count only after a phone word.
 """
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from functools import lru_cache
 
 from .. import anchors
-from ..adapter import PhiDetector
-from ..context import has_context
-from ..spans import PhiSpan
+from .base import Check, Pattern, PatternDetector
 
-_DIGIT = re.compile(r"\d")
 _PHONE = re.compile(
     r"(?<![\w+/.\-])"
     r"(?:(?:\+|00)\d{1,3}[ .\-]*)?"             # country code
@@ -25,46 +23,61 @@ _PHONE = re.compile(
     re.IGNORECASE,
 )
 _OPENER = re.compile(r"[+(](?=\d)")
-_CONTEXT = ("phone", "tel", "telephone", "call", "cell", "mobile", "fax", "pager", "number", "contact",
-            "reach", "text", "ph", "mob", "whatsapp", "hotline", "line", "dial", "landline")
 _DATE_SHAPE = re.compile(r"^\d{4}[.\-]\d{1,2}[.\-]\d{1,2}$|^\d{1,2}[.\-]\d{1,2}[.\-]\d{2,4}$")
 _SSN_SHAPE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
 _EXTENSION = re.compile(r"\s*(?:x|ext\.?|extension)\s*\d+$", re.IGNORECASE)
+_GROUP = re.compile(r"\d+")
 
 
-class PhoneDetector(PhiDetector):
-    name = "phone"
-    kind = "PHONE"
-
-    def find(self, text: str) -> Iterator[PhiSpan]:
-        if not _DIGIT.search(text):
-            return
-        starts = anchors.digit_starts(text)
-        if "+" in text or "(" in text:
-            starts = tuple(sorted(set(starts) | {m.start() for m in _OPENER.finditer(text)}))
-        for m in anchors.matches_at(_PHONE, text, starts):
-            candidate = m.group().rstrip(" .-")
-            end = m.start() + len(candidate)
-            pattern = _classify(candidate, has_context(text, m.start(), end, _CONTEXT, 30))
-            if pattern:
-                yield self.span(m.start(), end, pattern, 0.9 if pattern != "context" else 0.8)
+def _starts(text: str) -> tuple[int, ...]:
+    """Digit runs, and a "+" or "(" right before a digit: where a phone number can begin."""
+    starts = anchors.digit_starts(text)
+    if "+" in text or "(" in text:
+        starts = tuple(sorted(set(starts) | {m.start() for m in _OPENER.finditer(text)}))
+    return starts
 
 
-def _classify(candidate: str, context: bool) -> str:
+@lru_cache(maxsize=256)
+def _shape(candidate: str) -> str:
+    """What a digit run looks like: "international", "area-code", "separated", "context" (a phone
+    only after a phone word) or "" (not a phone: too short or long, a date, an SSN, a decimal)."""
     body = _EXTENSION.sub("", candidate)
-    digits = sum(ch.isdigit() for ch in body)
-    groups = re.findall(r"\d+", body)
+    groups = _GROUP.findall(body)
+    digits = sum(len(g) for g in groups)
     if digits < 7 or digits > 15:
-        return "context" if context and 5 <= digits <= 15 and len(groups) >= 2 else ""
+        return "context" if 5 <= digits <= 15 and len(groups) >= 2 else ""
     if _DATE_SHAPE.match(body) or _SSN_SHAPE.match(body):
         return ""
-    if body.startswith(("+", "00")) or "(" in body:
-        return "international" if body.startswith(("+", "00")) else "area-code"
+    if body.startswith(("+", "00")):
+        return "international"
+    if "(" in body:
+        return "area-code"
     if len(groups) == 1:
         # one bare run: phone only with a context word (else MRN/ID detectors decide)
-        return "context" if context and digits in (7, 10, 11) else ""
+        return "context" if digits in (7, 10, 11) else ""
     if max(len(g) for g in groups) < 3:
-        return "context" if context else ""
+        return "context"
     if "." in body and len(groups) == 2:
         return ""  # 1234.5678 is a decimal, not a phone
     return "separated"
+
+
+def _shaped(shape: str) -> Check:
+    def check(text: str, start: int, end: int) -> bool:
+        return _shape(text[start:end]) == shape
+    check.__name__ = f"is_{shape.replace('-', '_')}"
+    return check
+
+
+class PhoneDetector(PatternDetector):
+    name = "phone"
+    kind = "PHONE"
+    context = ("phone", "tel", "telephone", "call", "cell", "mobile", "fax", "pager", "number", "contact",
+               "reach", "text", "ph", "mob", "whatsapp", "hotline", "line", "dial", "landline")
+    patterns = tuple(
+        Pattern(shape, _PHONE, score, at=_starts, trim=" .-", validate=_shaped(shape), context=shape == "context")
+        for shape, score in (("international", 0.9), ("area-code", 0.9), ("separated", 0.9), ("context", 0.8))
+    )
+
+    def applies(self, text: str) -> bool:
+        return bool(anchors.digit_starts(text))

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
 
 from .. import anchors
-from ..adapter import PhiDetector
-from ..context import has_context
-from ..spans import PhiSpan
+from ..context import before
+from .base import Pattern, PatternDetector
 
-_DIGIT = re.compile(r"\d")
-_CONTEXT = ("ssn", "ss", "social", "security", "ssns", "soc", "sec", "ss#", "ssn#")
 _DASHED = re.compile(r"(?<![\w\-])\d{3}-\d{2}-\d{4}(?![\w\-])")
 _SPACED = re.compile(r"(?<![\w\-])\d{3}[ .]\d{2}[ .]\d{4}(?![\w\-])")
 _PLAIN = re.compile(r"(?<![\w\-])\d{9}(?![\w\-])")
@@ -20,27 +16,30 @@ _ENDING_IN = re.compile(r"\b(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?|s
 _LAST4 = re.compile(r"(?<![\w\-])\d{4}(?![\w\-])")
 
 
-class SsnDetector(PhiDetector):
+def _area_000(text: str, start: int, end: int) -> bool:
+    return text.startswith("000", start)  # no SSN is issued with area number 000
+
+
+def _says_ending(text: str) -> bool:
+    return "ending" in text or "ends" in text  # lower case only, as it always was ("ENDING IN" is missed)
+
+
+def _after_last(text: str, start: int, end: int) -> bool:
+    return "last" in before(text, start).lower()  # "last 4 of SSN 1234", "last4", "the last four"
+
+
+class SsnDetector(PatternDetector):
     name = "ssn"
     kind = "SSN"
+    context = ("ssn", "ss", "social", "security", "ssns", "soc", "sec", "ss#", "ssn#")
+    patterns = (
+        Pattern("dashed", _DASHED, at=anchors.digit_starts, invalidate=_area_000),
+        Pattern("spaced", _SPACED, 0.9, at=anchors.digit_starts, context=True),
+        Pattern("plain", _PLAIN, 0.9, at=anchors.digit_starts, context=True),
+        Pattern("masked", _MASKED, 0.9, context=True),
+        Pattern("ending-in", _ENDING_IN, 0.85, needs=_says_ending),
+        Pattern("last-four", _LAST4, 0.8, needs=("last",), context=True, validate=_after_last),
+    )
 
-    def find(self, text: str) -> Iterator[PhiSpan]:
-        if not _DIGIT.search(text):
-            return
-        digits = anchors.digit_starts(text)
-        for m in anchors.matches_at(_DASHED, text, digits):
-            if not m.group().startswith("000"):
-                yield self.span(m.start(), m.end(), "dashed")
-        for pattern, regex in (("spaced", _SPACED), ("plain", _PLAIN), ("masked", _MASKED)):
-            found = regex.finditer(text) if pattern == "masked" else anchors.matches_at(regex, text, digits)
-            for m in found:
-                if has_context(text, m.start(), m.end(), _CONTEXT, 40):
-                    yield self.span(m.start(), m.end(), pattern, 0.9)
-        if "ending" in text or "ends" in text:
-            for m in _ENDING_IN.finditer(text):
-                yield self.span(*m.span("v"), "ending-in", 0.85)
-        if "last" in text.lower():
-            for m in _LAST4.finditer(text):
-                before = text[max(0, m.start() - 40):m.start()].lower()
-                if "last" in before and has_context(text, m.start(), m.end(), _CONTEXT, 40):
-                    yield self.span(m.start(), m.end(), "last-four", 0.8)
+    def applies(self, text: str) -> bool:
+        return bool(anchors.digit_starts(text))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..scrubber import Scrubber
 from . import gold
@@ -17,7 +17,7 @@ def evaluate(docs: Sequence[gold.GoldDoc], scrubber: Scrubber | None = None) -> 
     started = time.perf_counter()
     predictions = [scrubber.detect(doc.text) for doc in docs]
     report.seconds = time.perf_counter() - started
-    for doc, predicted in zip(docs, predictions):
+    for doc, predicted in zip(docs, predictions, strict=True):
         score_doc(report, doc, predicted)
     return report
 

@@ -10,8 +10,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from ..spans import PhiSpan
 from .gold import GoldDoc

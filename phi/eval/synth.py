@@ -117,14 +117,16 @@ class _Doc:
         user = self.rng.choice([f"{p['first']}.{p['last']}", f"{p['first'][0]}{p['last']}{self.rng.randint(1, 99)}",
                                 f"{p['last']}_{self.rng.randint(1970, 2005)}"])
         user = re.sub(r"[^A-Za-z0-9._]", "", user).lower() or "someone"
-        return f"{user}@{self.rng.choice(['gmail.com', 'yahoo.com', 'outlook.com', 'icloud.com', 'proton.me'])}", "EMAIL"
+        domain = self.rng.choice(['gmail.com', 'yahoo.com', 'outlook.com', 'icloud.com', 'proton.me'])
+        return f"{user}@{domain}", "EMAIL"
 
     def _url(self, variant: str) -> tuple[str, str]:
         p = self.people["P"]
         handle = re.sub(r"[^a-z0-9]", "", (p["first"] + p["last"]).lower()) or "page"
         return self.rng.choice([f"https://www.facebook.com/{handle}", f"instagram.com/{handle}",
                                 f"https://mychart.example-health.org/patient/{self.rng.randint(1000, 99999)}",
-                                f"www.{handle}.com", f"http://blog.{handle}.net/posts/{self.rng.randint(1, 400)}"]), "URL"
+                                f"www.{handle}.com",
+                                f"http://blog.{handle}.net/posts/{self.rng.randint(1, 400)}"]), "URL"
 
     def _ip(self, variant: str) -> tuple[str, str]:
         r = self.rng
@@ -152,7 +154,8 @@ class _Doc:
     def _street(self, variant: str) -> tuple[str, str]:
         faker = self.rng.choice(self.fakers[:1] + self.fakers)
         if variant == "lower":
-            return f"{self.rng.randint(2, 9999)} {self.rng.choice(['oak', 'maple', 'pine', 'elm', 'cedar'])} street", "ADDRESS"
+            number = self.rng.randint(2, 9999)
+            return f"{number} {self.rng.choice(['oak', 'maple', 'pine', 'elm', 'cedar'])} street", "ADDRESS"
         return faker.street_address(), "ADDRESS"
 
     def _zip(self, variant: str) -> tuple[str, str]:
@@ -213,7 +216,7 @@ def generate(genre: str, n: int, split: str, seed: int = 5) -> list[gold.GoldDoc
     for i in range(n):
         doc = _Doc(rng, fakers, split)
         lines = rng.sample(templates, k=min(len(templates), rng.randint(4, 9)))
-        for j, template in enumerate(lines):
+        for template in lines:
             doc.sentence(template)
             doc.add("\n" if genre == "clinical" else " ")
         docs.append(gold.GoldDoc(f"{genre[0]}{split[0]}{i:04d}", "".join(doc.parts).rstrip(), tuple(doc.spans)))

@@ -51,7 +51,8 @@ NAMES = [
     Case("Insurance: Aetna. Sat outside for like 20 min.", [], ["Aetna", "min"]),
     Case("ok so jess cancelled on me again", [("jess", "NAME")]),
     Case("Dr. McDonald and Mr. DeShawn O'Neil", [("McDonald", "NAME"), ("DeShawn O'Neil", "NAME")]),
-    Case("Patient Mr. QuillonIgikmp wrote; Dr. VanDerBeek saw him", [("QuillonIgikmp", "NAME"), ("VanDerBeek", "NAME")]),
+    Case("Patient Mr. QuillonIgikmp wrote; Dr. VanDerBeek saw him",
+         [("QuillonIgikmp", "NAME"), ("VanDerBeek", "NAME")]),
 ]
 
 DATES = [

@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-from phi import KINDS, PhiSpan, ScrubResult, Scrubber
+from phi import KINDS, PhiSpan, Scrubber, ScrubResult
 
 NOTE = ("Pt John Smith (MRN 00123456) seen 3/4/2024 by Dr. Okafor at Mercy General Hospital. "
         "Call 617-555-0123. John said Smith family history of Parkinson's disease.")
@@ -12,7 +12,7 @@ def test_detect_returns_sorted_disjoint_spans_with_known_kinds(scrubber):
     spans = scrubber.detect(NOTE)
     assert spans and all(isinstance(s, PhiSpan) for s in spans)
     assert all(s.kind in KINDS for s in spans)
-    assert all(a.end <= b.start for a, b in zip(spans, spans[1:]))
+    assert all(a.end <= b.start for a, b in zip(spans, spans[1:], strict=False))
     assert all(s.detector and s.pattern for s in spans), "every hit says what found it"
 
 
@@ -47,7 +47,7 @@ def _replaced_tokens(text, spans, scrubbed):
         end = scrubbed.index(next_clear, start) if next_clear else len(scrubbed)
         original, fake = text[span.start:span.end].split(), scrubbed[start:end].split()
         if span.kind == "NAME" and len(original) == len(fake):
-            out.extend(zip(original, fake))
+            out.extend(zip(original, fake, strict=True))
         offset += (end - start) - (span.end - span.start)
     return out
 

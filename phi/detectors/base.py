@@ -1,0 +1,153 @@
+"""Declared patterns: a detector is a list of named regexes, context words and checks (Presidio's shape).
+
+    class SsnDetector(PatternDetector):
+        name, kind = "ssn", "SSN"
+        context = ("ssn", "social", "security")
+        patterns = (
+            Pattern("dashed", _DASHED, at=anchors.digit_starts, invalidate=_area_000),
+            Pattern("plain", _PLAIN, 0.9, at=anchors.digit_starts, context=True),
+        )
+
+``PatternDetector.hits`` runs the patterns in order. For each one it skips the pattern when the
+text lacks what it ``needs`` (words, a digit); matches it only at its ``at`` offsets (``anchors``)
+or else scans the text; takes named group ``v`` (or ``w``) when it took part, else the whole
+match; drops ``trim`` characters from the end; keeps the hit when ``validate`` holds (a checksum,
+a real address), ``invalidate`` does not (an impossible value, a dose, a rating) and, for
+``context=True``, one of the detector's ``context`` words is in the window before it
+(``phi.context``: the one context policy); then ``extend`` may grow it (a house number before a
+street). Each hit becomes a ``PhiSpan`` naming the detector and the pattern. Patterns that share
+a regex and ``at`` (one shape told apart by its checks: Luhn-valid or not) match the text once.
+
+A detector with logic no pattern can say (names, places, ages around a number) overrides ``find``
+and adds its own spans to those of its patterns; it too looks around a match only through
+``phi.context``.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .. import anchors
+from ..adapter import PhiDetector
+from ..context import has_context
+from ..spans import PhiSpan
+
+Check = Callable[[str, int, int], bool]              # (text, start, end) of the hit -> verdict
+Extend = Callable[[str, int, int], tuple[int, int]]  # (text, start, end) -> the hit's new extent
+Starts = Callable[[str], tuple[int, ...]]            # text -> offsets where a match may begin
+Gate = tuple[str, ...] | Callable[[str], bool]       # lower-case substrings (any one) or a test of the text
+
+
+@dataclass(frozen=True)
+class Pattern:
+    name: str                        # the span's ``pattern``: which rule found it
+    regex: re.Pattern[str]
+    score: float = 1.0               # on overlap the surer hit names the merged span
+    kind: str | None = None          # default: the detector's kind
+    at: Starts | None = None         # match only at these offsets (None: scan the text)
+    needs: Gate = ()                 # a cheap test of the text; failed, the pattern is skipped
+    needs_digit: bool = False        # another: the text holds a digit
+    context: bool = False            # kept only with one of the detector's context words near
+    validate: Check | None = None    # must hold
+    invalidate: Check | None = None  # must not hold
+    trim: str = ""                   # characters dropped from the end of the hit
+    extend: Extend | None = None     # grows a kept hit
+
+
+Hit = tuple[Pattern, int, int]  # which pattern, start, end
+
+
+def value_span(m: re.Match[str]) -> tuple[int, int]:
+    """Group ``v`` or ``w`` when the regex has one that took part (context kept out), else the match."""
+    groups = m.re.groupindex
+    for group in ("v", "w"):
+        if group in groups and m.start(group) >= 0:
+            return m.span(group)
+    return m.span()
+
+
+class PatternDetector(PhiDetector):
+    """Subclasses set ``name``, ``kind``, ``patterns`` and ``context``; ``find`` yields the hits."""
+
+    patterns: ClassVar[tuple[Pattern, ...]] = ()
+    context: ClassVar[tuple[str, ...]] = ()  # context words, lower case
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._plan = _plan(self.patterns)
+
+    def applies(self, text: str) -> bool:
+        """A cheap test that the text can hold anything for this detector at all."""
+        return True
+
+    def find(self, text: str) -> Iterable[PhiSpan]:
+        span = self.span
+        return [span(start, end, p.name, p.score, p.kind) for p, start, end in self.hits(text)]
+
+    def has_context(self, text: str, start: int) -> bool:
+        return has_context(text, start, self.context)
+
+    def hits(self, text: str) -> list[Hit]:
+        """(pattern, start, end) of every hit, pattern by pattern."""
+        found: list[Hit] = []
+        if not self.applies(text):
+            return found
+        lower: str | None = None
+        shared: dict[int, list[re.Match[str]]] = {}
+        for p, regex, at, digit, words, test, share, keep, groups in self._plan:
+            if digit and not anchors.digit_starts(text):
+                continue
+            if words:
+                if lower is None:
+                    lower = anchors.lower(text)
+                for word in words:
+                    if word in lower:
+                        break
+                else:
+                    continue  # none of the words the pattern needs
+            if test is not None and not test(text):
+                continue
+            if share in shared:
+                matches = shared[share]
+            else:
+                matches = list(regex.finditer(text)) if at is None else anchors.matches_at(regex, text, at(text))
+                if keep:
+                    shared[share] = matches
+            if not matches:
+                continue
+            trim, validate, invalidate, extend = p.trim, p.validate, p.invalidate, p.extend
+            for m in matches:
+                start, end = value_span(m) if groups else m.span()
+                if trim:
+                    while end > start and text[end - 1] in trim:
+                        end -= 1
+                    if end == start:
+                        continue
+                if validate is not None and not validate(text, start, end):
+                    continue
+                if invalidate is not None and invalidate(text, start, end):
+                    continue
+                if p.context and not self.has_context(text, start):
+                    continue
+                if extend is not None:
+                    start, end = extend(text, start, end)
+                found.append((p, start, end))
+        return found
+
+
+_Step = tuple[Pattern, re.Pattern[str], Starts | None, bool, tuple[str, ...], Callable[[str], bool] | None, int, bool,
+              bool]
+
+
+def _plan(patterns: tuple[Pattern, ...]) -> tuple[_Step, ...]:
+    """Per pattern, what ``hits`` reads for every text: the pattern, its regex and anchors, its gates
+    (a digit, words, a test), the pattern whose matches it reuses (same regex and anchors), whether
+    a later pattern reuses its own, and whether the regex has a value group."""
+    first: dict[tuple[int, Starts | None], int] = {}
+    shares = [first.setdefault((id(p.regex), p.at), i) for i, p in enumerate(patterns)]
+    return tuple((p, p.regex, p.at, p.needs_digit, p.needs if isinstance(p.needs, tuple) else (),
+                  None if isinstance(p.needs, tuple) else p.needs, shares[i], shares.count(shares[i]) > 1,
+                  bool({"v", "w"} & set(p.regex.groupindex)))
+                 for i, p in enumerate(patterns))

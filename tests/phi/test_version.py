@@ -1,0 +1,40 @@
+"""phi.__version__ names the scrubbing (tasks record "phi@<version>" with each result), so it must change
+whenever what the detectors find may change. A fingerprint of phi's runtime code and word lists is
+recorded here per version: changing them without a bump fails this test."""
+import hashlib
+import re
+from pathlib import Path
+
+import phi
+
+FINGERPRINTS = {
+    "1.1.0": "56a327de176eab7117a1b199e7ee72cafa2d08262fdbfa48d9da6930996211b4",
+}
+_ROOT = Path(phi.__file__).parent
+_SKIPPED = {"__init__.py", "__main__.py", "README.md", "SOURCES.md", "LICENSE.scowl.txt"}
+
+
+def fingerprint() -> str:
+    """sha256 over phi's runtime files (eval/ and docs left out), line endings normalised."""
+    digest = hashlib.sha256()
+    for path in sorted(_ROOT.rglob("*")):
+        relative = path.relative_to(_ROOT)
+        if not path.is_file() or relative.parts[0] == "eval" or path.name in _SKIPPED or \
+                path.suffix not in (".py", ".txt", ".gz"):
+            continue
+        data = path.read_bytes()
+        if path.suffix != ".gz":
+            data = data.replace(b"\r\n", b"\n")
+        digest.update(relative.as_posix().encode() + b"\0" + data + b"\0")
+    return digest.hexdigest()
+
+
+def test_version_is_a_plain_string():
+    assert isinstance(phi.__version__, str) and re.fullmatch(r"\d+\.\d+\.\d+", phi.__version__)
+
+
+def test_detectors_did_not_change_without_a_version_bump():
+    current = fingerprint()
+    assert FINGERPRINTS.get(phi.__version__) == current, (
+        f"phi's detectors or word lists changed (fingerprint {current}): bump phi.__version__ and add "
+        f"'<new version>': '{current}' to FINGERPRINTS in {Path(__file__).name}")
