@@ -120,14 +120,20 @@ def job_maintenance() -> JobMaintenance:
     return JobMaintenance(sql())
 
 
-def reset() -> None:
-    """Forget the settings and every cached client (after fork, or in tests that switch settings)."""
+def reset(*, close: bool = True) -> None:
+    """Forget the settings and every cached client (tests that switch settings, and a forked
+    child, which passes ``close=False``)."""
     config.reset()
-    reset_clients()
+    reset_clients(close=close)
 
 
-def reset_clients() -> None:
-    """Forget every cached client: the next use builds it from the current settings."""
-    for fn in (db, sql, worker_sql, redis_client, cipher, job_intake, job_reads, job_lifecycle,
-               job_maintenance):
+def reset_clients(*, close: bool = True) -> None:
+    """Forget every cached client: the next use builds it from the current settings. The
+    database pools built so far are disposed, their connections closed unless ``close`` is False
+    (after a fork they are the parent's sessions: closing them from the child would end them)."""
+    for pool in (db, sql, worker_sql):
+        if pool.cache_info().currsize:
+            built = pool()
+            (built if isinstance(built, sa.Engine) else built.engine).dispose(close=close)
+    for fn in (db, sql, worker_sql, redis_client, cipher, job_intake, job_reads, job_lifecycle, job_maintenance):
         fn.cache_clear()

@@ -43,8 +43,7 @@ def _load_models(**_kwargs) -> None:
             forecast_models.ensure_registered(config.settings())
         except forecast_models.ForecastModelError as exc:
             _fatal("forecasting models unavailable", exc)
-        runtime.db().dispose()  # the pool processes open their own connections
-        runtime.reset()
+        runtime.reset()  # closes the parent's pools: the pool processes open their own connections
         return
     from tasks import serving
 
@@ -70,7 +69,7 @@ def _start_heartbeat(sender=None, **_kwargs) -> None:
 
 @signals.worker_process_init.connect
 def _after_fork(**_kwargs) -> None:
-    runtime.reset()  # never share a parent's connections with a forked child
+    runtime.reset(close=False)  # never share a parent's connections with a forked child
     _defer_events()
     if WORKER_KIND == "cpu":
         from tasks import forecast_models

@@ -50,7 +50,7 @@ def test_a_forked_child_gets_its_own_flusher(platform_env):
     if pid == 0:  # the child: no flusher thread was inherited; add() must start one
         code = 1
         try:
-            runtime.reset()
+            runtime.reset(close=False)  # the parent's connections stay the parent's
             buffer.redis = runtime.redis_client()
             buffer.add(job, {"state": "running", "stage": "child"})
             deadline = time.monotonic() + 5
