@@ -64,11 +64,25 @@ def blocked_reason(url: str, *, resolve: bool, networks: Iterable[str] | None = 
                          for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
         except (OSError, ValueError):
             return None  # unresolvable now: the delivery fails and retries like any network error
-    for address in addresses:
+    for address in {a for given in addresses for a in _as_written_and_embedded(given)}:
         for network in blocked:
             if address.version == network.version and address in network:
                 return f"the host is in the blocked network {network}"
     return None
+
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _as_written_and_embedded(address: Address) -> tuple[Address, ...]:
+    """The address, and the IPv4 address an IPv6 one carries: IPv4-mapped (::ffff:127.0.0.1)
+    and IPv4-compatible (::127.0.0.1) addresses reach that IPv4 host, so they are judged as it."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address, address.ipv4_mapped
+        if int(address) >> 32 == 0 and int(address) > 1:  # ::a.b.c.d, not :: or ::1
+            return address, ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return (address,)
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

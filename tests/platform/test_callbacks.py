@@ -23,9 +23,17 @@ DEFAULT = DEFAULT_CALLBACK_BLOCKED.split(",")
     ("https://10.20.0.5/emr/hook", False),  # a clinic's private network is where EMRs live
     ("https://192.168.1.20:8443/hook", False),
     ("http://93.184.216.34/hook", False),
+    # an IPv6 spelling of a blocked IPv4 host reaches that host: judged as it
+    ("http://[::ffff:127.0.0.1]:6379/", True),  # IPv4-mapped
+    ("http://[::ffff:169.254.169.254]/latest/meta-data/", True),
+    ("http://[::ffff:7f00:1]/", True),  # the same, in hex
+    ("http://[::127.0.0.1]/", True),  # IPv4-compatible
+    ("http://[::ffff:10.20.0.5]/emr/hook", False),  # mapped, but to a private network: allowed
 ])
 def test_blocked_networks_are_judged_after_resolution(url, blocked):
     assert bool(blocked_reason(url, resolve=True, networks=DEFAULT)) is blocked
+    if "[" in url:  # an IP literal is judged at submission too, before any DNS
+        assert bool(blocked_reason(url, resolve=False, networks=DEFAULT)) is blocked
 
 
 def test_the_api_refuses_a_blocked_literal_address_without_echoing_it(api):
