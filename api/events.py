@@ -25,8 +25,19 @@ from jobstore import events, runtime
 from jobstore.tables import TERMINAL_STATES
 
 bp = Blueprint("events", __name__)
-EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+EVENT_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 QUEUED_EVENT_ID = "0-1"
+_ID_MAX = 2**64 - 1  # each half of a Redis stream id is an unsigned 64-bit integer
+
+
+def valid_event_id(value: str) -> bool:
+    """An id Redis can resume after: both halves in range, and not the very last id (nothing
+    can follow it, and Redis refuses it as the exclusive start of a range)."""
+    found = EVENT_ID.match(value)
+    if found is None:
+        return False
+    ms, seq = int(found[1]), int(found[2])
+    return ms <= _ID_MAX and seq <= _ID_MAX and (ms, seq) != (_ID_MAX, _ID_MAX)
 
 
 def _queued_event(job: dict) -> tuple[str, dict]:
@@ -53,7 +64,7 @@ def job_events(job_id: str):
     if job is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "No such job.")
     last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or None
-    if last_id is not None and not EVENT_ID.match(last_id):
+    if last_id is not None and not valid_event_id(last_id):
         raise ApiError(400, ErrorCode.INVALID_LAST_EVENT_ID, "Last-Event-ID must be an event id from this stream.")
     hub = current_app.extensions["mindq_hub"]
     heartbeat = config.settings().sse_heartbeat

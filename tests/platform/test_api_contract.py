@@ -120,12 +120,23 @@ def test_two_text_type_needs_previous_text(api):
     assert body["error"]["details"]["field"] == "previous_text"
 
 
+@pytest.mark.parametrize("depth", [33, 3000])  # past the bound, and deep enough to exhaust json's stack
+def test_deeply_nested_json_is_a_400_not_a_500(api, depth):
+    body = '{"type": "scrub", "text": "x", "options": ' + "[" * depth + "]" * depth + "}"
+    status, resp, _ = api("POST", "/v1/jobs", raw=body, headers={"Content-Type": "application/json"})
+    assert status == 400 and resp["error"]["code"] == "INVALID_JSON", resp
+    assert resp["error"]["details"] == {"max_depth": 32}
+
+
 def test_bad_ids_and_last_event_id(api):
     status, body, _ = api("GET", "/v1/jobs/not-a-uuid")
     assert status == 404 and body["error"]["code"] == "NOT_FOUND"
     _, job, _ = api("POST", "/v1/jobs", {"type": "scrub", "text": "x"})
-    status, body, _ = api("GET", f"/v1/jobs/{job['id']}/events", headers={"Last-Event-ID": "garbage"})
-    assert status == 400 and body["error"]["code"] == "INVALID_LAST_EVENT_ID"
+    # garbage, and ids Redis cannot resume after: a half past 2**64-1, or the very last id
+    for bad in ("garbage", "99999999999999999999-0", "0-18446744073709551616",
+                "18446744073709551615-18446744073709551615"):
+        status, body, _ = api("GET", f"/v1/jobs/{job['id']}/events", headers={"Last-Event-ID": bad})
+        assert status == 400 and body["error"]["code"] == "INVALID_LAST_EVENT_ID", bad
 
 
 def test_bad_batches(api):
