@@ -33,8 +33,8 @@ bp = Blueprint("jobs", __name__)
 def _job_type(name: str) -> JobType:
     spec = job_types().get(name)
     if spec is None:
-        raise ApiError(422, ErrorCode.UNKNOWN_ANALYSIS_TYPE, f"Unknown analysis type {name!r}.",
-                       {"type": name, "known": sorted(job_types())})
+        # never echo the name back: a client field may hold anything, patient text included
+        raise ApiError(422, ErrorCode.UNKNOWN_ANALYSIS_TYPE, "Unknown analysis type.", {"known": sorted(job_types())})
     return spec
 
 
@@ -54,8 +54,9 @@ def _check_options(spec: JobType, options: dict) -> None:
         choices, allowed = {}, set(SCRUB_OPTIONS) if spec.name == "scrub" else set()
     unknown = sorted(set(options) - allowed)
     if unknown:
-        raise ApiError(422, ErrorCode.INVALID_OPTION, f"Unknown option(s) for {spec.name!r}: {', '.join(unknown)}.",
-                       {"unknown": unknown, "allowed": sorted(allowed)})
+        # the keys are the client's: counted, not echoed
+        raise ApiError(422, ErrorCode.INVALID_OPTION, f"Unknown option(s) for {spec.name!r}.",
+                       {"unknown_count": len(unknown), "allowed": sorted(allowed)})
     for name, choice in choices.items():
         if name in options and options[name] not in choice.values:
             raise ApiError(422, ErrorCode.INVALID_OPTION, f"options.{name} must be one of {list(choice.values)}.",
@@ -171,7 +172,7 @@ def list_jobs():
     principal = auth.require("jobs:read")
     state = request.args.get("state")
     if state and state not in JOB_STATES:
-        raise ApiError(422, ErrorCode.VALIDATION_ERROR, "Unknown state filter.", {"state": state})
+        raise ApiError(422, ErrorCode.VALIDATION_ERROR, "Unknown state filter.", {"allowed": list(JOB_STATES)})
     try:
         limit = min(max(int(request.args.get("limit", "50")), 1), 500)
     except ValueError:
