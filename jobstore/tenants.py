@@ -56,19 +56,28 @@ def ensure_tenant(engine: sa.Engine, name: str) -> uuid.UUID:
         return conn.execute(sa.select(tenants.c.id).where(tenants.c.name == name)).scalar_one()
 
 
+class KeyRevoked(Exception):
+    """The key was revoked: storing it again must not bring it back."""
+
+
 def add_key(engine: sa.Engine, tenant_id: uuid.UUID, key: str | None = None,
             scopes: tuple[str, ...] = ALL_SCOPES) -> str:
-    """Store a key (a given one, e.g. MINDQ_BOOTSTRAP_KEY, or a fresh one); returns it."""
+    """Store a key (a given one, e.g. MINDQ_BOOTSTRAP_KEY, or a fresh one); returns it. A key
+    stored before is updated in place; a revoked one raises KeyRevoked and stays revoked."""
     key = key or new_key()
     prefix = _split(key)
     if prefix is None:
         raise ValueError("API keys look like mq_<prefix>_<secret>")
     with engine.begin() as conn:
-        conn.execute(insert(api_keys).values(id=uuid.uuid4(), tenant_id=tenant_id, prefix=prefix,
-                                             key_hash=_hash(key), scopes=list(scopes))
-                     .on_conflict_do_update(index_elements=["prefix"],
-                                            set_=dict(key_hash=_hash(key), scopes=list(scopes),
-                                                      tenant_id=tenant_id, revoked_at=None)))
+        stored = conn.execute(insert(api_keys).values(id=uuid.uuid4(), tenant_id=tenant_id, prefix=prefix,
+                                                      key_hash=_hash(key), scopes=list(scopes))
+                              .on_conflict_do_update(index_elements=["prefix"],
+                                                     set_=dict(key_hash=_hash(key), scopes=list(scopes),
+                                                               tenant_id=tenant_id),
+                                                     where=api_keys.c.revoked_at.is_(None))
+                              .returning(api_keys.c.id)).first()
+    if stored is None:
+        raise KeyRevoked(prefix)
     return key
 
 

@@ -58,8 +58,8 @@ class Stack:
             env["MINDQ_ENCRYPTION_KEYS"] = read_or_create_secret(s.home / "secrets" / "encryption.key", Cipher.generate_key)
         from jobstore.tenants import new_key
 
-        key = s.bootstrap_key or read_or_create_secret(s.home / "secrets" / "demo-api.key", new_key)
-        env["MINDQ_BOOTSTRAP_KEY"] = key
+        key_file = s.home / "secrets" / "demo-api.key"
+        key = s.bootstrap_key or read_or_create_secret(key_file, new_key)
         redis_url, database_url = s.redis_url, s.database_url
         if not redis_url:
             svc = start_redis(s.home / "redis", s.redis_port)
@@ -81,12 +81,30 @@ class Stack:
 
         upgrade(database_url)
         self.say("database migrated to head")
-        bootstrap_tenant(database_url, "demo", key)
+        key = self._bootstrap(database_url, key, key_file)
+        env["MINDQ_BOOTSTRAP_KEY"] = key
         if "MODEL_BASE_PATH" not in os.environ:
             ensure_tiny_model(s.home / "models")
             self.say(f"model: {s.model.base_path} + {s.model.adapter_path}")
         self.key, self.env = key, env
         return env
+
+    def _bootstrap(self, database_url: str, key: str, key_file: Path) -> str:
+        """Tenant `demo` with the bootstrap key. A revoked key stays revoked: one generated into
+        the secrets file is replaced by a new key; one given in MINDQ_BOOTSTRAP_KEY stops the start."""
+        from jobstore.tenants import KeyRevoked, new_key
+
+        try:
+            bootstrap_tenant(database_url, "demo", key)
+            return key
+        except KeyRevoked:
+            if self.s.bootstrap_key:
+                raise SystemExit("mindq: MINDQ_BOOTSTRAP_KEY was revoked; set a new key") from None
+        key_file.unlink(missing_ok=True)
+        key = read_or_create_secret(key_file, new_key)
+        bootstrap_tenant(database_url, "demo", key)
+        self.say(f"the demo key was revoked: a new one is in {key_file}")
+        return key
 
     def start_roles(self) -> None:
         env = self.env
@@ -145,6 +163,7 @@ class Stack:
 
 
 def bootstrap_tenant(database_url: str, name: str, key: str) -> None:
+    """Tenant ``name`` with ``key`` (all scopes). Raises tenants.KeyRevoked for a revoked key."""
     from jobstore import tenants
     from jobstore.db import make_engine
 

@@ -8,6 +8,7 @@ import sys
 import time
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from jobstore import runtime
@@ -44,3 +45,35 @@ def test_revoked_key_is_refused_at_once_by_a_running_web_process(proc_env, web_s
         details = conn.execute(sa.select(audit_log.c.details).where(
             audit_log.c.action == "api_key.revoke")).scalars().all()
     assert {"prefix": prefix} in details
+
+
+def test_storing_a_revoked_key_again_does_not_bring_it_back(platform_env):
+    from jobstore import tenants
+
+    engine = runtime.db()
+    tid = tenants.ensure_tenant(engine, "clinic-revoked")
+    key = tenants.add_key(engine, tid)
+    assert tenants.add_key(engine, tid, key) == key  # storing a live key again is fine
+    assert tenants.revoke_key(engine, key, actor="test") == tid
+    with pytest.raises(tenants.KeyRevoked):
+        tenants.add_key(engine, tid, key)
+    assert tenants.authenticate(engine, key) is None
+
+
+def test_mindq_up_replaces_a_revoked_demo_key_and_refuses_a_revoked_configured_one(platform_env, tmp_path):
+    from core.config import load_settings
+    from jobstore import tenants
+    from mindq.stack import Stack
+
+    key_file = tmp_path / "secrets" / "demo-api.key"
+    generated = Stack(load_settings({"MINDQ_HOME": str(tmp_path)}))
+    first = generated._bootstrap(platform_env["DATABASE_URL"], tenants.new_key(), key_file)
+    tenants.revoke_key(runtime.db(), first, actor="test")
+    # the next start: the revoked key stays revoked, a new one takes its place in the secrets file
+    second = generated._bootstrap(platform_env["DATABASE_URL"], first, key_file)
+    assert second != first and key_file.read_text().strip() == second
+    assert tenants.authenticate(runtime.db(), first) is None
+    assert tenants.authenticate(runtime.db(), second) is not None
+    configured = Stack(load_settings({"MINDQ_HOME": str(tmp_path), "MINDQ_BOOTSTRAP_KEY": first}))
+    with pytest.raises(SystemExit, match="revoked"):
+        configured._bootstrap(platform_env["DATABASE_URL"], first, key_file)
