@@ -17,6 +17,8 @@ from sqlalchemy.dialects.postgresql import insert
 from jobstore.tables import api_keys, audit_log, tenants
 
 ALL_SCOPES = ("jobs:write", "jobs:read", "batches:write", "admin")
+# what a new key gets unless more is asked for: least privilege, never admin by default
+DEFAULT_SCOPES = ("jobs:write", "jobs:read", "batches:write")
 # Redis channel on which a revoked key's prefix is announced, so web processes drop it from
 # their authentication caches at once instead of when the cache entry expires
 REVOCATIONS = "mindq:auth:revoked"
@@ -61,7 +63,7 @@ class KeyRevoked(Exception):
 
 
 def add_key(engine: sa.Engine, tenant_id: uuid.UUID, key: str | None = None,
-            scopes: tuple[str, ...] = ALL_SCOPES) -> str:
+            scopes: tuple[str, ...] = DEFAULT_SCOPES) -> str:
     """Store a key (a given one, e.g. MINDQ_BOOTSTRAP_KEY, or a fresh one); returns it. A key
     stored before is updated in place; a revoked one raises KeyRevoked and stays revoked."""
     key = key or new_key()

@@ -100,7 +100,12 @@ def cmd_tenant(args) -> int:
     engine = make_engine(_require_db(), pool_size=1)
     if args.action == "create":
         tenant_id = tenants.ensure_tenant(engine, args.name)
-        scopes = tuple(args.scopes.split(",")) if args.scopes else tenants.ALL_SCOPES
+        scopes = tuple(s.strip() for s in args.scopes.split(",")) if args.scopes else tenants.DEFAULT_SCOPES
+        unknown = sorted(set(scopes) - set(tenants.ALL_SCOPES))
+        if unknown:
+            print(f"mindq tenant: unknown scope(s) {', '.join(unknown)}; known: {', '.join(tenants.ALL_SCOPES)}",
+                  file=sys.stderr)
+            return 2
         key = tenants.add_key(engine, tenant_id, scopes=scopes)
         print(json.dumps({"tenant": args.name, "tenant_id": str(tenant_id), "api_key": key, "scopes": scopes}))
         return 0
@@ -159,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     tsub = p.add_subparsers(dest="action", required=True)
     c = tsub.add_parser("create", help="create a tenant (or add a key to one); prints the new API key")
     c.add_argument("name")
-    c.add_argument("--scopes")
+    c.add_argument("--scopes", help="comma-separated; default: jobs:write,jobs:read,batches:write (admin only "
+                   "when asked for)")
     r = tsub.add_parser("revoke", help="revoke an API key, given whole or by its prefix; effective at once")
     r.add_argument("key")
     p.set_defaults(func=cmd_tenant)

@@ -170,7 +170,7 @@ def bootstrap_tenant(database_url: str, name: str, key: str) -> None:
     engine = make_engine(database_url, pool_size=1)
     try:
         tenant_id = tenants.ensure_tenant(engine, name)
-        tenants.add_key(engine, tenant_id, key)
+        tenants.add_key(engine, tenant_id, key, scopes=tenants.ALL_SCOPES)  # the operator's own key
     finally:
         engine.dispose()
 

@@ -77,3 +77,13 @@ def test_mindq_up_replaces_a_revoked_demo_key_and_refuses_a_revoked_configured_o
     configured = Stack(load_settings({"MINDQ_HOME": str(tmp_path), "MINDQ_BOOTSTRAP_KEY": first}))
     with pytest.raises(SystemExit, match="revoked"):
         configured._bootstrap(platform_env["DATABASE_URL"], first, key_file)
+
+
+def test_a_new_key_gets_least_privilege_unless_admin_is_asked_for(proc_env):
+    made = _cli(proc_env, "create", "clinic-least")
+    assert made.returncode == 0, made.stderr
+    assert "admin" not in json.loads(made.stdout)["scopes"]
+    admin = _cli(proc_env, "create", "clinic-least", "--scopes", "jobs:read,admin")
+    assert json.loads(admin.stdout)["scopes"] == ["jobs:read", "admin"]
+    typo = _cli(proc_env, "create", "clinic-least", "--scopes", "jobs:raed")
+    assert typo.returncode == 2 and "unknown scope" in typo.stderr
