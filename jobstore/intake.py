@@ -62,7 +62,7 @@ class JobIntake:
     def existing(self, new: NewJob) -> Row:
         """The job that already holds ``new``'s Idempotency-Key; IdempotencyConflict if its body differs."""
         existing = self.sql.one(statements.JOB_BY_IDEMPOTENCY_KEY,
-                                {"tenant_id": as_uuid(new.tenant_id), "key": new.idempotency_key})
+                                {"tenant_id": as_uuid(new.tenant_id), "key": self._key_hash(new.idempotency_key)})
         if existing is None:  # raced with a delete that cannot happen; be explicit anyway
             raise RuntimeError("idempotent insert conflicted but no job found")
         if existing["body_hash"] != new.body_hash:
@@ -84,4 +84,9 @@ class JobIntake:
                     input_ciphertext=self.cipher.encrypt_json(n.payload),
                     patient_ref_hash=self.cipher.lookup_hash(n.patient_ref) if n.patient_ref else None,
                     options=n.options, callback_url=n.callback_url,
-                    idempotency_key=n.idempotency_key, body_hash=n.body_hash)
+                    idempotency_key=self._key_hash(n.idempotency_key), body_hash=n.body_hash)
+
+    def _key_hash(self, key: str | None) -> str | None:
+        """Idempotency-Keys are stored as a keyed hash: a client may build one from a note's id or
+        a patient's name, and the column is not encrypted."""
+        return self.cipher.lookup_hash("idempotency-key:" + key) if key is not None else None

@@ -15,6 +15,21 @@ def test_idempotency_same_key_and_body_returns_the_same_job(api):
     assert j1["id"] == j2["id"] and h2["Location"] == h1["Location"]
 
 
+def test_an_idempotency_key_is_not_stored_in_clear(api):
+    import sqlalchemy as sa
+
+    from jobstore import runtime
+
+    key = f"note-of-Jane-Roe-{uuid.uuid4()}"  # clients build keys from their own ids and names
+    status, job, _ = api("POST", "/v1/jobs", {"type": "scrub", "text": "x"}, headers={"Idempotency-Key": key})
+    assert status == 202
+    with runtime.db().connect() as conn:
+        stored = conn.execute(sa.text("SELECT idempotency_key FROM jobs WHERE id = :id"), {"id": job["id"]}).scalar()
+    assert stored and key not in stored and "Jane" not in stored
+    again, replay, _ = api("POST", "/v1/jobs", {"type": "scrub", "text": "x"}, headers={"Idempotency-Key": key})
+    assert again == 200 and replay["id"] == job["id"]  # still found by its hash
+
+
 def test_idempotency_same_key_other_body_is_409(api):
     key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
     s1, j1, _ = api("POST", "/v1/jobs", {"type": "scrub", "text": "first"}, headers=key)
