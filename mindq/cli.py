@@ -36,14 +36,18 @@ def _require_db() -> str:
     return url
 
 
+def gunicorn_cmd(bind: str, workers: int, connections: int, graceful_s: int = 10) -> list[str]:
+    """The web role's command line (the tests run this very one)."""
+    return [sys.executable, "-m", "gunicorn", "api.wsgi:app", "-k", "gevent", "-w", str(workers),
+            "--worker-connections", str(connections), "-b", bind, "--timeout", "60",
+            "--graceful-timeout", str(graceful_s), "--keep-alive", "75",
+            # one JSON object a line, every field escaped (gunicorn's format string is not)
+            "--access-logfile", "-", "--logger-class", "api.accesslog.JsonAccessLogger"]
+
+
 def cmd_web(args) -> int:
     s = _settings()
-    workers = args.workers or s.web_workers
-    argv = [sys.executable, "-m", "gunicorn", "api.wsgi:app", "-k", "gevent", "-w", str(workers),
-            "--worker-connections", str(s.web_connections),
-            "-b", f"{s.api_host}:{s.api_port}", "--timeout", "60", "--graceful-timeout", "10",
-            "--keep-alive", "75", "--access-logfile", "-", "--access-logformat",
-            '{"ts":"%(t)s","method":"%(m)s","path":"%(U)s","status":%(s)s,"ms":%(M)s}']
+    argv = gunicorn_cmd(f"{s.api_host}:{s.api_port}", args.workers or s.web_workers, s.web_connections)
     os.execv(sys.executable, argv)
 
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from jobstore import tenants
+from mindq.cli import gunicorn_cmd
 from mindq.embedded import free_port
 
 
@@ -126,8 +127,7 @@ def llm_worker(proc_env, log_dir, tiny_model):
 @pytest.fixture(scope="session")
 def web_server(proc_env, log_dir):
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "api.wsgi:app", "-k", "gevent", "-w", "1",
-           "--worker-connections", "2000", "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5"]
+    cmd = gunicorn_cmd(f"127.0.0.1:{port}", workers=1, connections=2000, graceful_s=5)  # the production line
     proc = Proc("web", cmd, proc_env, log_dir)
     url = f"http://127.0.0.1:{port}"
 
