@@ -1,12 +1,14 @@
 """Health, metrics, the analysis-type catalogue, the OpenAPI document and its docs page."""
 from __future__ import annotations
 
+import hmac
 import time
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
-from api import openapi
+from api import auth, openapi
 from api.metrics import render
+from core import config
 from jobstore import runtime
 from tasks.jobtypes import job_types
 from tasks.routing import QUEUES
@@ -54,8 +56,19 @@ def ready():
 
 @bp.get("/metrics")
 def metrics():
+    _require_metrics_reader()
     data, content_type = render()
     return Response(data, content_type=content_type)
+
+
+def _require_metrics_reader() -> None:
+    """Platform-wide counts are not for every tenant: the scraper's MINDQ_METRICS_TOKEN, or an
+    API key with the admin scope (401 without credentials, 403 for a key without admin)."""
+    token = config.settings().metrics_token
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        return
+    auth.require("admin")
 
 
 @bp.get("/v1/analysis-types")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -56,6 +57,9 @@ class Stack:
             from jobstore.crypto import Cipher
 
             env["MINDQ_ENCRYPTION_KEYS"] = read_or_create_secret(s.home / "secrets" / "encryption.key", Cipher.generate_key)
+        if not s.metrics_token:  # Prometheus scrapes /metrics with it (admin API keys may read it too)
+            env["MINDQ_METRICS_TOKEN"] = read_or_create_secret(s.home / "secrets" / "metrics.token",
+                                                               lambda: secrets.token_urlsafe(32))
         from jobstore.tenants import new_key
 
         key_file = s.home / "secrets" / "demo-api.key"

@@ -210,16 +210,37 @@ def test_openapi_document_is_valid(client):
         jsonschema.Draft202012Validator.check_schema(schema)
 
 
-def test_health_and_metrics(client, cpu_worker):
+def test_health_and_metrics(client, keys, cpu_worker):
     assert client.get("/health/live").get_json() == {"status": "ok"}
     ready = client.get("/health/ready")
     body = ready.get_json()
     assert body["checks"]["postgres"]["ok"] and body["checks"]["redis"]["ok"]
     assert body["checks"]["queue:cpu"]["ok"]
-    metrics = client.get("/metrics")
+    assert client.get("/metrics").status_code == 401  # platform-wide counts are not public
+    assert client.get("/metrics", headers={"Authorization": f"Bearer {keys['clinic-a']}"}).status_code == 403
+    from jobstore import runtime, tenants
+
+    admin = tenants.add_key(runtime.db(), tenants.ensure_tenant(runtime.db(), "ops"), scopes=tenants.ALL_SCOPES)
+    metrics = client.get("/metrics", headers={"Authorization": f"Bearer {admin}"})
     assert metrics.status_code == 200
     text = metrics.get_data(as_text=True)
     assert "mindq_queue_depth" in text and "mindq_http_requests_total" in text
+
+
+def test_the_metrics_token_reads_metrics_and_nothing_else(client, keys):
+    import dataclasses
+
+    from core import config
+
+    before = config.settings()
+    config.use(dataclasses.replace(before, metrics_token="scrape-token-1234"))
+    try:
+        bearer = {"Authorization": "Bearer scrape-token-1234"}
+        assert client.get("/metrics", headers=bearer).status_code == 200
+        assert client.get("/metrics", headers={"Authorization": "Bearer scrape-token-12345"}).status_code == 401
+        assert client.get("/v1/jobs", headers=bearer).status_code == 401  # not an API key
+    finally:
+        config.use(before)
 
 
 def test_rate_limit_is_per_tenant_and_a_json_429(platform_env, keys):
