@@ -78,6 +78,20 @@ def spec() -> dict:
                     "parameters": [{**JOB_ID, "name": "batch_id"}],
                     "responses": {"200": _json(schemas.Batch, "The batch"), **_errors(401, 404)}},
         },
+        "/v1/models": {
+            "get": {"summary": "Registered model versions and which one is active", "security": AUTH,
+                    "operationId": "listModels",
+                    "responses": {"200": {"description": "Models, each with its versions (active | rejected | "
+                                                         "retired), newest first"}, **_errors(401, 403)}},
+        },
+        "/v1/models/{name}/performance": {
+            "get": {"summary": "Each version's rolling-origin backtest (MAE per horizon vs the last value and the "
+                               "version active when it was trained, interval coverage and width) and its verdict",
+                    "security": AUTH, "operationId": "modelPerformance",
+                    "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "Versions with their backtest tables"},
+                                  **_errors(401, 403, 404)}},
+        },
         "/v1/analysis-types": {"get": {"summary": "The analysis types this deployment accepts",
                                        "operationId": "analysisTypes", "responses": {"200": {"description": "Types"}}}},
         "/health/live": {"get": {"summary": "Liveness", "operationId": "live", "responses": {"200": {"description": "Alive"}}}},

@@ -2,6 +2,13 @@
 
     nice .venv/bin/python -m bench.forecast [--eval-patients 200] [--seed 0] [--eval-seed N] [--ablation]
                                             [--json out.json]
+    nice .venv/bin/python -m bench.forecast --families [--train-on trend_relapse,mean_reverting]
+
+``--families`` (issue 15) skips the above and scores the served forecast (per-series fallback
+included) against the last value on every generator family of ``forecasting.families``: the
+default model (fitted on ``forecasting.simulator``), and a model trained like
+`mindq model train forecast --from` on 300 series of each ``--train-on`` family (seed 1234) with its
+backtest verdict. Test series are drawn with ``--eval-seed`` (never used to fit or tune anything).
 
 Trains the default forecast and deterioration artefacts (timed), then prints: MAE per
 horizon of the ensemble, its members and the naive baselines; the gain over the best
@@ -63,6 +70,45 @@ def _no_gru_ablation(seed: int):
     return lambda s: models.gru.proba(s.sequence, s.features)
 
 
+def _families(args) -> dict:
+    from forecasting.backtest import evaluate_served, parse_series
+    from forecasting.families import FAMILIES, generate
+    from forecasting.training import train_from_series
+
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        default = load("forecast", train("forecast", Path(tmp), seed=args.seed).path)
+        print(f"default model trained in {time.perf_counter() - t0:.1f} s (simulator, seed {args.seed})")
+        tests = {f: parse_series(generate(f, args.eval_patients, args.eval_seed))[0] for f in FAMILIES}
+        models = {"default": default.model}
+        for fam in [f for f in (args.train_on or "").split(",") if f]:
+            series = parse_series(generate(fam, 300, 1234))[0]
+            t0 = time.perf_counter()
+            info, decision = train_from_series(series, Path(tmp), active=default, threads=2)
+            secs = time.perf_counter() - t0
+            out[f"trained_{fam}"] = {"seconds": secs, "decision": decision, "backtest": info.metrics["backtest"]}
+            print(f"\ntrained on {fam} (300 series) in {secs:.1f} s, 2 threads: {decision['decision']} "
+                  f"{decision['reasons'][:2]}")
+            print(" h  backtest MAE  last value  active   coverage  width")
+            for r in info.metrics["backtest"]:
+                print(f"{r['horizon']:2d}  {r['mae']:8.3f}  {r['mae_last_value']:8.3f}  {r['mae_active']:8.3f}  "
+                      f"{r['coverage']:7.3f}  {r['mean_width']:6.2f}")
+            models[f"trained:{fam}"] = load("forecast", info.path).model
+        print(f"\n== served forecast vs last value, {args.eval_patients} series per family, seed {args.eval_seed} "
+              "(gain = 1 - MAE / MAE of last value; coverage of the 90% intervals) ==")
+        print(f"{'model':26s} {'family':15s}  gain h1  gain h4   MAE h1  last h1   MAE h4  last h4  cov h1  cov h4")
+        for name, model in models.items():
+            for fam, series in tests.items():
+                r = evaluate_served(model, series)
+                out.setdefault("families", {}).setdefault(name, {})[fam] = r
+                a, b = r[0], r[3]
+                print(f"{name:26s} {fam:15s}  {a['gain_vs_last_value']:+.3f}   {b['gain_vs_last_value']:+.3f}   "
+                      f"{a['mae']:6.3f}  {a['mae_last_value']:6.3f}  {b['mae']:6.3f}  {b['mae_last_value']:6.3f}  "
+                      f"{a['coverage']:.3f}   {b['coverage']:.3f}")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--eval-patients", type=int, default=200)
@@ -71,9 +117,16 @@ def main() -> None:
     ap.add_argument("--ablation", action="store_true",
                     help="also fit and score the deterioration model without its GRU (about 15 s more)")
     ap.add_argument("--json", type=Path, help="also write every figure here")
+    ap.add_argument("--families", action="store_true", help="issue 15: the served forecast on other generator families")
+    ap.add_argument("--train-on", help="with --families: comma-separated families to train a model on")
     args = ap.parse_args()
     torch.set_num_threads(1)
     out: dict = {}
+    if args.families:
+        out = _families(args)
+        if args.json:
+            args.json.write_text(json.dumps(out, indent=1, default=str))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         for kind in ("forecast", "deterioration"):
             t0 = time.perf_counter()
@@ -114,6 +167,9 @@ def main() -> None:
 
         patients = [p for p in simulate_cohort(60, 4242) if len(p.visits["PHQ-9"][0]) >= 12]
         fpay = [{"instrument": "PHQ-9", "observations": p.observations("PHQ-9")[:12], "horizon": 8} for p in patients]
+        # the per-series fallback rebuilds up to 16 earlier origins: a longer history costs more
+        fpay30 = [{"instrument": "PHQ-9", "observations": p.observations("PHQ-9")[:30], "horizon": 8}
+                  for p in patients if len(p.visits["PHQ-9"][0]) >= 30]
         dpay = [{"instrument": "PHQ-9", "observations": p.observations("PHQ-9")[:12],
                  "biometrics": p.biometric_records(0, 90)} for p in patients]
         rng = np.random.default_rng(1)
@@ -125,6 +181,7 @@ def main() -> None:
             cpay.append({"instrument": "mood", "symptoms": p.mood_observations(), "biometrics": p.biometric_records()})
         out["throughput_per_core"] = {
             "forecasts_per_s": throughput(lambda x: run_forecast(x, fc), fpay),
+            "forecasts_30_per_s": throughput(lambda x: run_forecast(x, fc), fpay30),
             "deterioration_per_s": throughput(lambda x: run_deterioration(x, det), dpay),
             "correlations_per_s": throughput(run_biometric_correlation, cpay),
         }
@@ -132,6 +189,7 @@ def main() -> None:
         print("\n== throughput, 1 thread, payload validation included (per CPU-second = per core; "
               "per wall-second = what this process got on the shared machine) ==")
         for label, key in (("forecast (12 visits, h=8)", "forecasts_per_s"),
+                           ("forecast (30 visits, h=8)", "forecasts_30_per_s"),
                            ("deterioration (12 visits + 90 days of wearables)", "deterioration_per_s"),
                            ("correlation (26 weeks daily, 4 biometrics x 8 lags)", "correlations_per_s")):
             print(f"{label}: {t[key]['per_cpu_s']:.0f}/CPU-s, {t[key]['per_wall_s']:.0f}/wall-s")

@@ -51,7 +51,8 @@ def _tensors(w: ForecastWindows) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
 
 @torch.no_grad()
 def predict_attention(model: WindowAttention, w: ForecastWindows, batch: int = 4096) -> np.ndarray:
-    model.eval()
+    if model.training:  # eval() walks every submodule: not on each request of a loaded model
+        model.eval()
     g, c, r = _tensors(w)
     return np.concatenate([model(g[i:i + batch], c[i:i + batch], r[i:i + batch]).numpy()
                            for i in range(0, len(g), batch)]).astype(float)

@@ -62,7 +62,7 @@ def evaluate_forecast(predictor: ForecastPredictor, *, n_patients: int = 200, se
     test = forecast_windows(simulate_cohort(n_patients, seed), [instrument])
     naive_q = naive_interval_half_widths(forecast_windows(simulate_cohort(n_patients, seed + 1), [instrument]))
     members = model.members(test)
-    point = model.point(test, members)
+    point = model.served(test, members)[0]
     half = model.half_width(instrument)
     # Naive forecasts: the last score, and the mean of the last k visits for several k.
     naive = {"last_value": test.last, **{f"mean_last_{n}": recent_mean(test.grid, n) for n in NAIVE_MEAN_WINDOWS}}
@@ -90,8 +90,11 @@ def evaluate_forecast(predictor: ForecastPredictor, *, n_patients: int = 200, se
             "naive_interval_coverage": float(((y_pts >= nlo - 1e-9) & (y_pts <= nhi + 1e-9)).mean()),
             "naive_interval_mean_width": float((nhi - nlo).mean()),
         }
+        last_err = np.abs(test.last[k] - y[k]) * inst.span
+        row["gain_vs_last_value"] = float(last_err.mean() - err.mean())
         if h + 1 in gain_horizons:
             row["gain_ci95"] = list(_bootstrap_gain(test.group[k], naive_err, err, rng))
+            row["gain_vs_last_value_ci95"] = list(_bootstrap_gain(test.group[k], last_err, err, rng))
         per_h.append(row)
     return {"instrument": instrument, "n_patients": n_patients, "n_windows": len(test), "seed": seed,
             "model_version": predictor.version, "horizons": per_h}

@@ -28,6 +28,8 @@ class ForecastWindows:
     instrument: np.ndarray  # (N,) instrument names
     targets: np.ndarray  # (N, H_MAX) unit-scaled future scores, NaN = unknown
     group: np.ndarray  # (N,) patient id (for splits and bootstrap)
+    anchor: np.ndarray  # (N,) day of the window's last observation (its forecast origin)
+    target_day: np.ndarray  # (N, H_MAX) day of each target visit, NaN = none
 
     def __len__(self) -> int:
         return len(self.grid)
@@ -41,22 +43,22 @@ class ForecastWindows:
         return recent_mean(self.grid)
 
     def subset(self, mask: np.ndarray) -> ForecastWindows:
-        return ForecastWindows(self.grid[mask], self.context[mask], self.instrument[mask], self.targets[mask],
-                               self.group[mask])
+        return ForecastWindows(*(getattr(self, f)[mask] for f in FIELDS))
 
     @staticmethod
     def concat(parts: list[ForecastWindows]) -> ForecastWindows:
-        return ForecastWindows(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                                 ("grid", "context", "instrument", "targets", "group")))
+        return ForecastWindows(*(np.concatenate([getattr(p, f) for p in parts]) for f in FIELDS))
+
+
+FIELDS = ("grid", "context", "instrument", "targets", "group", "anchor", "target_day")
 
 
 def recent_mean(grid: np.ndarray, n: int = N_RECENT) -> np.ndarray:
     """Mean of the last ``n`` observed bins of each row."""
-    out = np.empty(len(grid))
-    for i, row in enumerate(grid):
-        seen = row[~np.isnan(row)]
-        out[i] = seen[-n:].mean()
-    return out
+    seen = ~np.isnan(grid)
+    from_end = np.cumsum(seen[:, ::-1], 1)[:, ::-1]  # observed bins at or after each bin
+    take = seen & (from_end <= n)
+    return np.where(take, grid, 0.0).sum(1) / np.maximum(take.sum(1), 1)
 
 
 def window_at(days: np.ndarray, unit: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,38 +70,62 @@ def window_at(days: np.ndarray, unit: np.ndarray, j: int) -> tuple[np.ndarray, n
     return grid, context
 
 
-def future_targets(days: np.ndarray, unit: np.ndarray, j: int) -> np.ndarray:
-    out = np.full(H_MAX, np.nan)
+def future_targets(days: np.ndarray, unit: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """(values, days) of the visit ``h`` weeks after observation ``j`` (+-3 days), NaN when there is none."""
+    out, when = np.full(H_MAX, np.nan), np.full(H_MAX, np.nan)
     ahead = days[j + 1:]
-    for h in range(1, H_MAX + 1):
-        hit = np.flatnonzero(np.abs(ahead - days[j] - 7 * h) <= 3)
-        if hit.size:
-            out[h - 1] = unit[j + 1 + hit[0]]
-    return out
+    if ahead.size:
+        h = np.round((ahead - days[j]) / 7.0).astype(int)
+        ok = (np.abs(ahead - days[j] - 7 * h) <= 3) & (h >= 1) & (h <= H_MAX)
+        for k in np.flatnonzero(ok)[::-1]:  # the first visit of each week wins
+            out[h[k] - 1], when[h[k] - 1] = unit[j + 1 + k], ahead[k]
+    return out, when
 
 
 def windows_from_series(days: np.ndarray, values: np.ndarray, instrument: str, group: int,
-                        min_obs: int = MIN_FORECAST_OBS) -> ForecastWindows:
-    """All training windows of one series: one per observation with enough history."""
+                        min_obs: int = MIN_FORECAST_OBS, *, first: int = 0, include_last: bool = False
+                        ) -> ForecastWindows:
+    """Windows of one series: one per observation with enough history (from index ``first`` on).
+
+    Without ``include_last`` the last observation (nothing after it to learn from) is left out.
+    All origins at once: the same bins as ``window_at`` and the same targets as ``future_targets``.
+    """
+    days = np.asarray(days, float)
     unit = INSTRUMENTS[instrument].scale(values.astype(float))
-    grids, contexts, targets = [], [], []
-    for j in range(min_obs - 1, len(days) - 1):
-        g, c = window_at(days, unit, j)
-        grids.append(g)
-        contexts.append(c)
-        targets.append(future_targets(days, unit, j))
-    n = len(grids)
-    return ForecastWindows(
-        np.array(grids).reshape(n, WINDOW_WEEKS), np.array(contexts).reshape(n, 3), np.array([instrument] * n),
-        np.array(targets).reshape(n, H_MAX), np.full(n, group),
-    )
+    origins = np.arange(max(min_obs - 1, first), len(days) - (0 if include_last else 1))
+    n, m = len(origins), len(days)
+    if n == 0:
+        return ForecastWindows(np.zeros((0, WINDOW_WEEKS)), np.zeros((0, 3)), np.array([], dtype=str),
+                               np.zeros((0, H_MAX)), np.zeros(0, int), np.zeros(0), np.zeros((0, H_MAX)))
+    col = np.arange(m)[None, :]
+    anchor = days[origins][:, None]
+    delta = days[None, :] - anchor  # (n, m): day of each observation relative to each origin
+    back = np.round(-delta / 7.0).astype(int)
+    past = (col <= origins[:, None]) & (back >= 0) & (back < WINDOW_WEEKS)
+    rows = np.broadcast_to(np.arange(n)[:, None], (n, m))[past]
+    bins = (WINDOW_WEEKS - 1 - back)[past]
+    sums = np.zeros((n, WINDOW_WEEKS))
+    counts = np.zeros((n, WINDOW_WEEKS))
+    np.add.at(sums, (rows, bins), np.broadcast_to(unit[None, :], (n, m))[past])
+    np.add.at(counts, (rows, bins), 1.0)
+    grid = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    context = np.stack([np.minimum((days[origins] - days[0]) / 7.0 / 52.0, 1.0), np.full(n, unit[0]),
+                        np.minimum((origins + 1) / 52.0, 1.0)], 1)
+    h = np.round(delta / 7.0).astype(int)
+    ahead = (col > origins[:, None]) & (np.abs(delta - 7 * h) <= 3) & (h >= 1) & (h <= H_MAX)
+    first_col = np.full((n, H_MAX), m)
+    r, c = np.nonzero(ahead)
+    np.minimum.at(first_col, (r, h[r, c] - 1), c)  # the first visit of each week ahead
+    found = first_col < m
+    safe = np.minimum(first_col, m - 1)
+    targets = np.where(found, unit[safe], np.nan)
+    when = np.where(found, days[safe], np.nan)
+    return ForecastWindows(grid, context, np.array([instrument] * n), targets, np.full(n, group), days[origins], when)
 
 
-def request_window(days: np.ndarray, values: np.ndarray, instrument: str) -> ForecastWindows:
-    """The single window of a forecast request (anchor = its last observation)."""
-    unit = INSTRUMENTS[instrument].scale(values.astype(float))
-    g, c = window_at(days, unit, len(days) - 1)
-    return ForecastWindows(g[None], c[None], np.array([instrument]), np.full((1, H_MAX), np.nan), np.zeros(1, int))
+def request_windows(days: np.ndarray, values: np.ndarray, instrument: str, n_past: int) -> ForecastWindows:
+    """The request's window (last row) after up to ``n_past`` windows of its own earlier origins."""
+    return windows_from_series(days, values, instrument, 0, first=len(days) - 1 - n_past, include_last=True)
 
 
 def _nan_slope(grid: np.ndarray) -> np.ndarray:
@@ -116,11 +142,18 @@ def _nan_slope(grid: np.ndarray) -> np.ndarray:
 
 
 def _ewm(grid: np.ndarray, alpha: float) -> np.ndarray:
-    out = grid[:, 0].copy()
-    for k in range(1, grid.shape[1]):
-        v = grid[:, k]
-        out = np.where(np.isnan(out), v, np.where(np.isnan(v), out, alpha * v + (1 - alpha) * out))
-    return out
+    """Exponentially weighted mean over observed bins (missing bins skipped), NaN for an empty row.
+
+    The recursion ``out = alpha * v + (1 - alpha) * out`` started at the first observed value, in closed
+    form: each observed value weighs ``alpha * (1 - alpha) ** k`` (``k``: observed values after it), the
+    first one ``(1 - alpha) ** k``.
+    """
+    seen = ~np.isnan(grid)
+    after = np.cumsum(seen[:, ::-1], 1)[:, ::-1] - seen  # observed bins strictly after each bin
+    first = seen & (np.cumsum(seen, 1) == 1)
+    weight = np.where(seen, np.where(first, 1.0, alpha) * (1 - alpha) ** after, 0.0)
+    out = (weight * np.nan_to_num(grid)).sum(1)
+    return np.where(seen.any(1), out, np.nan)
 
 
 GBM_FEATURES = (

@@ -3,9 +3,11 @@
 Members are combined per horizon with non-negative weights summing to one, chosen by grid
 search on validation patients. Keeping the naive forecasts (last value, mean of recent
 visits) as members means the ensemble can fall back to them where the learned models do
-not help. Intervals are split-conformal: per instrument and horizon, the
-ceil((n+1)(1-alpha))/n quantile of absolute residuals on calibration patients that took
-no part in training or weighting.
+not help on average; ``gating`` adds the per-series fallback (toward the last value wherever the
+combination did not beat it on that series' own past; see ``gating``).
+Intervals are split-conformal: per instrument and horizon, the ceil((n+1)(1-alpha))/n
+quantile of absolute residuals of the served forecast on patients that took no part in
+training or weighting.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import numpy as np
 
 from .attention import WindowAttention, predict_attention, train_attention
 from .forecast_features import GBM_FEATURES, ForecastWindows, gbm_base_features, gbm_rows
+from .gating import choose_prior, serve
 from .schemas import H_MAX
 
 MEMBERS = ("attention", "lightgbm", "last_value", "recent_mean")
@@ -63,6 +66,7 @@ class ForecastEnsemble:
     booster: lgb.Booster
     weights: np.ndarray  # (H_MAX, len(MEMBERS))
     conformal: dict[str, list[float]]  # instrument (or "*") -> unit-scale half-width per horizon
+    prior_share: np.ndarray  # (H_MAX,) share of the learned move served before a series shows its own record
 
     def members(self, w: ForecastWindows) -> np.ndarray:
         """(N, H_MAX, len(MEMBERS)) unit-scale member forecasts."""
@@ -74,6 +78,11 @@ class ForecastEnsemble:
     def point(self, w: ForecastWindows, members: np.ndarray | None = None) -> np.ndarray:
         m = self.members(w) if members is None else members
         return np.clip(np.einsum("nhk,hk->nh", m, self.weights), 0.0, 1.0)
+
+    def served(self, w: ForecastWindows, members: np.ndarray | None = None, last_only: bool = False
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(point, ensemble share): what the job serves; ``w`` must hold the series' earlier origins too."""
+        return serve(w, self.point(w, members), self.prior_share, last_only)
 
     def half_width(self, instrument: str) -> np.ndarray:
         return np.asarray(self.conformal.get(instrument, self.conformal[POOLED]))
@@ -107,10 +116,16 @@ def conformal_half_widths(point: np.ndarray, w: ForecastWindows, alpha: float = 
 
 
 def fit_ensemble(train: ForecastWindows, val: ForecastWindows, cal: ForecastWindows, *, seed: int,
-                 threads: int = 1) -> tuple[ForecastEnsemble, dict]:
+                 threads: int = 1, prior: str = "none") -> tuple[ForecastEnsemble, dict]:
+    """``prior``: "none" (share 0: the default model, fitted without the deployment's data, serves the last
+    value until a series' own record shows the ensemble helps) or "validation" (per horizon, the prior
+    share with the lowest MAE on ``val``: for models fitted on the deployment's data)."""
     attention, att_info = train_attention(train, val, seed=seed)
     booster, gbm_info = train_lightgbm(train, val, seed=seed, threads=threads)
-    model = ForecastEnsemble(attention, booster, np.zeros((H_MAX, len(MEMBERS))), {})
-    model.weights = choose_weights(model.members(val), val.targets)
-    model.conformal = conformal_half_widths(model.point(cal), cal)
-    return model, {"attention": att_info, "lightgbm": gbm_info}
+    model = ForecastEnsemble(attention, booster, np.zeros((H_MAX, len(MEMBERS))), {}, np.zeros(H_MAX))
+    val_members = model.members(val)
+    model.weights = choose_weights(val_members, val.targets)
+    if prior == "validation":
+        model.prior_share = choose_prior(val, model.point(val, val_members))
+    model.conformal = conformal_half_widths(model.served(cal)[0], cal)
+    return model, {"attention": att_info, "lightgbm": gbm_info, "prior_share": model.prior_share.tolist()}

@@ -9,8 +9,9 @@ import numpy as np
 
 from .deterioration import DeteriorationModels
 from .deterioration_features import BIOMETRIC_GROUPS, FEATURES, SEQ_DAYS, SYMPTOM_FEATURES, empty_biometrics, sample_at
-from .forecast_features import request_window
+from .forecast_features import request_windows
 from .forecaster import ALPHA, MEMBERS, ForecastEnsemble
+from .gating import CHECK_ORIGINS, MIN_CHECKS, SHRINK
 from .instruments import INSTRUMENTS
 from .schemas import MIN_DETERIORATION_OBS, DeteriorationRequest, ForecastRequest
 from .series import biometric_matrix, observation_days, weekly_grid
@@ -46,19 +47,22 @@ class ForecastPredictor:
         req = request if isinstance(request, ForecastRequest) else ForecastRequest.model_validate(request)
         inst = INSTRUMENTS[req.instrument]
         days, values = observation_days(req.observations)
-        window = request_window(days, values, req.instrument)
-        members = self.model.members(window)
-        point = self.model.point(window, members)[0]
+        windows = request_windows(days, values, req.instrument, CHECK_ORIGINS)  # last row: this request
+        served, shares = self.model.served(windows, last_only=True)
+        point, share = served[-1], shares[-1]
         half = self.model.half_width(req.instrument)
         anchor = req.observations[-1].timestamp
+        naive = np.eye(len(MEMBERS))[MEMBERS.index("last_value")]
+        weights = share[:, None] * self.model.weights + (1 - share[:, None]) * naive  # what was served
         integer = inst.integer_scores and bool(np.all(values == np.round(values)))
         pts, lows, highs = inst.interval(point[: req.horizon], half[: req.horizon], integer)
         steps = [{
             "week": h, "date": (anchor + timedelta(weeks=h)).date().isoformat(),
             "point": _r(pts[h - 1]), "lower": _r(lows[h - 1]), "upper": _r(highs[h - 1]),
-            "weights": {m: _r(w) for m, w in zip(MEMBERS, self.model.weights[h - 1], strict=True) if w > 0},
+            "ensemble_share": _r(share[h - 1], 3),  # 0: the last value, 1: the ensemble as fitted
+            "weights": {m: _r(w) for m, w in zip(MEMBERS, weights[h - 1], strict=True) if w > 0},
         } for h in range(1, req.horizon + 1)]
-        used = self.model.weights[: req.horizon].mean(0)
+        used = weights[: req.horizon].mean(0)
         return {
             "model_name": self.name,
             "model_version": self.version,
@@ -67,11 +71,16 @@ class ForecastPredictor:
             "last_observation": anchor.isoformat(),
             "horizon_weeks": req.horizon,
             "interval_level": 1 - ALPHA,
-            "interval_method": "split-conformal, absolute residuals per horizon on held-out calibration patients"
+            "interval_method": "split-conformal, absolute residuals of the served forecast per horizon on held-out "
+                               "patients"
                                + ("; bounds rounded inwards to whole scores" if integer else "")
                                + ("" if req.instrument in self.model.conformal else
                                   f"; {req.instrument} was not in the training data, pooled calibration used"),
             "forecasts": steps,
+            "fallback": "per horizon, the last value plus the share of the ensemble's move that paid off on this "
+                        f"series' own previous {CHECK_ORIGINS} forecast origins, shrunk by {SHRINK:g} pseudo-checks "
+                        f"toward the model's prior share (below {MIN_CHECKS} known outcomes: the prior alone)",
+            "prior_share": [_r(x, 2) for x in self.model.prior_share[: req.horizon]],
             "models": [{"name": m, "mean_weight": _r(w, 3)} for m, w in zip(MEMBERS, used, strict=True) if w > 0],
         }
 

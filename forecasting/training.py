@@ -22,6 +22,7 @@ from sklearn.metrics import roc_auc_score
 
 from .artefacts import ArtefactError, ArtefactInfo, finalise, latest_version, read_info, write_json
 from .attention import WindowAttention
+from .backtest import Series, backtest_table, promotion, series_windows, split_by_patient
 from .datasets import deterioration_samples, forecast_windows, split_patients
 from .deterioration import (
     DeteriorationModels,
@@ -35,6 +36,7 @@ from .deterioration import (
 )
 from .forecaster import MEMBERS, ForecastEnsemble, fit_ensemble
 from .predictors import DeteriorationPredictor, ForecastPredictor
+from .schemas import H_MAX
 from .simulator import simulate_cohort
 
 Kind = Literal["forecast", "deterioration"]
@@ -88,7 +90,7 @@ def _train_forecast(parts, holdout, seed, threads, staging: Path) -> tuple[dict,
     model, info = fit_ensemble(train_w, val_w, cal_w, seed=seed, threads=threads)
     test = forecast_windows(holdout)
     members = model.members(test)
-    point = model.point(test, members)
+    point = model.served(test, members)[0]
     metrics: dict = {"n_train_windows": len(train_w), "holdout_windows": len(test)}
     for h in (1, 4):
         y = test.targets[:, h - 1]
@@ -98,13 +100,58 @@ def _train_forecast(parts, holdout, seed, threads, staging: Path) -> tuple[dict,
                                                                  for j in (2, 3)))
         half = np.array([model.half_width(i)[h - 1] for i in test.instrument[k]])
         metrics[f"holdout_coverage_h{h}"] = float((np.abs(point[k, h - 1] - y[k]) <= half).mean())
+    _save_forecast(model, staging)
+    return metrics, {"fit": info}
+
+
+def _save_forecast(model: ForecastEnsemble, staging: Path) -> None:
     save_file({k: v.contiguous() for k, v in model.attention.state_dict().items()}, staging / "attention.safetensors")
     (staging / "lightgbm.txt").write_text(model.booster.model_to_string())
     write_json(staging / "model.json", {
         "kind": "forecast", "members": list(MEMBERS), "weights": model.weights.tolist(),
         "conformal_half_width_unit": model.conformal, "attention_config": model.attention.config,
+        "prior_share": model.prior_share.tolist(),
     })
-    return metrics, {"fit": info}
+
+
+MIN_TRAIN_PATIENTS = 20
+DATA_SPLIT = (0.6, 0.2, 0.2)  # fit / validation (early stopping, weights, gating) / backtest + calibration
+
+
+def train_from_series(series: list[Series], out_dir: Path, *, seed: int = 0, threads: int = 1,
+                      active: ForecastPredictor | None = None, source: str = "") -> tuple[ArtefactInfo, dict]:
+    """Fit a forecaster on a deployment's series and backtest it on patients it never saw.
+
+    Patients are split 60/20/20: fit, validation, backtest. The backtest forecasts from every origin
+    of the backtest patients' series; its residuals also calibrate the intervals (split-conformal per
+    horizon). The version is written either way; ``decision`` says whether it beat the last value
+    and ``active`` (scored on the same windows) at every horizon.
+    """
+    windows = series_windows(series)
+    n_patients = len(np.unique(windows.group))
+    if n_patients < MIN_TRAIN_PATIENTS:
+        raise ValueError(f"{n_patients} patients with usable series; at least {MIN_TRAIN_PATIENTS} are needed")
+    fit_w, val_w, test_w = split_by_patient(windows, DATA_SPLIT, seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    torch.manual_seed(seed)
+    try:
+        with _TorchThreads(threads):
+            model, info = fit_ensemble(fit_w, val_w, test_w, seed=seed, threads=threads, prior="validation")
+            served = model.served(test_w)[0]
+            incumbent = active.model.served(test_w)[0] if active is not None else None
+        table = backtest_table(test_w, served, incumbent, seed)
+        decision = {**promotion(table), "compared_with": active.version if active is not None else None}
+        _save_forecast(model, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    metrics = {"backtest": table, "promotion": decision, "n_series": len(series), "n_patients": n_patients,
+               "n_windows": {"fit": len(fit_w), "validation": len(val_w), "backtest": len(test_w)}}
+    extra = {"fit": info, "training": {"source": source, "seed": seed, "split": DATA_SPLIT,
+                                       "split_by": "patient", "prior_share": model.prior_share.tolist()}}
+    return finalise(staging, out_dir, NAMES["forecast"], metrics, extra), decision
 
 
 def _train_deterioration(parts, holdout, seed, staging: Path) -> tuple[dict, dict]:
@@ -117,6 +164,11 @@ def _train_deterioration(parts, holdout, seed, staging: Path) -> tuple[dict, dic
     for name, p in proba.items():
         metrics[f"holdout_auroc_{name}"] = float(roc_auc_score(test.label, p))
         metrics[f"holdout_ece_{name}"] = expected_calibration_error(p, test.label)
+    _save_deterioration(models, staging)
+    return metrics, {"fit": info}
+
+
+def _save_deterioration(models: DeteriorationModels, staging: Path) -> None:
     save_file({k: v.contiguous() for k, v in models.gru.net.state_dict().items()}, staging / "gru.safetensors")
     lr = models.logistic
     write_json(staging / "model.json", {
@@ -128,7 +180,48 @@ def _train_deterioration(parts, holdout, seed, staging: Path) -> tuple[dict, dic
         "logistic": {"mean": lr.scaler.mean.tolist(), "scale": lr.scaler.scale.tolist(), "coef": lr.coef.tolist(),
                      "intercept": lr.intercept, "platt": [lr.platt.a, lr.platt.b]},
     })
-    return metrics, {"fit": info}
+
+
+def train_deterioration_from_series(series: list, out_dir: Path, *, seed: int = 0, threads: int = 1,
+                                    active: DeteriorationPredictor | None = None, source: str = ""
+                                    ) -> tuple[ArtefactInfo, dict]:
+    """Fit the deterioration models on a deployment's series (``deterioration_backtest.parse_deterioration``),
+    patients split 60/20/20 (fit / validation / calibration + backtest). The version is written either way;
+    ``decision`` says whether its backtest AUROC beat chance, its logistic baseline and ``active``."""
+    from .deterioration_backtest import deterioration_promotion, samples_from, scores, split_samples
+
+    samples = samples_from(series)
+    n_patients = len(np.unique(samples.group))
+    if n_patients < MIN_TRAIN_PATIENTS:
+        raise ValueError(f"{n_patients} patients with usable series; at least {MIN_TRAIN_PATIENTS} are needed")
+    fit_s, val_s, test_s = split_samples(samples, DATA_SPLIT, seed)
+    for name, part in (("validation", val_s), ("backtest", test_s)):
+        if len(np.unique(part.label)) < 2:
+            raise ValueError(f"the {name} patients have only one outcome class: more series are needed")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    torch.manual_seed(seed)
+    try:
+        with _TorchThreads(threads):
+            # the backtest patients also calibrate (Platt): scored on them, calibration is optimistic, AUROC is not
+            models, info = fit_deterioration(fit_s, val_s, test_s, seed=seed)
+            proba = models.proba(test_s)
+            table: dict = {"n_samples": len(test_s), "n_patients": len(np.unique(test_s.group)),
+                           "positive_rate": float(test_s.label.mean()), "served": models.served,
+                           "candidate": scores(test_s.label, proba[models.served]),
+                           "logistic": scores(test_s.label, proba["logistic"])}
+            if active is not None:
+                table["active"] = scores(test_s.label, active.models.proba(test_s)[active.models.served])
+        decision = {**deterioration_promotion(table), "compared_with": active.version if active is not None else None}
+        _save_deterioration(models, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    metrics = {"backtest": [table], "promotion": decision, "n_series": len(series), "n_patients": n_patients,
+               "n_samples": {"fit": len(fit_s), "validation": len(val_s), "backtest": len(test_s)}}
+    extra = {"fit": info, "training": {"source": source, "seed": seed, "split": DATA_SPLIT, "split_by": "patient"}}
+    return finalise(staging, out_dir, NAMES["deterioration"], metrics, extra), decision
 
 
 def load(kind: Kind, path: Path) -> ForecastPredictor | DeteriorationPredictor:
@@ -143,7 +236,9 @@ def load(kind: Kind, path: Path) -> ForecastPredictor | DeteriorationPredictor:
         attention.load_state_dict(load_file(path / "attention.safetensors"))
         attention.eval()
         booster = lgb.Booster(model_str=(path / "lightgbm.txt").read_text())
-        model = ForecastEnsemble(attention, booster, np.array(spec["weights"]), spec["conformal_half_width_unit"])
+        # artefacts from before the per-series fallback get it too (prior 0): it keeps them near the last value
+        model = ForecastEnsemble(attention, booster, np.array(spec["weights"]), spec["conformal_half_width_unit"],
+                                 np.array(spec.get("prior_share", [0.0] * H_MAX), float))
         return ForecastPredictor(model, info.name, info.version)
     if spec.get("format") != DETERIORATION_FORMAT:
         raise ArtefactError(f"{path} holds a deterioration model of an older format (before the GRU's linear skip); "

@@ -102,5 +102,8 @@ model_registry = sa.Table(
     sa.Column("artefact_hash", sa.Text, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    # promoted | rejected: the verdict of the version's backtest when it was registered (0003)
+    sa.Column("decision", sa.Text, nullable=False, server_default=sa.text("'promoted'")),
+    sa.Column("backtest", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     sa.Index("model_registry_one_active", "name", unique=True, postgresql_where=sa.text("active")),
 )

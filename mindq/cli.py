@@ -88,10 +88,16 @@ def cmd_model(args) -> int:
         print(json.dumps({"base": str(base), "adapter": str(adapter)}))
         return 0
     if args.model_cmd == "train":
-        from tasks.forecast_models import train_and_register
+        from tasks.forecast_models import ForecastModelError, train_and_register, train_from_file
 
         _require_db()
-        info = train_and_register(args.kind, _settings())
+        if args.source is None:
+            info = train_and_register(args.kind, _settings())
+        else:
+            try:
+                info = train_from_file(args.kind, args.source, _settings())
+            except (ForecastModelError, ValueError, OSError) as exc:
+                sys.exit(f"mindq model train: {exc}")
         print(json.dumps(info, default=str))
         return 0
     return 2
@@ -163,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--size", default="tiny", choices=["tiny", "small"])
     t = msub.add_parser("train", help="train and register a forecasting model")
     t.add_argument("kind", choices=["forecast", "deterioration"])
+    t.add_argument("--from", dest="source", type=Path, metavar="FILE.jsonl",
+                   help="train on the deployment's series (one job payload a line) instead of simulated patients; "
+                        "active only if its backtest beats the last value and the active version")
     p.set_defaults(func=cmd_model)
     p = sub.add_parser("tenant", help="tenants and their API keys")
     tsub = p.add_subparsers(dest="action", required=True)

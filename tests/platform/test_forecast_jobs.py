@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 
 import pytest
 
@@ -75,3 +76,141 @@ def test_nan_is_rejected(client, keys):
     resp = client.post("/v1/jobs", data=raw, headers={"Authorization": f"Bearer {keys['clinic-a']}",
                                                       "Content-Type": "application/json"})
     assert resp.status_code == 422, resp.get_data(as_text=True)
+
+
+def test_model_endpoints_list_versions_and_backtests(api, keys, client):
+    import datetime as _dt
+
+    from jobstore import runtime
+    from jobstore.model_registry import register
+
+    table = [{"horizon": 1, "n_windows": 10, "mae": 1.2, "mae_last_value": 1.1, "coverage": 0.9, "mean_width": 6.0}]
+    register(runtime.db(), name="test-registry-model", version="v-rejected", metrics={"backtest": table}, path="/nope",
+             sha256="0" * 64, created_at=_dt.datetime.now(_dt.UTC), decision="rejected", backtest=table)
+    status, body, _ = api("GET", "/v1/models", key=keys["read-only"])
+    assert status == 200, body
+    models = {m["name"]: m for m in body["models"]}
+    assert models["test-registry-model"]["active_version"] is None
+    assert models["test-registry-model"]["versions"][0]["state"] == "rejected"
+    status, body, _ = api("GET", "/v1/models/test-registry-model/performance", key=keys["read-only"])
+    assert status == 200 and body["versions"][0]["backtest"] == table, body
+    status, body, _ = api("GET", "/v1/models/no-such-model/performance")
+    assert status == 404 and body["error"]["code"] == "NOT_FOUND", body
+    resp = client.get("/v1/models")
+    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "UNAUTHENTICATED"
+
+
+def test_train_from_file_is_judged_by_its_backtest(api, proc_env, cpu_worker, tmp_path):
+    """`mindq model train forecast --from FILE`: registered with its backtest; active only if it won; and
+    the running cpu worker serves a newly active version within a minute, without a restart."""
+    import json
+    import subprocess
+    import sys
+
+    from forecasting.families import generate
+    from jobstore import runtime
+    from jobstore.model_registry import active, register, versions
+
+    before = active(runtime.db(), "symptom-forecast")
+    source = tmp_path / "series.jsonl"
+    lines = [json.dumps(s) for s in generate("trend_relapse", 60, 11)] + ["{broken"]
+    source.write_text("\n".join(lines) + "\n")
+    done = subprocess.run([sys.executable, "-m", "mindq.cli", "model", "train", "forecast", "--from", str(source)],
+                          env=proc_env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["skipped_lines"] == 1 and len(out["backtest"]) == 8
+    try:
+        row = next(r for r in versions(runtime.db(), "symptom-forecast") if r["version"] == out["version"])
+        assert row["state"] == out["state"] and row["backtest"] == out["backtest"]
+        won = all(r["mae"] < r["mae_last_value"] and r["mae"] < r["mae_active"] for r in out["backtest"])
+        assert (out["state"] == "active") == won, out
+        # whatever the verdict, make this version the active one and watch the worker switch to it
+        register(runtime.db(), name=row["name"], version=row["version"], metrics=row["metrics"],
+                 path=row["artefact_path"], sha256=row["artefact_hash"], created_at=row["created_at"],
+                 activate=True, decision=row["decision"], backtest=row["backtest"])
+        deadline = time.monotonic() + 60
+        served = None
+        while served != out["version"]:
+            assert time.monotonic() < deadline, f"worker still serves {served}, not {out['version']}"
+            status, job, _ = api("POST", "/v1/jobs", {"type": "forecast", "payload": weekly([14, 13, 13, 12, 11])})
+            assert status == 202, job
+            served = wait_job(api, job["id"], timeout=60)["result"]["model_version"]
+            time.sleep(1)
+    finally:
+        if before is not None:  # give the other tests back the model they expect
+            register(runtime.db(), name=before["name"], version=before["version"], metrics=before["metrics"],
+                     path=before["artefact_path"], sha256=before["artefact_hash"], created_at=before["created_at"],
+                     activate=True, decision=before["decision"], backtest=before["backtest"])
+
+
+def test_workers_pick_up_a_newly_active_version(monkeypatch):
+    from tasks import forecast_models as fm
+
+    class Loaded:
+        def __init__(self, version):
+            self.version = version
+
+    active = {"version": ("v1", "/a/v1")}
+    loads = []
+    monkeypatch.setattr("jobstore.runtime.db", lambda: None)
+    monkeypatch.setattr("jobstore.model_registry.active_version", lambda engine, name: active["version"])
+    monkeypatch.setattr("forecasting.training.load", lambda kind, path: loads.append(path) or Loaded(path.name))
+    monkeypatch.setattr(fm, "_predictors", {"forecast": Loaded("v1")})
+    monkeypatch.setattr(fm, "_checked", {"forecast": 0.0})
+    clock = [1000.0]
+    monkeypatch.setattr(fm.time, "monotonic", lambda: clock[0])
+    assert fm.predictor("forecast").version == "v1" and loads == []  # checked, unchanged: nothing loaded
+    active["version"] = ("v2", "/a/v2")
+    clock[0] += fm.REFRESH_S / 2
+    assert fm.predictor("forecast").version == "v1"  # not asked again yet
+    clock[0] += fm.REFRESH_S / 2
+    assert fm.predictor("forecast").version == "v2" and len(loads) == 1
+    assert fm.REFRESH_S <= 60
+
+
+def test_a_newly_active_version_that_fails_to_load_keeps_the_old_one(monkeypatch):
+    from tasks import forecast_models as fm
+
+    class Loaded:
+        version = "v1"
+
+    def broken(kind, path):
+        raise OSError("gone")
+
+    monkeypatch.setattr("jobstore.runtime.db", lambda: None)
+    monkeypatch.setattr("jobstore.model_registry.active_version", lambda engine, name: ("v2", "/a/v2"))
+    monkeypatch.setattr("forecasting.training.load", broken)
+    monkeypatch.setattr(fm, "_predictors", {"forecast": Loaded()})
+    monkeypatch.setattr(fm, "_checked", {})
+    assert fm.predictor("forecast").version == "v1"
+
+
+def test_train_deterioration_from_file(proc_env, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from forecasting.simulator import simulate_cohort
+    from jobstore import runtime
+    from jobstore.model_registry import active, register, versions
+
+    before = active(runtime.db(), "deterioration-risk")
+    source = tmp_path / "det.jsonl"
+    source.write_text("".join(json.dumps({"patient": str(p.pid), "instrument": "PHQ-9",
+                                          "observations": p.observations("PHQ-9"),
+                                          "biometrics": p.biometric_records()}) + "\n"
+                              for p in simulate_cohort(80, 23)))
+    done = subprocess.run([sys.executable, "-m", "mindq.cli", "model", "train", "deterioration", "--from",
+                           str(source)], env=proc_env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    try:
+        row = next(r for r in versions(runtime.db(), "deterioration-risk") if r["version"] == out["version"])
+        assert row["state"] == out["state"] and row["backtest"] == out["backtest"]
+        assert out["backtest"][0]["candidate"]["auroc"] is not None
+    finally:
+        if before is not None:
+            register(runtime.db(), name=before["name"], version=before["version"], metrics=before["metrics"],
+                     path=before["artefact_path"], sha256=before["artefact_hash"], created_at=before["created_at"],
+                     activate=True, decision=before["decision"], backtest=before["backtest"])
