@@ -41,6 +41,6 @@ def performance(name: str):
     auth.require(SCOPE)
     rows = versions(runtime.db(), name)
     if not rows:
-        raise ApiError(404, ErrorCode.NOT_FOUND, f"No model named {name!r}.", {"name": name})
+        raise ApiError(404, ErrorCode.NOT_FOUND, "No such model.")  # never echo what the client sent
     active = next((r["version"] for r in rows if r["state"] == "active"), None)
     return jsonify({"name": name, "active_version": active, "versions": [_version(r, backtest=True) for r in rows]})

@@ -96,6 +96,7 @@ def test_model_endpoints_list_versions_and_backtests(api, keys, client):
     assert status == 200 and body["versions"][0]["backtest"] == table, body
     status, body, _ = api("GET", "/v1/models/no-such-model/performance")
     assert status == 404 and body["error"]["code"] == "NOT_FOUND", body
+    assert "no-such-model" not in str(body)  # the name the client sent is not echoed
     resp = client.get("/v1/models")
     assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "UNAUTHENTICATED"
 
