@@ -2,8 +2,9 @@
 
     nice .venv/bin/python -m bench.phi [--n 300] [--repeat 3] [--presidio PATH]
 
-On the presidio development set and on generated clinical notes and patient journals (the
-held-out and final template splits), prints for both scrubbers: documents per CPU-second on one
+On the presidio development set, on generated clinical notes and patient journals (the
+held-out and final template splits) and on generated ICU nursing notes (the held-out split, and
+long notes of 2-3 KB), prints for both scrubbers: documents per CPU-second on one
 core (best of --repeat passes over the same documents, single thread, process CPU time) and strict
 recall, overlap recall and character precision; then the speed ratio. Recall counts any mask
 over a gold span, so scrubadub is not penalised for labels.
@@ -19,7 +20,7 @@ from pathlib import Path
 import scrubadub
 
 from phi import PhiSpan, Scrubber
-from phi.eval import gold, synth
+from phi.eval import gold, nursing, synth
 from phi.eval.metrics import Report, score_doc
 
 _PRESIDIO = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "phi" / "presidio_synth.jsonl"
@@ -70,9 +71,14 @@ def main() -> None:
     for split in ("heldout", "final"):
         sets[f"clinical_{split}"] = synth.generate("clinical", args.n, split)
         sets[f"journal_{split}"] = synth.generate("journal", args.n, split)
+    sets["nursing_heldout"] = nursing.generate(args.n, "heldout")
+    sets["nursing_2-3KB"] = nursing.generate(args.n, "heldout", lines=(26, 34), seed=11)
 
     ours = Scrubber().detect
     theirs = scrubadub_default()
+    for name, docs in sets.items():
+        sizes = sorted(len(d.text) for d in docs)
+        print(f"{name}: {len(docs)} docs, median {sizes[len(sizes) // 2]} characters")
     print(f"{'set':<18}{'scrubber':<20}{'docs':>6}{'docs/s':>9}{'strict':>8}{'overlap':>9}{'char_prec':>10}")
     for name, docs in sets.items():
         texts = [d.text for d in docs]

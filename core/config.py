@@ -70,6 +70,7 @@ class Settings:
     input_retention_days: float = 30.0  # a finished job's encrypted input is erased after this; 0 keeps it
     # callbacks never go to these (cloud metadata, loopback, ...); EMRs on private networks are fine
     callback_blocked_networks: tuple[str, ...] = ()
+    phi_cache_dir: Path | None = None  # where phi keeps its parsed allow-lists (None: $MINDQ_HOME/cache/phi)
     metrics_token: str | None = None  # a bearer token that may read /metrics (admin API keys may too)
     worker_kind: str = "cpu"  # a worker process: cpu | gpu (set by `mindq worker` for its children)
     # where prometheus-client's multiprocess mode keeps each process's metrics (it reads the
@@ -135,6 +136,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         pg_port=int(env["MINDQ_PG_PORT"]) if env.get("MINDQ_PG_PORT") else None,
         input_retention_days=float(env.get("MINDQ_INPUT_RETENTION_DAYS", "30")),
         callback_blocked_networks=_networks(env.get("MINDQ_CALLBACK_BLOCKED_NETWORKS", DEFAULT_CALLBACK_BLOCKED)),
+        phi_cache_dir=Path(env.get("MINDQ_PHI_CACHE_DIR") or home / "cache" / "phi"),
         metrics_token=env.get("MINDQ_METRICS_TOKEN") or None,
         worker_kind=env.get("MINDQ_WORKER_KIND", "cpu"),
         prometheus_multiproc_dir=(Path(env["PROMETHEUS_MULTIPROC_DIR"]) if env.get("PROMETHEUS_MULTIPROC_DIR")

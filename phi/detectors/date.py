@@ -64,13 +64,37 @@ _SEASON_YEAR = re.compile(r"\b(?:spring|summer|fall|autumn|winter)\s+(?:of\s+)?"
 _MEASURE_BEFORE = re.compile(
     r"(?:\bbp|blood pressure|pressure|\bscore[sd]?|\brated?|rating|\bpain|\bscale|strength|out of|phq|gad|"
     r"reflex(?:es)?|motor|ratio|\bdose|\bmg|\btabs?|\bsats?|spo2|\bo2|\bhr|pulse|\bvs|vitals|\bgcs|moca|mmse|"
-    r"\bpcl|\bbdi|\bcssrs|\baudit|\bdast|\bgrade|\bi:e|\bx|\bhgb|\bwbc|\bplt|\bna|\bk)\W{0,3}(?:of\s+|was\s+|is\s+|at\s+|"
+    r"\bpcl|\bbdi|\bcssrs|\baudit|\bdast|\bgrade|\bi:e|\bx|\bhgb|\bwbc|\bplt|\bna|\bk|"
+    # ventilator settings, blood gases and haemodynamics: "CPAP 5/5", "PS 10/5", "ABG 7.41/38/92"
+    r"\bcpap|\bpeep|\bpsv?|\bpcv?|\ba/?c|\bsimv|\bimv|\bprvc|\baprv|\bipap|\bepap|bipap|\bvent|settings?|"
+    r"\bfio2?|\bvt|\btv|\brr|\babgs?|\bvbg|\bgas(?:es)?|\bph|\bpa?o2|\bpa?co2|\bmap|\bcvp|\bpap|\bpas|\bnbp|"
+    r"\babp|\bart|\bsbp|\btmax|\bpip|\bplat|\bpeak|\brsbi|\bi/o|\bi&o|\bci|\bsvr|\d\s*x)\W{0,3}(?:of\s+|was\s+|is\s+|at\s+|"
     r"=\s*|:\s*)?$", re.IGNORECASE)
 _MEASURE_AFTER = re.compile(r"\s*(?:mmhg|strength|mg|mcg|ml|tabs?|tablets?|pills?|of\s+(?:the|a|my|his|her|them|"
                             r"those|these|\d)|pain|on the|scale|\+|cups?|doses?|ppd|packs?|oz|times|x\b|bpm|score|"
                             r"points?|days?\s+(?:a|per)|hours?|hrs?|nights?|weeks?\s+(?:a|per)|servings?|drinks?|beers?)",
                             re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
+_DATE_WORD_BEFORE = re.compile(r"\b(?:on|since|until|till|dated|as\s+of)\s+$", re.IGNORECASE)
+_TWO_DIGIT_YEAR_END = re.compile(r"[/\-.]\d{2}$")
+_PERCENT_AFTER = re.compile(r"\s*%|/")
+_CLOCK = re.compile(r"(?:[01]\d|2[0-3])[0-5]\d")
+_CLOCK_BEFORE = re.compile(r"[@~]\s*$|\b(?:at|until|till|around|approx)\s+$", re.IGNORECASE)
+_CLOCK_AFTER = re.compile(r"\s*(?:hrs?|h|hours)\b|\s*(?:-|–|to)\s*0\d{3}\b|"
+                          r"\s*(?:-|–|to)\s*(?:[01]\d|2[0-3])[03]0\b(?!\s*(?:-|/)\d)", re.IGNORECASE)
+# a two-digit year after an event or procedure: "MI 88", "CABG '97", "CVA 79", "sober since 74"
+_EVENT_WORDS = frozenset(
+    "mi nstemi stemi cabg cva pci ptca avr mvr tavr tkr thr tka tha tia dvt stroke stent stented stents appy "
+    "appendectomy chole cholecystectomy hysterectomy lobectomy colectomy mastectomy nephrectomy icd aicd ppm "
+    "pacemaker bypass surgery dx dx'd diagnosed orif xrt chemo transplant amputation bka aka cea aaa lap hernia "
+    "repair fem-pop ablation cath egd colonoscopy c-section mva hx quit".split())
+_TWO_DIGITS = re.compile(r"(?<![\d.,/\-])\d{2}(?![\w%/:'’\-]|\.\d|\s*(?:mg|mcg|ml|cc|units?|mm|cm|x\b|hrs?|min|mins|yo|"
+                         r"y/o|years?|yrs?|days?|wks?|weeks?|months?|mos?|times|%|/))", re.IGNORECASE)
+# '88, '97: an apostrophe and two digits, not after a digit or letter (5'10") nor before one
+_APOSTROPHE_YEAR = re.compile(r"(?<![\w'’])['’]\d{2}(?![\w'’\"”%])")
+# "on 14/6", "from 6/14": a short date right after a date word, day or month first
+_DATE_WORDS = frozenset(("on", "since", "until", "till", "dated", "from", "thru", "through"))
+_SHORT_DATE = re.compile(r"(?<![\d/\-.:,])(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|[12]\d|3[01])(?![\d/%]|\.\d)")
 _FULL_STOP = "."  # "4th of March.": the sentence's full stop is not part of the date
 
 
@@ -81,8 +105,26 @@ def _is_measure(text: str, start: int, end: int) -> bool:
 
 def _is_rating(text: str, start: int, end: int) -> bool:
     """7/10 reads as a rating far more often than July 10th, unless "date" is near: as a word or
-    inside one (dated, birthdate, update), so looked for as a substring of the window."""
-    return text.endswith("/10", start, end) and "date" not in before(text, start).lower()
+    inside one (dated, birthdate, update), so looked for as a substring of the window, or it comes
+    right after "on", "since", "until" ("seen on 7/10")."""
+    return text.endswith("/10", start, end) and "date" not in before(text, start).lower() and \
+        label_before(_DATE_WORD_BEFORE, text, start) is None
+
+
+def _is_two_digit_year_measure(text: str, start: int, end: int) -> bool:
+    """"PS 10/5/40%", "500x14/5/50": a vent setting chain, not 10/5/1940; only for two-digit years."""
+    if not _TWO_DIGIT_YEAR_END.search(text, start, end):
+        return False
+    return label_after(_PERCENT_AFTER, text, end) is not None or _is_measure(text, start, end)
+
+
+def _is_clock_time(text: str, start: int, end: int) -> bool:
+    """"@ 2000", "at 1900", "1900-0700", "2000 hrs": a clock time in a note, not a year."""
+    if label_before(_CLOCK_BEFORE, text, start) is not None:
+        return True
+    if _CLOCK.fullmatch(text, start, end) and label_after(_CLOCK_AFTER, text, end) is not None:
+        return True
+    return _is_measure(text, start, end)
 
 
 def _not_a_date(text: str, start: int, end: int) -> bool:
@@ -96,6 +138,38 @@ def _is_abbreviation_word(text: str, start: int, end: int) -> bool:
     if len(word) > 4 or word == "Sept":
         return False
     return not _DIGIT.search(text, max(0, start - 6), end + 8)
+
+
+def _after_event(text: str, start: int, end: int) -> bool:
+    """Right after an event or procedure, or "sober since": "MI 88", "CABG '97", "CVA in 79" (the
+    apostrophe is part of the year); the words of the window before it, read from its end."""
+    window = before(text, start)
+    if window.endswith(("'", "’")):
+        window = window[:-1]
+    if not window[-1:].isspace():
+        return False
+    words = window.lower().split()
+    if len(words) > 1 and words[-1] in ("in", "of"):
+        words.pop()
+    if not words:
+        return False
+    return words[-1] in _EVENT_WORDS or len(words) > 1 and words[-2:] == ["sober", "since"]
+
+
+def _short_date_ok(text: str, start: int, end: int) -> bool:
+    """Right after a date word, a real day and month, either way round, that no rating or measure explains."""
+    window = before(text, start)
+    words = window.split()
+    if not window[-1:].isspace() or not words or words[-1].lower() not in _DATE_WORDS:
+        return False
+    a, b = (int(x) for x in text[start:end].split("/"))
+    if not (a <= 12 or b <= 12) or _is_measure(text, start, end):
+        return False
+    return not (b == 10 and label_before(_DATE_WORD_BEFORE, text, start) is None)
+
+
+def _with_apostrophe(text: str, start: int, end: int) -> tuple[int, int]:
+    return (start - 1, end) if start and text[start - 1] in "'’" else (start, end)
 
 
 def _has_month(text: str) -> bool:
@@ -112,7 +186,7 @@ class DateDetector(PatternDetector):
     kind = "DATE"
     patterns = (
         Pattern("iso", _ISO, at=_AT_DIGIT, trim=_FULL_STOP),
-        Pattern("numeric", _NUMERIC, at=_AT_DIGIT, trim=_FULL_STOP),
+        Pattern("numeric", _NUMERIC, at=_AT_DIGIT, trim=_FULL_STOP, invalidate=_is_two_digit_year_measure),
         Pattern("day-mon-year", _DAY_MON_YEAR, at=_AT_DIGIT, trim=_FULL_STOP),
         Pattern("month-day-year", _MONTH_DAY_YEAR, at=_AT_MONTH, trim=_FULL_STOP),
         Pattern("day-of-month", _DAY_OF_MONTH, needs=_has_month, trim=_FULL_STOP),
@@ -125,7 +199,10 @@ class DateDetector(PatternDetector):
         Pattern("may-alone", _MAY_ALONE, 0.6, needs=("may",), trim=_FULL_STOP),
         Pattern("weekday-with-date", _WEEKDAY_WITH_DATE, 0.9, needs=("day ", "day,"), needs_digit=True,
                 trim=_FULL_STOP),
-        Pattern("year", _YEAR_ALONE, 0.7, at=_AT_DIGIT, trim=_FULL_STOP, invalidate=_is_measure),
+        Pattern("year", _YEAR_ALONE, 0.7, at=_AT_DIGIT, trim=_FULL_STOP, invalidate=_is_clock_time),
+        Pattern("event-year", _TWO_DIGITS, 0.7, at=_AT_DIGIT, validate=_after_event, extend=_with_apostrophe),
+        Pattern("apostrophe-year", _APOSTROPHE_YEAR, 0.7, needs=("'", "’"), needs_digit=True),
+        Pattern("date-after-word", _SHORT_DATE, 0.7, at=_AT_DIGIT, needs=("/",), validate=_short_date_ok),
         Pattern("year-abbrev", _YEAR_ABBREV, 0.8, needs=("'",), needs_digit=True, trim=_FULL_STOP),
         Pattern("season-year", _SEASON_YEAR, 0.8, needs=("spring", "summer", "fall", "autumn", "winter"),
                 needs_digit=True, trim=_FULL_STOP),

@@ -73,8 +73,13 @@ def _id_label(text: str, start: int, end: int) -> bool:
     return label_before(_ID_LABEL, text, start) is not None
 
 
+_VENT_SETTING = re.compile(r"\d{2,4}[x*]\d{1,2}(?:[/\-]\d{1,3})*")
+
+
 def _short_or_mrn(text: str, start: int, end: int) -> bool:
-    return _short(text, start, end) or _mrn_label(text, start, end)
+    """Too few digits, an MRN label's, or a vent setting after "A/C" (assist-control 500x10)."""
+    return _short(text, start, end) or _mrn_label(text, start, end) or \
+        _VENT_SETTING.fullmatch(text, start, end) is not None
 
 
 class IdentifierDetector(PatternDetector):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from .. import gazetteer, lexicon
@@ -48,6 +49,23 @@ _GENERIC_FACILITY_WORDS = frozenset("the a an this that our my his her their sta
 _STATE_ABBREVIATION = re.compile(r"(?:(?<=, )|(?<=,)|(?<=\n))\s*(?P<v>[A-Z]{2})\b(?=\s*(?:\d{5}|$|\n|,|\.))"
                                  r"|\b(?P<w>[A-Z]{2})(?=\s+\d{5}\b)", re.MULTILINE)
 _ZIP_AFTER = re.compile(r"\s*\d{5}")
+# a hospital or ward by its short name after a movement word: "transferred to MGH", "from BI",
+# "via NEBH"; a ward called by a surname and its number: "to Finard 4", "back to Farr 10"
+_MOVE = r"\b(?i:to|at|from|via|transferred\s+to|transfer\s+to|tx(?:'?d)?\s+to|sent\s+to|admitted\s+to|back\s+to)"
+_HOSPITAL_ABBREVIATION = re.compile(_MOVE + r"\s+(?:the\s+)?(?P<v>[A-Z]{2,6})\b(?![\-/'’]\w|\.\w)")
+_WARD = re.compile(r"(?:" + _MOVE + r"|\b(?i:on))\s+(?P<v>[A-Za-z][A-Za-z]{2,}(?:\s+[A-Z][a-z]{2,})?\s+\d{1,2}[A-Za-z]?)\b"
+                   r"(?!\s*(?:mg|mcg|ml|cc|units?|mins?|hrs?|hours?|days?|l\b|lpm|meq|kg|%|/|x\b)|\.\d)"
+                   r"|\b(?i:transferred\s+to|transfer\s+to|tx(?:'?d)?\s+to|sent\s+to)\s+(?P<w>[A-Z][a-z]{2,})\b")
+_MOVE_WORDS = (" to ", " at ", "from ", " via ")
+_MOVE_START = re.compile(r"\b(?:to|at|from|via|on|transfer(?:red)?|tx|sent|admitted|back)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8)
+def _move_starts(text: str) -> tuple[int, ...]:
+    """Where a movement word begins: the three patterns below are tried there alone."""
+    return tuple(m.start() for m in _MOVE_START.finditer(text))
+# the same short name in a note all in lower case: "transferred to mgh", "from nebh"
+_HOSPITAL_ABBREVIATION_LOWER = re.compile(r"\b(?:to|at|from|via)\s+(?:the\s+)?(?P<v>[a-z]{2,5})\b(?![\-/'’]\w|\.\w)")
 _STATE_AFTER = re.compile(r",\s*[A-Z]{2}\b")  # "Springfield, IL"
 
 
@@ -63,6 +81,42 @@ def _degree(text: str, start: int, end: int) -> bool:
 def _unknown_word(text: str, start: int, end: int) -> bool:
     word = text[start:end]
     return lexicon.load().classify(word.lower()) == "unknown" and len(word) > 3 and (word.isupper() or word.istitle())
+
+
+def _unit_or_word(text: str, start: int, end: int) -> bool:
+    """ICU, OR, CT, PT, NS: a unit, test or abbreviation, or an English word, state or stop word;
+    in lower case or all capitals alike (TO HOME)."""
+    word = text[start:end]
+    low = word.lower()
+    lex = lexicon.load()
+    if len(word) < 2 or low in lexicon.word_list("name_stop_words.txt") or word in _CREDENTIALS or \
+            low in lexicon.word_list("name_titles.txt"):
+        return True
+    if len(word) == 2 and word.isupper():  # BI, EW: two capitals are abbreviations; only clinical ones stay
+        return low in lex.allow
+    if len(word) == 3 and word.isupper():  # MGH, BWH: a three-letter English word (OFF, BED) stays
+        return lex.classify(low) in ("allow", "word", "common-name")
+    return lex.classify(low) in ("allow", "word", "common-name") or low in lex.veto
+
+
+def _not_an_unknown_short_word(text: str, start: int, end: int) -> bool:
+    """Lower case, only a word of 3+ letters that no list knows (English, census, clinical, Philter's
+    whitelist, drugs): "to mwmc", not "to lcs" or "to bed"."""
+    low = text[start:end]
+    lex = lexicon.load()
+    return len(low) < 3 or lex.classify(low) != "unknown" or low in lex.veto
+
+
+def _ward_is_word(text: str, start: int, end: int) -> bool:
+    """"to Lasix 40", "to Room 4", "on levo 5": the ward's first word must be a surname or unknown, no
+    English or clinical word, no drug; in lower case also none that Philter's whitelist knows."""
+    word = text[start:end].split()[0]
+    low = word.lower()
+    lex = lexicon.load()
+    if lex.classify(low) in ("allow", "word", "common-name") or low in lex.drugs or low in lexicon.word_list(
+            "name_stop_words.txt"):
+        return True
+    return not word[0].isupper() and low in lex.veto
 
 
 def _names_a_saint(text: str) -> bool:
@@ -87,6 +141,11 @@ class LocationDetector(PatternDetector):
         Pattern("facility", _FACILITY, 0.9, needs=(*_FACILITY_WORDS, " va"), invalidate=_generic_facility),
         Pattern("facility-lowercase", _FACILITY_LOWER, 0.8, needs=("hospital", "medical", "clinic")),
         Pattern("saint-possessive", _SAINT_POSSESSIVE, 0.8, needs=_names_a_saint),
+        Pattern("hospital-abbreviation", _HOSPITAL_ABBREVIATION, 0.8, at=_move_starts, needs=_MOVE_WORDS,
+                invalidate=_unit_or_word),
+        Pattern("hospital-abbreviation-lowercase", _HOSPITAL_ABBREVIATION_LOWER, 0.7, at=_move_starts, needs=_MOVE_WORDS,
+                invalidate=_not_an_unknown_short_word),
+        Pattern("ward", _WARD, 0.8, at=_move_starts, needs=(*_MOVE_WORDS, " on "), invalidate=_ward_is_word),
     )
 
     def __init__(self, **kwargs: Any) -> None:

@@ -63,7 +63,23 @@ _INITIALS = re.compile(r"(?<![\w.])(?:[A-Z]\.[ ]?){2,3}(?![\w])")
 _NAME_PREFIX = re.compile(r"^(?:Mc|Mac|De|Da|Di|Du|La|Le|Van|Von|O['’]|St|Del|Dos|Ja|Ke|Sha|Ta)[A-Z]")
 _WEAK_PATTERNS = frozenset({"lowercase-unknown", "capitalised-after-verb", "caps-label"})
 _SENTENCE_END = frozenset(".!?\n:;•*>|")
+# relatives named right after the word, in any case: "SON JIM", "daughter-lucy", "husband, tom"
+_KIN_BARE = frozenset("son daughter husband wife mother father brother sister mom dad mum sis bro aunt uncle "
+                      "niece nephew cousin grandson granddaughter grandmother grandfather fiance fiancee "
+                      "boyfriend girlfriend partner spouse hcp proxy friend neighbor neighbour".split())
+_MEETING_VERBS = frozenset("met told texted called asked saw visited hugged miss missed love hate thank".split())
+_KIN_GAP = re.compile(r"(?: |-|, |: | - |\s*\(\s*)$")
 _TITLE_DOT = re.compile(r"\b(?:dr|mr|mrs|ms|st|prof|[A-Z])$", re.IGNORECASE)
+
+# a signature: "j. moreno rrt", "J Moreno, RN", and at a line's start or after "--"/"/" "jane moreno rn"
+_CREDENTIALS = ("rn|rrt|rt|md|np|pa|pa-c|lpn|lvn|cna|bsn|msn|aprn|crna|cnm|pharmd|rph|lcsw|licsw|ccrn|"
+                "pmhnp|fnp|acnp|agacnp|dpt|otr|slp|ms3|ms4|mdiv|chaplain")
+_SIGNATURE = re.compile(
+    r"(?:(?<![\w.'’/])(?P<v>[a-z](?:\.[ ]?|[ ])(?:[a-z]\.[ ]?)?[a-z][a-z'’\-]+)"
+    r"|(?:^|(?<=--)|(?<=-- )|(?<=/)|(?<=/ ))[ \t]*(?P<w>[a-z][a-z'’\-]+[ ][a-z][a-z'’\-]+))"
+    r",?[ ]+(?:" + _CREDENTIALS + r")\b(?![.\-/]\w)", re.IGNORECASE | re.MULTILINE)
+
+_SIGNATURE_NEEDS = tuple(sorted({" " + c[:2] for c in _CREDENTIALS.split("|")}))
 
 NOT_A_NAME = ""  # a rule's verdict: decided, not a name (None: the rule has no say)
 
@@ -85,12 +101,37 @@ class _Token:
 class _Doc:
     """One text, its tokens, and what the rules ask about them (computed once, when first asked)."""
 
-    __slots__ = ("text", "tokens", "lex", "_contexts", "_dialogue")
+    __slots__ = ("text", "tokens", "lex", "_contexts", "_dialogue", "_style")
 
     def __init__(self, text: str, tokens: list[_Token], lex: lexicon.Lexicon):
         self.text, self.tokens, self.lex = text, tokens, lex
         self._contexts: dict[int, str | None] = {}
         self._dialogue: bool | None = None
+        self._style: str | None = None
+
+    def style(self) -> str:
+        """The note's case style: "upper" (all capitals), "lower" (no capitals) or "mixed". In the
+        first two, case says nothing about names."""
+        if self._style is None:
+            self._style = _case_style(self.tokens)
+        return self._style
+
+    def vetoed(self, tok: _Token) -> bool:
+        """An allow-list says this word that no English list knows is no name: the drug dictionary
+        always; Philter's whitelist and one-edit misspellings where case says nothing (a lower-case
+        word, an abbreviation in capitals, a note all in one case). English words are left to the
+        rules, which already know them (White, Brown, Key)."""
+        if tok.word_class not in ("unknown", "name"):
+            return False
+        lex, low = self.lex, tok.lower
+        if low in lex.drugs:
+            return True
+        if self.style() == "mixed":
+            if tok.cap and not tok.surface.isupper():
+                return False  # Vinka, Glyceria: a capitalised rare word in a cased text may well be a name
+            if any(t.lower in _MEETING_VERBS for t in self.tokens[max(0, tok.index - 2):tok.index]):
+                return False  # "met marika", "hate that kornel": a verb of people, in a text whose case means something
+        return low in lex.veto or lex.is_misspelling(low)
 
     def context(self, tok: _Token) -> str | None:
         """What the one to three words before the token say: "title", "intro", "kin", "label", "weak"."""
@@ -202,15 +243,23 @@ def _odd_capitals(doc: _Doc, tok: _Token) -> str | None:
 @_scope()
 def _clinical_word(doc: _Doc, tok: _Token) -> str | None:
     """An allow-listed word, a drug before its dose, an eponym before its head word (Bell's palsy):
-    a name only after a title, or a first name after a relative (Dr. Bell, my therapist June)."""
+    a name only after a title, a first name after a relative (Dr. Bell, my therapist June), or an
+    allow-listed word after an initial (K. Hickman)."""
     following = doc.after(tok)
     if tok.word_class == "allow" or label_after(_DOSE_AFTER, doc.text, tok.end) or \
             doc.lex.is_eponym_use(tok.lower, following):
         context = doc.context(tok)
         if tok.cap and (context == "title" or context == "kin" and tok.lower in doc.lex.first_names):
             return context
+        if tok.cap and tok.index and tok.word_class == "allow" and _after_initial(doc, tok):
+            return "initial-and-surname"  # "Dictated by K. Hickman": a surname, not the catheter
         return NOT_A_NAME
     return None
+
+
+def _after_initial(doc: _Doc, tok: _Token) -> bool:
+    prev = doc.tokens[tok.index - 1]
+    return len(prev.surface) == 1 and prev.surface.isupper() and doc.text[prev.end:tok.start] in (". ", ".")
 
 
 @_scope()
@@ -233,13 +282,53 @@ def _relative(doc: _Doc, tok: _Token) -> str | None:
     return None
 
 
+@_scope(classes=("common-name", "name-word", "name", "unknown"))
+def _kin_word(doc: _Doc, tok: _Token) -> str | None:
+    """"SON JIM", "daughter-lucy", "husband, tom,", "NIECE, CIARAN": a first name, or a census name or
+    unknown word that no allow-list vetoes, right after a relative word, in any case."""
+    if tok.index == 0 or len(tok.lower) < 3:
+        return None
+    prev = doc.tokens[tok.index - 1]
+    if prev.lower not in _KIN_BARE or not _KIN_GAP.match(doc.text, prev.end, tok.start):
+        return None
+    low = tok.lower
+    if low in doc.lex.first_names and low not in doc.lex.allow or \
+            tok.word_class in ("name", "unknown") and not doc.vetoed(tok):
+        return "kin-word"
+    return None
+
+
+@_scope(cap=False, classes=("common-name", "name-word", "name", "unknown"))
+def _lowercase_after_label(doc: _Doc, tok: _Token) -> str | None:
+    """"attending: crystal hayes": a lower-case first name, census name or unknown word right after a
+    form label ("Name:", "Attending:"), as in capitals ("NAME: SMITH")."""
+    if doc.context(tok) != "label" or len(tok.lower) < 3:
+        return None
+    low = tok.lower
+    if low in doc.lex.first_names and low not in doc.lex.allow or \
+            tok.word_class in ("name", "unknown") and not doc.vetoed(tok):
+        return "lowercase-label"
+    return None
+
+
+@_scope()
+def _allow_list_veto(doc: _Doc, tok: _Token) -> str | None:
+    """Propofol, Lopressor, aggitation: a word an allow-list (Philter's whitelist, drug names) knows
+    or a misspelling is no name on weak evidence; a title, relative, introduction or label still wins."""
+    if doc.vetoed(tok) and doc.context(tok) not in ("title", "intro", "kin", "label"):
+        return NOT_A_NAME
+    return None
+
+
 @_scope()
 def _all_capitals(doc: _Doc, tok: _Token) -> str | None:
-    """SMITH in a header is a dictionary name; anything else in capitals only after a label (NAME:)."""
+    """SMITH in a header is a dictionary name; anything else in capitals only after a label (NAME:).
+    In a note all in capitals, only a census name that is no English word (a word class "name")."""
     surface = tok.surface
     if not surface.isupper():
         return None
-    if tok.word_class in ("name", "name-word") and len(surface) > 2:
+    if tok.word_class in ("name", "name-word") and len(surface) > 2 and \
+            (tok.word_class == "name" or doc.style() != "upper"):
         return "caps-dictionary"
     return "caps-label" if doc.context(tok) == "label" and len(surface) > 2 else NOT_A_NAME
 
@@ -262,7 +351,10 @@ def _lowercase_first_name_before_verb(doc: _Doc, tok: _Token) -> str | None:
 
 @_scope(cap=False, classes=("unknown", "name", "name-word"))
 def _lowercase_after_verb(doc: _Doc, tok: _Token) -> str | None:
-    """"met terrence", "told nguyen": a name-like lower-case word right after a verb of people."""
+    """"met terrence", "told nguyen": a name-like lower-case word right after a verb of people (an
+    unknown word only where case means something: not in a note all in lower case)."""
+    if tok.word_class == "unknown" and doc.style() == "lower":
+        return None
     if doc.context(tok) == "weak" and len(tok.lower) > 2 and doc.verb_before(tok):
         return "lowercase-after-verb"
     return None
@@ -271,9 +363,11 @@ def _lowercase_after_verb(doc: _Doc, tok: _Token) -> str | None:
 @_scope(cap=False, classes=("unknown", "name", "name-word"))
 def _lowercase_unknown(doc: _Doc, tok: _Token) -> str | None:
     """"I hate that attila": an unknown word with non-ASCII letters, or a name-like word after a
-    person word; not one with a clinical ending."""
+    person word; not one with a clinical ending, nor an ASCII unknown word in a note all in lower case
+    (there it is shorthand far more often than a name)."""
     low, word_class = tok.lower, tok.word_class
-    if len(low) <= 2 or not low.isalpha() or _CLINICAL_SUFFIX.search(low):
+    if len(low) <= 2 or not low.isalpha() or _CLINICAL_SUFFIX.search(low) or \
+            word_class == "unknown" and low.isascii() and doc.style() == "lower":
         return None
     after_person_word = doc.person_word_before(tok)
     if word_class == "unknown" and (not low.isascii() or after_person_word) or \
@@ -385,6 +479,9 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("clinical-word", _clinical_word),
     ("titled-or-introduced", _titled_or_introduced),
     ("relative", _relative),
+    ("kin-word", _kin_word),
+    ("lowercase-after-label", _lowercase_after_label),
+    ("allow-list-veto", _allow_list_veto),
     ("all-capitals", _all_capitals),
     ("lowercase-first-name", _lowercase_first_name),
     ("lowercase-first-name-before-verb", _lowercase_first_name_before_verb),
@@ -440,12 +537,30 @@ def _after_signing_word(text: str, start: int, end: int) -> bool:
     return bool(words) and words[-1].strip(":,") in _INITIALS_BEFORE
 
 
+def _signed_surname(text: str, start: int, end: int) -> bool:
+    """The signer's surname is no English or clinical word ("seen by j. moreno rrt", not "a patient rn")
+    and the first of two full words is no stop word or English word either."""
+    classes = lexicon.load().classes
+    words = [w.strip(".'’-") for w in text[start:end].replace(".", ". ").split()]
+    # after an initial with its dot a clinical word is a surname too: "K. Hickman, PMHNP", "j. foley rn"
+    not_surnames = ("word",) if text[start + 1:start + 2] == "." else ("word", "allow")
+    if not words or classes.get(words[-1].lower(), "unknown") in not_surnames or words[-1].lower() in _STOP:
+        return False
+    if len(words) == 2 and len(words[0]) > 1:  # first and last name: neither a word
+        return classes.get(words[0].lower(), "unknown") not in ("word", "allow") and words[0].lower() not in _STOP
+    return True
+
+
 class NameDetector(PatternDetector):
-    """Tokens decided by RULES, joined with their neighbours; plus one declared pattern (initials)."""
+    """Tokens decided by RULES, joined with their neighbours; plus declared patterns (initials after a
+    signing word, signatures before a credential)."""
 
     name = "name"
     kind = "NAME"
-    patterns = (Pattern("initials", _INITIALS, 0.8, needs=(".",), validate=_after_signing_word),)
+    patterns = (
+        Pattern("initials", _INITIALS, 0.8, needs=(".",), validate=_after_signing_word),
+        Pattern("signature", _SIGNATURE, 0.8, needs=_SIGNATURE_NEEDS, validate=_signed_surname),
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -464,7 +579,7 @@ class NameDetector(PatternDetector):
 
     def _classified(self, text: str) -> list[_Token]:
         classes = self.lex.classes
-        tokens = [_token(m, i, classes) for i, m in enumerate(_TOKEN.finditer(text))]
+        tokens = _tokens(text, classes)
         doc = _Doc(text, tokens, self.lex)
         for tok in tokens:  # decide(), inline: it runs for every token
             settled = _SETTLED[tok.cap].get(tok.word_class)
@@ -480,12 +595,14 @@ class NameDetector(PatternDetector):
         return tokens
 
     def _same_name_elsewhere(self, tokens: list[_Token]) -> None:
-        # a word found as a name once is that name everywhere in the document ("Duqyaha ... Duqyaha")
+        # a word found as a name once is that name everywhere in the document ("Duqyaha ... Duqyaha"),
+        # but not where an allow-list vetoes it, so one mistake does not spread
         found = {t.surface for t in tokens if t.name and len(t.surface) > 2 and t.pattern not in _WEAK_PATTERNS}
         if not found:
             return
+        veto = self.lex.veto
         for tok in tokens:
-            if not tok.name and tok.surface in found and tok.word_class != "allow":
+            if not tok.name and tok.surface in found and tok.word_class != "allow" and tok.lower not in veto:
                 tok.name, tok.pattern = True, "same-name-elsewhere"
 
     # -- neighbours ----------------------------------------------------------------------------------
@@ -521,9 +638,11 @@ class NameDetector(PatternDetector):
             # "van der Avoirt", "de Lange": particles lead to a capitalised name on their right
             return bool(right and (right.name or right.lower in _PARTICLES) and right.surface[0].isupper()
                         or right and right.lower in _PARTICLES)
-        if low in _STOP or low in _TITLE_WORDS or _is_contraction(surface):
+        if low in _STOP or low in _TITLE_WORDS or low in _KIN_BARE or _is_contraction(surface):
             return False
         word_class = tok.word_class
+        if surface.isupper() and len(surface) > 1 and word_class in ("word", "allow"):
+            return False  # "SON JOHN CALLED": an English word in capitals joins no name
         if surface[0].isupper():
             if word_class == "allow":
                 # "Christian Gordon" (a first name before a name), "Troy Ward" (a surname after one)
@@ -550,7 +669,8 @@ class NameDetector(PatternDetector):
             a, b = tokens[i - 1], tokens[i]
             caps_pair = a.surface.isupper() and b.surface.isupper() and len(a.surface) > 1
             if not a.name and b.name and b.lower in first_names and text[a.end:b.start] == ", " and \
-                    a.surface[0].isupper() and a.word_class != "allow" and (caps_pair or (
+                    a.surface[0].isupper() and a.word_class != "allow" and a.lower not in _KIN_BARE and (
+                        caps_pair and a.word_class != "word" or (
                         _starts_sentence(text, a.start) and
                         (i + 1 >= len(tokens) or tokens[i + 1].lower in _AFTER_LAST_FIRST))):
                 a.name, a.pattern = True, "last-comma-first"
@@ -560,7 +680,7 @@ class NameDetector(PatternDetector):
             if not b.name and text[a.end:b.start] == ", " and b.surface[:1].isupper() and \
                     a.surface.isupper() == b.surface.isupper() and (
                         b.word_class in ("name", "unknown") or a.surface.isupper() and
-                        b.word_class != "allow" and len(b.surface) > 1):
+                        b.word_class not in ("allow", "word") and len(b.surface) > 1):
                 b.name, b.pattern = True, "last-comma-first"
 
     def _spans(self, text: str, tokens: list[_Token]) -> Iterator[PhiSpan]:
@@ -584,12 +704,32 @@ class NameDetector(PatternDetector):
             i = j + 1
 
 
-def _token(m: re.Match[str], index: int, classes: dict[str, str]) -> _Token:
-    surface = m.group()
+def _tokens(text: str, classes: dict[str, str]) -> list[_Token]:
+    """The text's tokens; "DAUGHTER-LUCY" is two: a relative word and a name."""
+    tokens: list[_Token] = []
+    for m in _TOKEN.finditer(text):
+        surface = m.group()
+        if "-" in surface:
+            head = surface.partition("-")[0]
+            if head.lower() in _KIN_BARE:
+                start = m.start()
+                tokens.append(_make_token(text, start, start + len(head), len(tokens), classes))
+                tokens.append(_make_token(text, start + len(head) + 1, m.end(), len(tokens), classes))
+                continue
+        if "'" in surface or "’" in surface:
+            surface = _POSSESSIVE.sub("", surface) or surface
+        lower = surface.lower()
+        start = m.start()
+        tokens.append(_Token(start, start + len(surface), surface, lower, len(tokens), classes.get(lower, "unknown"),
+                             surface[0].isupper()))
+    return tokens
+
+
+def _make_token(text: str, start: int, end: int, index: int, classes: dict[str, str]) -> _Token:
+    surface = text[start:end]
     if "'" in surface or "’" in surface:
         surface = _POSSESSIVE.sub("", surface) or surface
     lower = surface.lower()
-    start = m.start()
     return _Token(start, start + len(surface), surface, lower, index, classes.get(lower, "unknown"),
                   surface[0].isupper())
 
@@ -627,7 +767,8 @@ def _context(text: str, tokens: list[_Token], i: int) -> str | None:
         return "title"  # Dr. J. Smith
     if len(prev.surface) == 1 and prev.surface.isupper() and i >= 2:
         return _context(text, tokens, i - 1)  # "Dictated by R. Toft": the initial's context
-    if gap.strip() in ("", ",", ":", ",:") and (p1 in _INTRO_ONE or (p2, p1) in _INTRO_TWO):
+    if gap.strip() in ("", ",", ":", ",:") and (p1 in _INTRO_ONE or (p2, p1) in _INTRO_TWO) and \
+            not (p1 in ("called", "named") and gap != " "):  # "SON called, DAUGHTER aware": no introduction
         return "intro"
     if p1 in _KIN or (p1 in ("named", "called") and p2 in _KIN):
         window = {t.lower for t in tokens[max(0, i - 4):i - 1]}
@@ -638,6 +779,26 @@ def _context(text: str, tokens: list[_Token], i: int) -> str | None:
     if p1 in _WEAK:
         return "weak"
     return None
+
+
+def _case_style(tokens: list[_Token]) -> str:
+    """"upper" when 4 in 5 words of 2+ letters are in capitals, "lower" when under 1 in 50 starts
+    with a capital (ALL-CAPS shorthand aside), else "mixed"; short texts are "mixed"."""
+    words = upper = capitalised = 0
+    for t in tokens:
+        surface = t.surface
+        if len(surface) < 2:
+            continue
+        words += 1
+        if surface.isupper():
+            upper += 1
+        elif surface[0].isupper():
+            capitalised += 1
+    if words < 8:
+        return "mixed"
+    if upper >= 0.8 * words:
+        return "upper"
+    return "lower" if capitalised < 0.02 * words else "mixed"
 
 
 def _adjacent(text: str, a: _Token, b: _Token) -> bool:

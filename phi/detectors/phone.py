@@ -27,6 +27,17 @@ _DATE_SHAPE = re.compile(r"^\d{4}[.\-]\d{1,2}[.\-]\d{1,2}$|^\d{1,2}[.\-]\d{1,2}[
 _SSN_SHAPE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
 _EXTENSION = re.compile(r"\s*(?:x|ext\.?|extension)\s*\d+$", re.IGNORECASE)
 _GROUP = re.compile(r"\d+")
+# 617/555/0142, 212- 555- 0187, (617)555- 0142: three, three and four digits with looser separators
+_LOOSE = re.compile(r"(?<![\w/.\-])(?:\(\d{3}\)\s*|\d{3}(?:\s*[/\-.]\s*|\s+))\d{3}(?:\s*[/\-.]\s*|\s+)\d{4}"
+                    r"(?![\w/]|\.\d)")
+# not phones: a shift "1900-0700", a blood gas "7.41-38-92", a chain of vent settings "500/14/5/50"
+_CLOCK_RANGE = re.compile(r"^(?:[01]\d|2[0-3])[0-5]\d\s*[-–]\s*(?:[01]\d|2[0-3])[0-5]\d$")
+_DECIMAL_START = re.compile(r"^\d\.\d{1,2}[\-/ ]")
+
+
+def _clinical_number(text: str, start: int, end: int) -> bool:
+    candidate = text[start:end]
+    return bool(_CLOCK_RANGE.match(candidate) or _DECIMAL_START.match(candidate))
 
 
 def _starts(text: str) -> tuple[int, ...]:
@@ -75,9 +86,10 @@ class PhoneDetector(PatternDetector):
     context = ("phone", "tel", "telephone", "call", "cell", "mobile", "fax", "pager", "number", "contact",
                "reach", "text", "ph", "mob", "whatsapp", "hotline", "line", "dial", "landline")
     patterns = tuple(
-        Pattern(shape, _PHONE, score, at=_starts, trim=" .-", validate=_shaped(shape), context=shape == "context")
+        Pattern(shape, _PHONE, score, at=_starts, trim=" .-", validate=_shaped(shape), invalidate=_clinical_number,
+                context=shape == "context")
         for shape, score in (("international", 0.9), ("area-code", 0.9), ("separated", 0.9), ("context", 0.8))
-    )
+    ) + (Pattern("loose-separators", _LOOSE, 0.85, at=_starts),)
 
     def applies(self, text: str) -> bool:
         return bool(anchors.digit_starts(text))

@@ -46,6 +46,8 @@ class Report:
     seconds: float = 0.0
     misses: list[tuple[str, str, str]] = field(default_factory=list)          # (doc id, kind, gold text)
     false_positives: list[tuple[str, str, str, str]] = field(default_factory=list)  # (id, kind, text, pattern)
+    # masked characters outside every gold span, per rule ("detector/pattern"): what cost precision
+    false_chars_by_rule: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     @property
     def docs_per_second(self) -> float:
@@ -81,6 +83,7 @@ def score_doc(report: Report, doc: GoldDoc, predicted: Sequence[PhiSpan]) -> Non
             s.true_chars += true
         if true < len(chars):
             report.false_positives.append((doc.id, span.kind, text[span.start:span.end], span.pattern))
+            report.false_chars_by_rule[f"{span.detector}/{span.pattern}"] += len(chars) - true
     report.docs += 1
 
 
@@ -93,6 +96,15 @@ def format_report(report: Report, title: str = "") -> str:
         lines.append(_row(kind, report.kinds[kind]))
     lines.append(_row("OVERALL", report.overall))
     lines.append(f"docs {report.docs}  seconds {report.seconds:.2f}  docs/s {report.docs_per_second:.0f}")
+    return "\n".join(lines)
+
+
+def format_false_chars(report: Report, top: int = 12) -> str:
+    """The rules whose masks fell outside the gold spans, by false characters (share of all masked)."""
+    total = report.overall.masked_chars or 1
+    rows = sorted(report.false_chars_by_rule.items(), key=lambda kv: -kv[1])[:top]
+    lines = [f"false-positive characters by rule (of {report.overall.masked_chars} masked):"]
+    lines += [f"  {rule:<44}{chars:>7}{chars / total:>8.1%}" for rule, chars in rows]
     return "\n".join(lines)
 
 

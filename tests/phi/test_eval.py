@@ -3,7 +3,7 @@ import json
 import subprocess
 import sys
 
-from phi.eval import gold, synth
+from phi.eval import gold, nursing, synth
 from phi.eval.cli import evaluate, main
 from phi.eval.metrics import Report, score_doc
 from phi.spans import PhiSpan
@@ -18,6 +18,28 @@ def test_metrics_strict_overlap_and_char_precision():
     assert report.kinds["DATE"].strict == 1
     assert report.overall.masked_chars == 4 + 5  # "on 3/4" has 5 non-space characters
     assert report.overall.true_chars == 4 + 3
+
+
+def test_false_positive_characters_are_counted_per_rule(capsys, tmp_path):
+    doc = gold.GoldDoc("d", "Dr. John Smith on 3/4", ((4, 14, "NAME"),))
+    report = Report()
+    score_doc(report, doc, [PhiSpan(4, 14, "NAME", "name", "title"), PhiSpan(18, 21, "DATE", "date", "month-day")])
+    assert dict(report.false_chars_by_rule) == {"date/month-day": 3}
+    path = tmp_path / "gold.jsonl"
+    path.write_text(json.dumps({"id": "1", "text": "Propofol gtt on 3/4.", "spans": []}) + "\n")
+    assert main(["eval", str(path)]) == 0
+    assert "false-positive characters by rule" in capsys.readouterr().out
+
+
+def test_nursing_family_splits_are_seeded_and_disjoint():
+    dev, heldout = nursing.generate(20, "dev"), nursing.generate(20, "heldout")
+    assert [d.text for d in dev] == [d.text for d in nursing.generate(20, "dev")]
+    for doc in dev + heldout:
+        assert doc.spans and all(0 <= s < e <= len(doc.text) for s, e, _ in doc.spans)
+    assert not set(nursing._TEMPLATES["dev"]) & set(nursing._TEMPLATES["heldout"]) - {"{SIGN}"}
+    assert not set(nursing._VOCAB["dev"]["hosp"]) & set(nursing._VOCAB["heldout"]["hosp"])
+    styles = {("upper" if d.text.isupper() else "lower" if d.text.islower() else "mixed") for d in dev}
+    assert styles == {"upper", "lower", "mixed"}
 
 
 def test_cli_prints_per_kind_and_overall(tmp_path, capsys):

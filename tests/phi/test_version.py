@@ -9,6 +9,7 @@ import phi
 
 FINGERPRINTS = {
     "1.1.0": "56a327de176eab7117a1b199e7ee72cafa2d08262fdbfa48d9da6930996211b4",
+    "1.2.0": "0da0163ef05d21b01d06bea3074b6408492c022961fd478d8c0aedadaf21a28a",  # 1.2.0 as first released
 }
 _ROOT = Path(phi.__file__).parent
 _SKIPPED = {"__init__.py", "__main__.py", "README.md", "SOURCES.md", "LICENSE.scowl.txt"}
