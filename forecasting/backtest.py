@@ -12,19 +12,17 @@ later, in score points, for the candidate, the last value and the version now ac
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 
 from .forecast_features import ForecastWindows, windows_from_series
 from .forecaster import ALPHA, POOLED, conformal_half_widths
 from .instruments import INSTRUMENTS
-from .schemas import H_MAX, ForecastRequest, validation_errors
+from .schemas import H_MAX, ForecastRequest, parse_payload_lines
 from .series import observation_days
 
 
@@ -38,22 +36,11 @@ class Series:
 
 def parse_series(lines: Iterable[Mapping[str, Any] | str]) -> tuple[list[Series], list[dict]]:
     """Valid series, and ``{"line", "errors"}`` for each skipped line (1-based)."""
-    out, skipped = [], []
-    for i, line in enumerate(lines, 1):
-        try:
-            obj = json.loads(line) if isinstance(line, str) else dict(line)
-            if not isinstance(obj, dict):
-                raise ValueError("not a JSON object")
-            req = ForecastRequest.model_validate({"instrument": obj.get("instrument"),
-                                                  "observations": obj.get("observations")})
-        except ValidationError as exc:
-            skipped.append({"line": i, "errors": validation_errors(exc)[:3]})
-            continue
-        except ValueError as exc:  # json.JSONDecodeError is one
-            skipped.append({"line": i, "errors": [{"kind": "invalid_json", "message": str(exc)[:200]}]})
-            continue
+    parsed, skipped = parse_payload_lines(lines, ForecastRequest, ("instrument", "observations"))
+    out = []
+    for patient, req in parsed:
         days, values = observation_days(req.observations)
-        out.append(Series(str(obj.get("patient", f"line-{i}")), req.instrument, days, values))
+        out.append(Series(patient, req.instrument, days, values))
     return out, skipped
 
 

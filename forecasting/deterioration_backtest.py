@@ -8,39 +8,22 @@ question the job answers. Every visit with 4 before it and a known 4-week outcom
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from .deterioration import expected_calibration_error
 from .deterioration_features import SEQ_DAYS, DeteriorationSamples, future_label, sample_at
 from .instruments import INSTRUMENTS
-from .schemas import MIN_DETERIORATION_OBS, DeteriorationRequest, validation_errors
+from .schemas import MIN_DETERIORATION_OBS, DeteriorationRequest, parse_payload_lines
 from .series import biometric_matrix, observation_days
 
 
 def parse_deterioration(lines: Iterable[Mapping[str, Any] | str]) -> tuple[list[tuple[str, DeteriorationRequest]],
                                                                            list[dict]]:
-    out, skipped = [], []
-    for i, line in enumerate(lines, 1):
-        try:
-            obj = json.loads(line) if isinstance(line, str) else dict(line)
-            if not isinstance(obj, dict):
-                raise ValueError("not a JSON object")
-            req = DeteriorationRequest.model_validate({k: obj[k] for k in ("instrument", "observations", "biometrics")
-                                                       if k in obj})
-        except ValidationError as exc:
-            skipped.append({"line": i, "errors": validation_errors(exc)[:3]})
-            continue
-        except ValueError as exc:
-            skipped.append({"line": i, "errors": [{"kind": "invalid_json", "message": str(exc)[:200]}]})
-            continue
-        out.append((str(obj.get("patient", f"line-{i}")), req))
-    return out, skipped
+    return parse_payload_lines(lines, DeteriorationRequest, ("instrument", "observations", "biometrics"))
 
 
 def samples_from(series: Sequence[tuple[str, DeteriorationRequest]]) -> DeteriorationSamples:

@@ -7,9 +7,11 @@ kind the API reports) and a message a clinician-facing client can show as is.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -283,3 +285,28 @@ def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
             kind = "non_finite_value"
         out.append({"field": loc, "kind": kind, "message": err["msg"]})
     return out
+
+
+_Payload = TypeVar("_Payload", bound=BaseModel)
+
+
+def parse_payload_lines(lines: Iterable[Mapping[str, Any] | str], model: type[_Payload],
+                        fields: tuple[str, ...]) -> tuple[list[tuple[str, _Payload]], list[dict]]:
+    """A JSONL file of job payloads, as a clinic keeps them: each valid line's payload (only
+    ``fields`` read) with its patient (the line's optional "patient", else its line number), and
+    ``{"line", "errors"}`` for each skipped line (1-based). Errors never quote the line."""
+    out, skipped = [], []
+    for i, line in enumerate(lines, 1):
+        try:
+            obj = json.loads(line) if isinstance(line, str) else dict(line)
+            if not isinstance(obj, dict):
+                raise ValueError("not a JSON object")
+            req = model.model_validate({k: obj[k] for k in fields if k in obj})
+        except ValidationError as exc:
+            skipped.append({"line": i, "errors": validation_errors(exc)[:3]})
+            continue
+        except ValueError as exc:  # json.JSONDecodeError is one
+            skipped.append({"line": i, "errors": [{"kind": "invalid_json", "message": str(exc)[:200]}]})
+            continue
+        out.append((str(obj.get("patient", f"line-{i}")), req))
+    return out, skipped
