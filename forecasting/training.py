@@ -8,9 +8,11 @@ The defaults train in well under a minute each on one core.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -59,6 +61,22 @@ class _TorchThreads:
         torch.set_num_threads(self.saved)
 
 
+@contextlib.contextmanager
+def _staging(out_dir: Path, seed: int, threads: int) -> Iterator[Path]:
+    """A fresh staging folder under ``out_dir`` for a version being trained (seeded, on ``threads``
+    torch threads); removed if training fails, so no half-written artefact is ever left behind.
+    ``artefacts.finalise`` turns it into the version."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    torch.manual_seed(seed)
+    try:
+        with _TorchThreads(threads):
+            yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def train(kind: Kind, out_dir: Path, *, n_patients: int | None = None, seed: int = 0,
           threads: int = 1) -> ArtefactInfo:
     """Train ``kind`` on a simulated cohort and write a new artefact version under ``out_dir``."""
@@ -69,18 +87,11 @@ def train(kind: Kind, out_dir: Path, *, n_patients: int | None = None, seed: int
     parts = split_patients(cohort, SPLIT, seed)
     holdout = simulate_cohort(max(n // 4, 20), seed + HOLDOUT_SEED_OFFSET)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
-    torch.manual_seed(seed)
-    try:
-        with _TorchThreads(threads):
-            if kind == "forecast":
-                metrics, extra = _train_forecast(parts, holdout, seed, threads, staging)
-            else:
-                metrics, extra = _train_deterioration(parts, holdout, seed, staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)  # never leave a half-written artefact behind
-        raise
+    with _staging(out_dir, seed, threads) as staging:
+        if kind == "forecast":
+            metrics, extra = _train_forecast(parts, holdout, seed, threads, staging)
+        else:
+            metrics, extra = _train_deterioration(parts, holdout, seed, staging)
     extra.update(training={"n_patients": n, "seed": seed, "split": SPLIT, "simulator": "forecasting.simulator"})
     return finalise(staging, out_dir, NAMES[kind], metrics, extra)
 
@@ -133,20 +144,13 @@ def train_from_series(series: list[Series], out_dir: Path, *, seed: int = 0, thr
         raise ValueError(f"{n_patients} patients with usable series; at least {MIN_TRAIN_PATIENTS} are needed")
     fit_w, val_w, test_w = split_by_patient(windows, DATA_SPLIT, seed)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
-    torch.manual_seed(seed)
-    try:
-        with _TorchThreads(threads):
-            model, info = fit_ensemble(fit_w, val_w, test_w, seed=seed, threads=threads, prior="validation")
-            served = model.served(test_w)[0]
-            incumbent = active.model.served(test_w)[0] if active is not None else None
+    with _staging(out_dir, seed, threads) as staging:
+        model, info = fit_ensemble(fit_w, val_w, test_w, seed=seed, threads=threads, prior="validation")
+        served = model.served(test_w)[0]
+        incumbent = active.model.served(test_w)[0] if active is not None else None
         table = backtest_table(test_w, served, incumbent, seed)
         decision = {**promotion(table), "compared_with": active.version if active is not None else None}
         _save_forecast(model, staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     metrics = {"backtest": table, "promotion": decision, "n_series": len(series), "n_patients": n_patients,
                "n_windows": {"fit": len(fit_w), "validation": len(val_w), "backtest": len(test_w)}}
     extra = {"fit": info, "training": {"source": source, "seed": seed, "split": DATA_SPLIT,
@@ -199,25 +203,18 @@ def train_deterioration_from_series(series: list, out_dir: Path, *, seed: int = 
         if len(np.unique(part.label)) < 2:
             raise ValueError(f"the {name} patients have only one outcome class: more series are needed")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
-    torch.manual_seed(seed)
-    try:
-        with _TorchThreads(threads):
-            # the backtest patients also calibrate (Platt): scored on them, calibration is optimistic, AUROC is not
-            models, info = fit_deterioration(fit_s, val_s, test_s, seed=seed)
-            proba = models.proba(test_s)
-            table: dict = {"n_samples": len(test_s), "n_patients": len(np.unique(test_s.group)),
-                           "positive_rate": float(test_s.label.mean()), "served": models.served,
-                           "candidate": scores(test_s.label, proba[models.served]),
-                           "logistic": scores(test_s.label, proba["logistic"])}
-            if active is not None:
-                table["active"] = scores(test_s.label, active.models.proba(test_s)[active.models.served])
+    with _staging(out_dir, seed, threads) as staging:
+        # the backtest patients also calibrate (Platt): scored on them, calibration is optimistic, AUROC is not
+        models, info = fit_deterioration(fit_s, val_s, test_s, seed=seed)
+        proba = models.proba(test_s)
+        table: dict = {"n_samples": len(test_s), "n_patients": len(np.unique(test_s.group)),
+                       "positive_rate": float(test_s.label.mean()), "served": models.served,
+                       "candidate": scores(test_s.label, proba[models.served]),
+                       "logistic": scores(test_s.label, proba["logistic"])}
+        if active is not None:
+            table["active"] = scores(test_s.label, active.models.proba(test_s)[active.models.served])
         decision = {**deterioration_promotion(table), "compared_with": active.version if active is not None else None}
         _save_deterioration(models, staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     metrics = {"backtest": [table], "promotion": decision, "n_series": len(series), "n_patients": n_patients,
                "n_samples": {"fit": len(fit_s), "validation": len(val_s), "backtest": len(test_s)}}
     extra = {"fit": info, "training": {"source": source, "seed": seed, "split": DATA_SPLIT, "split_by": "patient"}}
