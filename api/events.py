@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import queue
 import re
+import time
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
@@ -27,6 +28,7 @@ from jobstore.tables import TERMINAL_STATES
 bp = Blueprint("events", __name__)
 EVENT_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 QUEUED_EVENT_ID = "0-1"
+TERMINAL_EVENT_WAIT_S = 2.0  # how long a terminal row waits for its event before it is rebuilt
 _ID_MAX = 2**64 - 1  # each half of a Redis stream id is an unsigned 64-bit integer
 
 
@@ -73,12 +75,24 @@ def job_events(job_id: str):
 
     def _finish(cursor: str, row: dict):
         """The job is terminal: the rest of the stream, or its terminal event rebuilt from the row
-        when Redis lost it (restart, TTL)."""
-        for event_id, data in events.history(r, sid, cursor):
+        when Redis lost it (restart, TTL). A worker announces the terminal state just after it
+        commits it, so the event is waited for a moment first: a rebuilt event's id differs from
+        the real one, and a client resuming after it would get the real one again."""
+        deadline = time.monotonic() + TERMINAL_EVENT_WAIT_S
+        while True:
+            for event_id, data in events.history(r, sid, cursor):
+                cursor = event_id
+                yield format_event(event_id, data)
+                if events.is_terminal_event(data):
+                    return
+            if events.stream_has_ended(r, sid):  # nothing after the cursor, and the end is there:
+                return  # this client already has the terminal event (it resumed after it)
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        event_id, data = _terminal_from_row(row)
+        if _order(event_id) > _order(cursor):  # a client that resumed after a rebuilt end has it
             yield format_event(event_id, data)
-            if events.is_terminal_event(data):
-                return
-        yield format_event(*_terminal_from_row(row))
 
     def generate():
         yield "retry: 2000\n\n"
@@ -105,10 +119,13 @@ def job_events(job_id: str):
                 except queue.Empty:
                     yield ": heartbeat\n\n"
                     row = _terminal_row(service, jid)
-                    if row is not None and sub.queue.empty():
-                        yield from _finish(sub.cursor, row)
+                    if row is not None:
+                        # from what this client has been sent, not from the subscription's cursor:
+                        # the hub may have queued events (and moved that cursor) since the get timed out
+                        yield from _finish(cursor, row)
                         return
                     continue
+                cursor = event_id
                 yield text
                 if events.is_terminal_event(data):
                     return
@@ -117,6 +134,11 @@ def job_events(job_id: str):
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
     return Response(stream_with_context(generate()), mimetype="text/event-stream", headers=headers)
+
+
+def _order(event_id: str) -> tuple[int, int]:
+    ms, _, seq = event_id.partition("-")
+    return int(ms), int(seq or 0)
 
 
 def _terminal_row(service, jid) -> dict | None:

@@ -102,5 +102,11 @@ def history(r: redis.Redis, job_id: str, after: str | None = None) -> list[tuple
     return decode(cast(list, r.xrange(stream_key(job_id), min=start, max="+")))
 
 
+def stream_has_ended(r: redis.Redis, job_id: str) -> bool:
+    """Whether the job's stream ends with its terminal event (the last entry is terminal)."""
+    last = decode(cast(list, r.xrevrange(stream_key(job_id), "+", "-", count=1)))
+    return bool(last) and is_terminal_event(last[0][1])
+
+
 def is_terminal_event(event: dict[str, Any]) -> bool:
     return event.get("state") in TERMINAL_STATES

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from tests.platform.conftest import read_sse, wait_job
 
@@ -84,3 +85,49 @@ def test_heartbeats_while_idle(api, keys, web_server):
                 break
     assert any(s.startswith("data: ") for s in seen)  # the queued event
     runtime.job_lifecycle().cancel(job["id"], tid, actor="t")
+
+
+def _terminal_without_event(tenant: str) -> str:
+    """A job whose row is succeeded while its stream holds no terminal event (yet)."""
+    import sqlalchemy as sa
+
+    from jobstore import runtime, tenants
+    from jobstore.intake import NewJob
+
+    tid = tenants.ensure_tenant(runtime.db(), tenant)
+    [job] = runtime.job_intake().create_many([(NewJob(
+        tenant_id=tid, type="scrub", priority="interactive", queue="nowhere", payload={"text": "x"},
+        options={}), "test")])
+    assert job is not None
+    with runtime.db().begin() as conn:
+        conn.execute(sa.text("UPDATE jobs SET state = 'succeeded', stage = 'done', progress = 100, "
+                             "finished_at = now() WHERE id = :id"), {"id": job["id"]})
+    return str(job["id"])
+
+
+def test_a_terminal_event_published_just_after_the_commit_is_the_one_streamed(keys, web_server):
+    # a worker commits the terminal state, then announces it: a reader in between must wait for
+    # the real event (a rebuilt one has another id, and a resume after it would repeat the end)
+    from jobstore import events, runtime
+
+    job_id = _terminal_without_event("clinic-a")
+    real: list[str] = []
+
+    def announce() -> None:
+        time.sleep(0.5)
+        real.append(events.publish(runtime.redis_client(), job_id, {"job_id": job_id, "state": "succeeded",
+                                                                     "stage": "done", "progress": 100}))
+
+    publisher = threading.Thread(target=announce)
+    publisher.start()
+    streamed = [e for e in read_sse(f"{web_server}/v1/jobs/{job_id}/events", keys["clinic-a"]) if "data" in e]
+    publisher.join()
+    assert streamed[-1]["data"]["state"] == "succeeded" and streamed[-1]["id"] == real[0]
+    resumed = read_sse(f"{web_server}/v1/jobs/{job_id}/events", keys["clinic-a"], last_event_id=real[0])
+    assert not [e for e in resumed if "data" in e]  # nothing after the end
+
+
+def test_a_terminal_event_redis_lost_is_rebuilt_from_the_row(keys, web_server):
+    job_id = _terminal_without_event("clinic-a")
+    streamed = [e for e in read_sse(f"{web_server}/v1/jobs/{job_id}/events", keys["clinic-a"]) if "data" in e]
+    assert [e["data"]["state"] for e in streamed] == ["queued", "succeeded"]
