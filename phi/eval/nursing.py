@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import random
 
-from faker import Faker
-
 from . import gold
-from .synth import _Doc
+from .synth import _Doc, seeded_fakers
 
 SPLITS = ("dev", "heldout")
 _LOCALES = {"dev": ("en_US", "en_GB", "en_IE"), "heldout": ("en_US", "en_CA", "en_AU")}
@@ -158,11 +156,7 @@ def generate(n: int, split: str, seed: int = 7, lines: tuple[int, int] = (8, 16)
     """``n`` notes from the ``split`` templates, each of ``lines`` sentences (drawn with repeats past
     the number of templates: long notes repeat shorthand, as real ones do)."""
     rng = random.Random(f"nursing-{split}-{seed}")
-    fakers = []
-    for locale in _LOCALES[split]:
-        faker = Faker(locale)
-        faker.seed_instance(rng.randint(0, 10**9))
-        fakers.append(faker)
+    fakers = seeded_fakers(rng, _LOCALES[split])
     templates = _TEMPLATES[split]
     docs = []
     for i in range(n):

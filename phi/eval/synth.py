@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from faker import Faker
@@ -202,15 +203,21 @@ def _ordinal(day: int) -> str:
     return "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
 
 
+def seeded_fakers(rng: random.Random, locales: Sequence[str]) -> list[Faker]:
+    """One Faker per locale, each seeded from ``rng``: the same seed gives the same documents."""
+    fakers = []
+    for locale in locales:
+        faker = Faker(locale)
+        faker.seed_instance(rng.randint(0, 10**9))
+        fakers.append(faker)
+    return fakers
+
+
 def generate(genre: str, n: int, split: str, seed: int = 5) -> list[gold.GoldDoc]:
     """``n`` documents of ``genre`` ("clinical" or "journal") from the ``split`` part of the templates:
     "dev" (tuned on), "heldout" (scored while tuning), "final" (written after tuning, scored once)."""
     rng = random.Random(f"{genre}-{split}-{seed}")
-    fakers = []
-    for locale in _LOCALES[split]:
-        faker = Faker(locale)
-        faker.seed_instance(rng.randint(0, 10**9))
-        fakers.append(faker)
+    fakers = seeded_fakers(rng, _LOCALES[split])
     templates = (CLINICAL if genre == "clinical" else JOURNAL)[split]
     docs = []
     for i in range(n):
