@@ -19,7 +19,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from api import auth
 from api.errors import ApiError
 from api.jobs import parse_id
-from api.stream_hub import format_event
+from api.stream_hub import event_order, format_event
 from core import config
 from core.errors import ErrorCode
 from jobstore import events, runtime
@@ -91,7 +91,7 @@ def job_events(job_id: str):
                 break
             time.sleep(0.05)
         event_id, data = _terminal_from_row(row)
-        if _order(event_id) > _order(cursor):  # a client that resumed after a rebuilt end has it
+        if event_order(event_id) > event_order(cursor):  # a client that resumed after a rebuilt end has it
             yield format_event(event_id, data)
 
     def generate():
@@ -134,11 +134,6 @@ def job_events(job_id: str):
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
     return Response(stream_with_context(generate()), mimetype="text/event-stream", headers=headers)
-
-
-def _order(event_id: str) -> tuple[int, int]:
-    ms, _, seq = event_id.partition("-")
-    return int(ms), int(seq or 0)
 
 
 def _terminal_row(service, jid) -> dict | None:

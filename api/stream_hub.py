@@ -23,7 +23,8 @@ from jobstore import events
 log = logging.getLogger("mindq.sse")
 
 
-def _sid(event_id: str) -> tuple[int, int]:
+def event_order(event_id: str) -> tuple[int, int]:
+    """A stream event id as a sortable pair (milliseconds, sequence)."""
     ms, _, seq = event_id.partition("-")
     return int(ms), int(seq or 0)
 
@@ -38,7 +39,7 @@ class Subscription:
 
     def offer(self, entries: list[tuple[str, dict, str]]) -> None:
         for entry in entries:
-            if _sid(entry[0]) > _sid(self.cursor):
+            if event_order(entry[0]) > event_order(self.cursor):
                 self.cursor = entry[0]
                 self.queue.put(entry)
 
@@ -74,7 +75,7 @@ class StreamHub:
             hub_cursor = self._cursors.get(job_id)
             if hub_cursor is None:
                 self._cursors[job_id] = cursor
-            elif _sid(hub_cursor) > _sid(cursor):
+            elif event_order(hub_cursor) > event_order(cursor):
                 # the hub already read past this subscriber's cursor: fill the gap from the stream
                 sub.offer(_with_text(events.decode(cast(list, self.client.xrange(
                     events.stream_key(job_id), min=f"({cursor}", max=hub_cursor)))))
