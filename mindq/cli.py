@@ -38,7 +38,9 @@ def _require_db() -> str:
 
 def gunicorn_cmd(bind: str, workers: int, connections: int, graceful_s: int = 10) -> list[str]:
     """The web role's command line (the tests run this very one)."""
-    return [sys.executable, "-m", "gunicorn", "api.wsgi:app", "-k", "gevent", "-w", str(workers),
+    # gevent, and the API's JSON error body for what gunicorn refuses before Flask sees it
+    return [sys.executable, "-m", "gunicorn", "api.wsgi:app", "-k", "api.gunicorn_worker.JsonErrorWorker",
+            "-w", str(workers),
             "--worker-connections", str(connections), "-b", bind, "--timeout", "60",
             "--graceful-timeout", str(graceful_s), "--keep-alive", "75",
             # one JSON object a line, every field escaped (gunicorn's format string is not)
