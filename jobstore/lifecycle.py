@@ -35,12 +35,14 @@ class Claim:
 
 
 class JobLifecycle:
-    """``worker_sql``: the worker's writes, on connections whose commits do not wait for the WAL
-    flush. Safe for them: if the database loses such a commit in an OS crash, the job falls back
-    to queued/running with an expired lease and the reconciler runs it again; the job itself
-    (inserted by the API with a synchronous commit) is never lost. It spares a disk flush per
-    state change, which is most of a short job's cost. ``sql``: cancellation, a user's action,
-    committed durably."""
+    """``worker_sql``: the worker's writes that nobody has been told about yet (claim, stage,
+    leases), on connections whose commits do not wait for the WAL flush. Safe for them: if the
+    database loses such a commit in a crash, the job falls back to queued/running with an expired
+    lease and the reconciler runs it again, unseen; the job itself (inserted by the API with a
+    synchronous commit) is never lost. It spares a disk flush per state change. ``sql``: what is
+    announced as final, committed durably before the announcement: the terminal state and its
+    result (an event, a callback or a GET may report them at once, and a database crash must not
+    bring such a job back to ``queued`` to run again), and cancellation."""
 
     def __init__(self, sql: Sql, worker_sql: Sql, r: redis.Redis, cipher: Cipher) -> None:
         self.sql = sql
@@ -122,8 +124,9 @@ class JobLifecycle:
 
     def succeed(self, job_id: str, result: dict[str, Any], *, model_id: str | None = None,
                 prompt_version: str | None = None) -> bool:
-        """Store the one result and finish the job, atomically; False if it was already terminal."""
-        row = self.worker_sql.one(statements.SUCCEED, {
+        """Store the one result and finish the job, atomically and durably (a synchronous commit:
+        the event below announces it); False if it was already terminal."""
+        row = self.sql.one(statements.SUCCEED, {
             "job_id": as_uuid(job_id), "now": utcnow(), "ciphertext": self.cipher.encrypt_json(result),
             "model_id": model_id, "prompt_version": prompt_version})
         if row is None:
@@ -133,8 +136,8 @@ class JobLifecycle:
 
     def fail(self, job_id: str, code: str, message: str, details: dict[str, Any] | None = None) -> bool:
         error = {"code": code, "message": message, "details": details or {}}
-        if self.worker_sql.count(statements.FAIL, {"job_id": as_uuid(job_id), "now": utcnow(),
-                                                   "error": Jsonb(error)}) != 1:
+        if self.sql.count(statements.FAIL, {"job_id": as_uuid(job_id), "now": utcnow(),
+                                            "error": Jsonb(error)}) != 1:  # durable before announced
             return False
         self._publish_event(job_id, {"state": "failed", "stage": "done", "progress": 100, "error": error})
         return True

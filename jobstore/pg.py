@@ -8,14 +8,15 @@ through it, 0.045 ms through psycopg) — a tenth of a short job. SQLAlchemy sti
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import psycopg
 import sqlalchemy as sa
 from psycopg.rows import DictRow, dict_row
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 class Sql:
@@ -41,15 +42,34 @@ class Sql:
         finally:
             conn.close()  # back to the pool
 
-    def one(self, sql: str, params: dict[str, Any]) -> Row | None:
+    def _run(self, fetch: Callable[[psycopg.Cursor[DictRow]], T]) -> T:
+        """Run once more on a new connection if the first was lost under the statement (a
+        database restart that the checkout check could not see yet). Every statement run here
+        is safe to repeat: reads, and writes conditional on the state they set; a repeat after
+        a commit whose answer was lost finds the work done (an UPDATE that matches nothing)."""
+        try:
+            with self.cursor() as cur:
+                return fetch(cur)
+        except psycopg.OperationalError as exc:
+            if not _connection_lost(exc):
+                raise
         with self.cursor() as cur:
-            return cur.execute(sql, params).fetchone()
+            return fetch(cur)
+
+    def one(self, sql: str, params: dict[str, Any]) -> Row | None:
+        return self._run(lambda cur: cur.execute(sql, params).fetchone())
 
     def all(self, sql: str, params: dict[str, Any]) -> list[Row]:
-        with self.cursor() as cur:
-            return cur.execute(sql, params).fetchall()
+        return self._run(lambda cur: cur.execute(sql, params).fetchall())
 
     def count(self, sql: str, params: dict[str, Any]) -> int:
         """Rows the statement touched."""
-        with self.cursor() as cur:
-            return cur.execute(sql, params).rowcount
+        return self._run(lambda cur: cur.execute(sql, params).rowcount)
+
+
+def _connection_lost(exc: psycopg.OperationalError) -> bool:
+    """The connection died (server gone or restarting), as opposed to an error the server
+    reported on a live one (a cancelled statement, a deadlock), which a retry would not cure."""
+    if exc.sqlstate is None:
+        return True  # lost on the client's side: no server answered
+    return exc.sqlstate.startswith(("08", "57P"))  # connection exception; server shutting down or crashed
