@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.json.sort_keys = False
     errors.install(app)
 
-    from api import events, jobs, meta, models, ui
+    from api import events, jobs, journals, meta, models, ui
 
     limit = RateLimit(settings.rate_limit, runtime.redis_client())
     app.register_blueprint(jobs.bp)
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(meta.bp)
     app.register_blueprint(models.bp)
     app.register_blueprint(ui.bp)
+    app.register_blueprint(journals.bp)
     app.extensions["mindq_intake"] = Intake(runtime.job_intake)
     app.extensions["mindq_hub"] = StreamHub(settings.redis_url)
 

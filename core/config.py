@@ -76,7 +76,13 @@ class Settings:
     # where prometheus-client's multiprocess mode keeps each process's metrics (it reads the
     # variable itself; mindq reads it here to know whether to aggregate)
     prometheus_multiproc_dir: Path | None = None
-
+    # journals' nightly re-analysis (tasks/reanalysis.py): when (cron, in each tenant's time zone),
+    # which types by default, and how the work is cut for the llm.batch queue
+    nightly_cron: str = "0 2 * * *"
+    nightly_types: tuple[str, ...] = ("risk", "depression", "sentiment")
+    reanalysis_chunk: int = 8  # (entry, type) pairs per llm.batch message
+    reanalysis_lanes: int = 0  # chunk messages in flight per run; 0: the engine's batch / chunk, per gpu worker
+    trend_window: int = 3  # entries a sustained negative trend spans
 
 
 # loopback, link-local (cloud metadata at 169.254.169.254), "this host", multicast
@@ -139,6 +145,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         phi_cache_dir=Path(env.get("MINDQ_PHI_CACHE_DIR") or home / "cache" / "phi"),
         metrics_token=env.get("MINDQ_METRICS_TOKEN") or None,
         worker_kind=env.get("MINDQ_WORKER_KIND", "cpu"),
+        nightly_cron=env.get("MINDQ_NIGHTLY_CRON", "0 2 * * *"),
+        nightly_types=tuple(t.strip() for t in env.get("MINDQ_NIGHTLY_TYPES", "risk,depression,sentiment").split(",")
+                            if t.strip()),
+        reanalysis_chunk=max(1, int(env.get("MINDQ_REANALYSIS_CHUNK", "8"))),
+        reanalysis_lanes=max(0, int(env.get("MINDQ_REANALYSIS_LANES", "0"))),
+        trend_window=max(2, int(env.get("MINDQ_TREND_WINDOW", "3"))),
         prometheus_multiproc_dir=(Path(env["PROMETHEUS_MULTIPROC_DIR"]) if env.get("PROMETHEUS_MULTIPROC_DIR")
                                   else None),
         model=ModelSettings(

@@ -20,6 +20,7 @@ from core.config import Settings, settings
 from jobstore.crypto import Cipher
 from jobstore.db import make_engine
 from jobstore.intake import JobIntake
+from jobstore.journals import JournalStore
 from jobstore.lifecycle import JobLifecycle
 from jobstore.maintenance import JobMaintenance
 from jobstore.pg import Sql
@@ -120,6 +121,11 @@ def job_maintenance() -> JobMaintenance:
     return JobMaintenance(sql())
 
 
+@functools.lru_cache(maxsize=1)
+def journals() -> JournalStore:
+    return JournalStore(sql(), cipher())
+
+
 def reset(*, close: bool = True) -> None:
     """Forget the settings and every cached client (tests that switch settings, and a forked
     child, which passes ``close=False``)."""
@@ -135,5 +141,6 @@ def reset_clients(*, close: bool = True) -> None:
         if pool.cache_info().currsize:
             built = pool()
             (built if isinstance(built, sa.Engine) else built.engine).dispose(close=close)
-    for fn in (db, sql, worker_sql, redis_client, cipher, job_intake, job_reads, job_lifecycle, job_maintenance):
+    for fn in (db, sql, worker_sql, redis_client, cipher, job_intake, job_reads, job_lifecycle, job_maintenance,
+               journals):
         fn.cache_clear()

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from jobstore.tables import api_keys, audit_log, tenants
 
-ALL_SCOPES = ("jobs:write", "jobs:read", "batches:write", "admin")
+ALL_SCOPES = ("jobs:write", "jobs:read", "batches:write", "journals:write", "journals:read", "admin")
 # what a new key gets unless more is asked for: least privilege, never admin by default
 DEFAULT_SCOPES = ("jobs:write", "jobs:read", "batches:write")
 # Redis channel on which a revoked key's prefix is announced, so web processes drop it from

@@ -40,7 +40,8 @@ def celery_config(settings: Settings) -> dict:
         # anything publishing by that key would reach every queue)
         task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
         task_routes={name: {"queue": CPU_QUEUE} for name in ("mindq.reconcile", "mindq.purge_inputs", "mindq.noop",
-                                                                "mindq.callback")},
+                                                                "mindq.callback", "mindq.reanalysis_start",
+                                                                "mindq.reanalysis_tick", "mindq.reanalysis_callback")},
         worker_hijack_root_logger=False,
         worker_disable_rate_limits=True,  # no per-task rate limits: skip the token-bucket check per message
         worker_send_task_events=True,  # Flower shows tasks live (received/started/succeeded)
@@ -48,6 +49,8 @@ def celery_config(settings: Settings) -> dict:
             "reconcile": {"task": "mindq.reconcile", "schedule": settings.reconcile_interval,
                           "options": {"expires": settings.reconcile_interval}},
             "purge-inputs": {"task": "mindq.purge_inputs", "schedule": 3600.0, "options": {"expires": 3600}},
+            # nightly journal runs (each tenant's MINDQ_NIGHTLY_CRON, in its time zone) and quiet runs' resumption
+            "reanalysis-tick": {"task": "mindq.reanalysis_tick", "schedule": 60.0, "options": {"expires": 60}},
         },
         timezone="UTC",
         # an API request must not hang on a dead broker: the reconciler sends the job later
@@ -56,7 +59,8 @@ def celery_config(settings: Settings) -> dict:
 
 
 def make_celery(settings_factory: Callable[[], Settings] = load_settings) -> Celery:
-    app = Celery("mindq", include=["tasks.jobs", "tasks.housekeeping", "tasks.callbacks"])
+    app = Celery("mindq", include=["tasks.jobs", "tasks.housekeeping", "tasks.callbacks",
+                                   "tasks.reanalysis"])
     # evaluated on first use, not at import: a process (or test) may set REDIS_URL after importing
     app.add_defaults(lambda: celery_config(settings_factory()))
     return app

@@ -109,6 +109,31 @@ def notify(job: dict) -> None:
         log.warning("callback not scheduled", extra={"job_id": str(job["id"]), "error_type": type(exc).__name__})
 
 
+class DeliveryFailed(Exception):
+    """A callback that may succeed later (network error, a non-2xx answer): retry it."""
+
+
+def post_signed(url: str, body: bytes) -> str:
+    """POST ``body`` signed to ``url`` as ``deliver`` does, for other events (journal flags):
+    "delivered", or "blocked" / "redirected" (permanent); DeliveryFailed when worth retrying."""
+    if blocked_reason(url, resolve=True):
+        return "blocked"
+    req = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "X-Mindq-Signature": sign(body), "User-Agent": "mindq-callback/1"})
+    try:
+        with _opener.open(req, timeout=10) as resp:
+            status = resp.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+        if 300 <= status < 400:
+            return "redirected"
+    except (urllib.error.URLError, OSError) as exc:
+        raise DeliveryFailed(type(exc).__name__) from None
+    if status >= 300:
+        raise DeliveryFailed(str(status))
+    return "delivered"
+
+
 @app.task(name="mindq.callback", bind=True, max_retries=12, ignore_result=True)
 def deliver(self, job_id: str) -> str:
     job = runtime.job_reads().get(job_id)
