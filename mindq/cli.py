@@ -77,7 +77,8 @@ def cmd_flower(args) -> int:
         sys.exit("set MINDQ_FLOWER_PASSWORD (or MINDQ_BOOTSTRAP_KEY): Flower never runs without auth")
     # the password goes in the environment, not argv, where any local user could read it in ps
     env = {**os.environ, "FLOWER_BASIC_AUTH": f"mindq:{password}"}
-    os.execve(sys.executable, [sys.executable, "-m", "celery", "-A", "tasks.app", "flower",
+    # Celery's command line, with /metrics and /healthcheck behind the same auth (mindq/flower.py)
+    os.execve(sys.executable, [sys.executable, "-m", "mindq.flower", "-A", "tasks.app", "flower",
                                f"--port={s.flower_port}", f"--address={s.api_host}",
                                "--persistent=False", "--purge_offline_workers=60"], env)
 
@@ -185,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("key")
     p.set_defaults(func=cmd_tenant)
     sub.add_parser("demo", help="submit the demo jobs to a running stack").set_defaults(func=cmd_demo)
+    from mindq.usercmds import add_commands
+
+    add_commands(sub)  # submit, batch, status: the API's users' commands
     return parser
 
 
