@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.install(app)
 
     from api import events, jobs, journals, meta, models, ui
+    from api.fhir import views as fhir_views
 
     limit = RateLimit(settings.rate_limit, runtime.redis_client())
     app.register_blueprint(jobs.bp)
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(models.bp)
     app.register_blueprint(ui.bp)
     app.register_blueprint(journals.bp)
+    app.register_blueprint(fhir_views.bp)
     app.extensions["mindq_intake"] = Intake(runtime.job_intake)
     app.extensions["mindq_hub"] = StreamHub(settings.redis_url)
 
@@ -62,8 +64,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.before_request
     def _rate_limit():
-        # submissions only (jobs and batches), counted per tenant
-        if request.method != "POST" or request.blueprint != "jobs":
+        # submissions only (jobs, batches and FHIR Tasks), counted per tenant
+        if request.method != "POST" or request.blueprint not in ("jobs", "fhir"):
             return
         verdict = limit.hit(_rate_key())
         if verdict is None:

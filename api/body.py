@@ -15,9 +15,9 @@ M = TypeVar("M", bound=BaseModel)
 MAX_DEPTH = 32  # no request of ours nests deeper than a few levels; a deep one only costs stack
 
 
-def json_body() -> Any:
-    if request.mimetype != "application/json":
-        raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json.",
+def json_body(mimetypes: tuple[str, ...] = ("application/json",)) -> Any:
+    if request.mimetype not in mimetypes:
+        raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, f"Send the body as {' or '.join(mimetypes)}.",
                        {"content_type": request.mimetype or None})
     limit = config.settings().max_body_bytes
     if request.content_length is not None and request.content_length > limit:

@@ -18,6 +18,7 @@ from core.logs import log_context
 from jobstore import runtime
 from jobstore.intake import IdempotencyConflict, NewJob
 from jobstore.tables import JOB_STATES
+from jobstore.tenants import Principal
 from jobstore.values import body_hash
 from tasks.callbacks import blocked_reason as callback_blocked
 from tasks.callbacks import notify as notify_callback
@@ -137,6 +138,16 @@ def create_job():
     principal = auth.require("jobs:write")
     raw = json_body()
     req = parse(JobCreate, raw)
+    job, created = submit(principal, req, raw, request.headers.get("Idempotency-Key"))
+    resp = jsonify(job_view(job))
+    resp.status_code = 202 if created else 200
+    resp.headers["Location"] = f"/v1/jobs/{job['id']}"
+    return resp
+
+
+def submit(principal: Principal, req: JobCreate, raw: object, key: str | None) -> tuple[dict, bool]:
+    """Check one job request and write and send it: (job, created). Every front door (this API,
+    the FHIR facade) submits through here; ``raw`` is the body the Idempotency-Key is bound to."""
     spec = _job_type(req.type)
     _check_options(spec, req.options)
     payload = _check_inputs(spec, req.text, req.previous_text, req.payload)
@@ -144,7 +155,6 @@ def create_job():
         payload["patient_ref"] = req.patient_ref
     if req.callback_url and (why := callback_blocked(str(req.callback_url), resolve=False)):
         raise ApiError(422, ErrorCode.INVALID_CALLBACK_URL, f"callback_url is not allowed: {why}.")
-    key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= 255):
         raise ApiError(400, ErrorCode.INVALID_IDEMPOTENCY_KEY, "Idempotency-Key must be 1-255 characters.")
     new = NewJob(
@@ -158,13 +168,10 @@ def create_job():
     except IdempotencyConflict as exc:
         raise ApiError(409, ErrorCode.IDEMPOTENCY_CONFLICT,
                        "This Idempotency-Key was used with a different body.", {"job_id": str(exc)}) from None
-    with log_context(job_id=str(job["id"]), tenant_id=str(principal.tenant_id)):
-        if created:
+    if created:
+        with log_context(job_id=str(job["id"]), tenant_id=str(principal.tenant_id)):
             log.info("job accepted", extra={"job_type": spec.name, "priority": req.priority})
-        resp = jsonify(job_view(job))
-    resp.status_code = 202 if created else 200
-    resp.headers["Location"] = f"/v1/jobs/{job['id']}"
-    return resp
+    return job, created
 
 
 @bp.get("/v1/jobs")
