@@ -32,6 +32,32 @@ JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "
 AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
+def _fhir(description: str) -> dict:
+    return {"description": description, "content": {"application/fhir+json": {"schema": {"type": "object"}}}}
+
+
+_OUTCOME = {str(c): _fhir(f"OperationOutcome ({c})") for c in (400, 401, 403, 404, 409, 413, 415, 422, 429)}
+# the FHIR R4 facade (api/fhir): its bodies are FHIR resources, described by the CapabilityStatement
+FHIR_PATHS: dict = {
+    "/fhir/r4/metadata": {"get": {"summary": "FHIR CapabilityStatement", "operationId": "fhirMetadata",
+                                  "responses": {"200": _fhir("CapabilityStatement")}}},
+    "/fhir/r4/Task": {"post": {
+        "summary": "Create a FHIR Task: a job (Task.code = analysis type, text as attachment or contained "
+                   "DocumentReference, or contained PHQ-9/GAD-7 Observations)", "security": AUTH,
+        "operationId": "fhirCreateTask",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                        "schema": {"type": "string", "maxLength": 255}}],
+        "requestBody": {"required": True, "content": {"application/fhir+json": {"schema": {"type": "object"}}}},
+        "responses": {"201": _fhir("Task; Location points at it"), "200": _fhir("Replay of the same Idempotency-Key"),
+                      **_OUTCOME}}},
+    "/fhir/r4/Task/{task_id}": {"get": {
+        "summary": "A FHIR Task: status, businessStatus (stage) and, once completed, its result contained "
+                   "(RiskAssessment or Observation)", "security": AUTH, "operationId": "fhirReadTask",
+        "parameters": [{**JOB_ID, "name": "task_id"}],
+        "responses": {"200": _fhir("Task"), **{k: _OUTCOME[k] for k in ("401", "403", "404")}}}},
+}
+
+
 @functools.lru_cache(maxsize=1)
 def spec() -> dict:
     components: dict = {}
@@ -100,6 +126,7 @@ def spec() -> dict:
                                                                         "503": {"description": "Not ready"}}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics",
                              "responses": {"200": {"description": "text/plain exposition"}}}},
+        **FHIR_PATHS,
     }
     return {
         "openapi": "3.1.0",

@@ -6,7 +6,7 @@ FHIR_JSON = "application/fhir+json"
 FHIR_VERSION = "4.0.1"  # R4; the R4B models used to build and check resources are wire-compatible for ours
 
 ANALYSIS_TYPE = "https://mindq.dev/analysis-type"  # Task.code: which analysis to run
-TASK_INPUT = "https://mindq.dev/task-input"  # Task.input.type: text | previous-text | horizon
+TASK_INPUT = "https://mindq.dev/task-input"  # Task.input.type: text | previous-text | horizon | <option>
 TASK_OUTPUT = "https://mindq.dev/task-output"  # Task.output.type: result | forecast | mindq-result
 JOB_STAGE = "https://mindq.dev/job-stage"  # Task.businessStatus: the job's stage
 JOB_ID = "https://mindq.dev/job"  # Task.identifier: the job id (/v1/jobs/<id>)

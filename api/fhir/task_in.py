@@ -55,6 +55,8 @@ def job_request(task: Task, inputs: Mapping[str, str]) -> dict[str, Any]:
     if (ref := _patient_ref(task)) is not None:
         body["patient_ref"] = ref
     found = _Inputs(task)
+    if found.options:
+        body["options"] = found.options
     if shape == "payload":
         if job_type not in SERIES_TYPES:
             raise FhirProblem(422, ErrorCode.MISSING_PAYLOAD, f"Type {job_type!r} is not offered through FHIR; "
@@ -98,6 +100,7 @@ class _Inputs:
         self.contained = {f"#{r.id}": (i, r) for i, r in enumerate(task.contained or []) if r.id}
         self.texts: dict[str, str] = {}
         self.horizon: int | None = None
+        self.options: dict[str, Any] = {}  # checked by the job path like /v1's options (unknown keys refused)
         self.observations: list[tuple[int, Any]] = []
         for i, item in enumerate(task.input or []):
             self._take(i, item)
@@ -114,9 +117,14 @@ class _Inputs:
                 raise FhirProblem(422, ErrorCode.VALIDATION_ERROR, "The horizon input needs valueInteger.", [where])
             self.horizon = int(value)
             return
-        if role not in (None, "text", "previous-text"):
-            raise FhirProblem(422, ErrorCode.VALIDATION_ERROR, f"Unknown input type in {codes.TASK_INPUT}.",
-                              [f"{where}.type"])
+        if role not in (None, "text", "previous-text"):  # an option (max_new_tokens, truncation, ...)
+            value = next((v for v in (item.valueInteger, item.valuePositiveInt, item.valueBoolean, item.valueString,
+                                      item.valueCode) if v is not None), None)
+            if value is None:
+                raise FhirProblem(422, ErrorCode.INVALID_OPTION, "An option input needs valueInteger, valueBoolean, "
+                                  "valueString or valueCode.", [where])
+            self.options[role] = value if isinstance(value, bool | int) else str(value)
+            return
         text: str | None = None
         if item.valueString is not None:
             text = str(item.valueString)

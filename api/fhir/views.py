@@ -105,6 +105,8 @@ def _api_error(exc: ApiError):
     kinds = sorted({str(e.get("type")) for e in exc.details.get("errors", [])})
     if exc.code == ErrorCode.INVALID_SERIES:  # the payload's errors: the series came from the Observations
         where.append("Task.contained")
+    elif exc.code == ErrorCode.INVALID_OPTION and not where:
+        where.append("Task.input")
     else:
         for err in exc.details.get("errors", []):
             path = FIELD_PATHS.get(str((err.get("loc") or [""])[0]))

@@ -106,6 +106,12 @@ def test_metadata_is_a_capability_statement(client):
     assert FHIR in cap.format
 
 
+def test_openapi_lists_the_fhir_routes(client):
+    paths = client.get("/openapi.json").get_json()["paths"]
+    assert {"/fhir/r4/metadata", "/fhir/r4/Task", "/fhir/r4/Task/{task_id}"} <= set(paths)
+    assert "Idempotency-Key" in json.dumps(paths["/fhir/r4/Task"])
+
+
 def test_forecast_task_round_trip(fhir, api, trained_models, cpu_worker):
     status, task, headers = fhir("POST", "/Task", phq9_task([18, 17, 15, 14, 14, 12, 11, 10]))
     assert status == 201, task
@@ -157,7 +163,9 @@ def test_text_task_via_attachment_and_document_reference(fhir, api, trained_mode
 
 
 def test_risk_task_is_a_risk_assessment(fhir, llm_worker, trained_models, cpu_worker):
-    status, task, _ = fhir("POST", "/Task", text_task("risk", "I keep thinking everyone would be better off without me."))
+    body = text_task("risk", "I keep thinking everyone would be better off without me.")
+    body["input"].append({"type": {"coding": [{"system": INPUT, "code": "max_new_tokens"}]}, "valueInteger": 16})
+    status, task, _ = fhir("POST", "/Task", body)
     assert status == 201, task
     done = wait_task(fhir, task["id"], timeout=180)
     assert done["status"] == "completed", done
@@ -201,6 +209,8 @@ SECRET = "Zebulon Quark-Fitzgerald"  # must never come back in an error
     ({**text_task("risk", SECRET), "input": [{"type": {"text": "t"}, "valueReference": {
         "reference": "DocumentReference/9"}}]}, 422, "VALIDATION_ERROR", "Task.input[0].valueReference"),
     ({**text_task("risk", SECRET), "for": {"reference": "Patient/" + "9" * 200}}, 422, "VALIDATION_ERROR", "Task.for"),
+    ({**text_task("risk", SECRET), "input": [*text_task("risk", SECRET)["input"], {
+        "type": {"coding": [{"system": INPUT, "code": SECRET}]}, "valueInteger": 3}]}, 422, "INVALID_OPTION", "Task.input"),
     (phq9_task([10, 11]), 422, "INVALID_SERIES", "Task.contained"),
     (phq9_task([10, 11, 12, 40]), 422, "INVALID_SERIES", "Task.contained"),
     (phq9_task([10, 11, 12, 13], loinc="1234-5"), 422, "INVALID_SERIES", "Task.contained[0].code"),
