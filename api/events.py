@@ -10,6 +10,7 @@ each submission a Redis round trip for an event nobody may ever read.
 """
 from __future__ import annotations
 
+import logging
 import queue
 import re
 import time
@@ -20,12 +21,13 @@ from api import auth
 from api.errors import ApiError
 from api.jobs import parse_id
 from api.stream_hub import event_order, format_event
-from core import config
+from core import config, failures
 from core.errors import ErrorCode
 from jobstore import events, runtime
 from jobstore.tables import TERMINAL_STATES
 
 bp = Blueprint("events", __name__)
+log = logging.getLogger("mindq.sse")
 EVENT_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 QUEUED_EVENT_ID = "0-1"
 TERMINAL_EVENT_WAIT_S = 2.0  # how long a terminal row waits for its event before it is rebuilt
@@ -95,6 +97,20 @@ def job_events(job_id: str):
             yield format_event(event_id, data)
 
     def generate():
+        """The stream; a Redis or PostgreSQL outage ends it cleanly (never a traceback in the
+        middle of a response): the client reconnects after ``retry`` with Last-Event-ID and
+        resumes without a gap once the outage is over. An outage while the stream is idle does
+        not end it: the hub reads again when Redis is back, from where it was."""
+        try:
+            yield from stream()
+        except Exception as exc:
+            if not failures.is_transient(exc):
+                raise
+            log.warning("event stream ended: a dependency is unavailable",
+                        extra={"job_id": sid, "error_type": type(exc).__name__})
+            yield ": the event feed is unavailable; reconnect with Last-Event-ID\n\n"
+
+    def stream():
         yield "retry: 2000\n\n"
         cursor = last_id or "0-0"
         if cursor == "0-0":

@@ -4,9 +4,9 @@ from __future__ import annotations
 import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from core import config
+from core import config, supervision
 
 REQUESTS = Counter("mindq_http_requests_total", "HTTP requests", ["method", "endpoint", "status"])
 LATENCY = Histogram("mindq_http_request_seconds", "HTTP request latency", ["method", "endpoint"],
@@ -25,7 +25,15 @@ class PlatformCollector:
         if now - self._cache[0] < self._ttl:
             yield from self._cache[1]
             return
-        metrics = list(self._read())
+        try:
+            metrics = list(self._read())
+        except Exception as exc:  # Redis or PostgreSQL down: the rest of /metrics still matters now
+            from core import failures
+
+            if not failures.is_transient(exc):
+                raise
+            yield from self._cache[1]  # the last figures read, rather than a 503 for the whole page
+            return
         self._cache = (now, metrics)
         yield from metrics
 
@@ -52,6 +60,21 @@ class PlatformCollector:
         yield workers
 
 
+class SupervisorCollector:
+    """Restarts per role by the ``mindq up`` supervisor on this host (core.supervision); nothing
+    when no supervisor runs here (docker compose counts its own restarts)."""
+
+    def collect(self):
+        counts = supervision.read_counts(config.settings().home)
+        if not counts:
+            return
+        family = CounterMetricFamily("mindq_supervisor_restarts", "Children restarted by mindq up's supervisor",
+                                     labels=["role"])
+        for role, n in sorted(counts.items()):
+            family.add_metric([role], n)
+        yield family
+
+
 def render() -> tuple[bytes, str]:
     registry = CollectorRegistry()
     if config.settings().prometheus_multiproc_dir:
@@ -73,4 +96,5 @@ def _platform_registry() -> CollectorRegistry:
     if _platform is None:
         _platform = CollectorRegistry()
         _platform.register(PlatformCollector())
+        _platform.register(SupervisorCollector())
     return _platform

@@ -3,24 +3,27 @@
 Embedded Redis and PostgreSQL when REDIS_URL / DATABASE_URL are unset, migrations, the demo
 tenant, the tiny model, then the roles of the Procfile as child processes: web (gunicorn +
 gevent for SSE), worker-cpu, worker-gpu, beat, flower. Ready once /health/ready says so; then
-``$MINDQ_HOME/stack.json`` is written.
+``$MINDQ_HOME/stack.json`` is written (mode 0600: its URLs hold the embedded servers' passwords).
+Every child is supervised (mindq.supervisor): one that dies is started again.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
-import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
 from core.config import Settings, load_settings
+from llm.card import read_card
 from jobstore.runtime import read_or_create_secret
-from mindq.embedded import Service, start_postgres, start_redis
+from mindq.embedded import start_postgres, start_redis
+from mindq.supervisor import Supervisor
 
 PY = sys.executable
 
@@ -40,9 +43,7 @@ class Stack:
     def __init__(self, settings: Settings, *, roles: list[str] | None = None):
         self.s = settings
         self.roles = roles
-        self.services: list[Service] = []
-        self.children: dict[str, subprocess.Popen] = {}
-        self.stopping = False
+        self.supervisor = Supervisor(settings.home, self.say)
 
     def say(self, message: str) -> None:
         print(f"mindq | {message}", flush=True)
@@ -66,15 +67,15 @@ class Stack:
         key = s.bootstrap_key or read_or_create_secret(key_file, new_key)
         redis_url, database_url = s.redis_url, s.database_url
         if not redis_url:
-            svc = start_redis(s.home / "redis", s.redis_port)
-            self.services.append(svc)
+            svc = start_redis(s.home / "redis", s.redis_port, secrets_dir=s.home / "secrets")
+            self.supervisor.add_service(svc)
             redis_url = svc.url
-            self.say(f"embedded redis-server (AOF on, noeviction) at {redis_url}")
+            self.say(f"embedded redis-server (AOF on, noeviction, password) at {_masked(redis_url)}")
         if not database_url:
-            svc = start_postgres(s.home / "postgres", s.pg_port)
-            self.services.append(svc)
+            svc = start_postgres(s.home / "postgres", s.pg_port, secrets_dir=s.home / "secrets")
+            self.supervisor.add_service(svc)
             database_url = svc.url
-            self.say(f"embedded PostgreSQL at {database_url}")
+            self.say(f"embedded PostgreSQL (password) at {_masked(database_url)}")
         env["REDIS_URL"], env["DATABASE_URL"] = redis_url, database_url
         prom = s.home / "prometheus"
         shutil.rmtree(prom, ignore_errors=True)
@@ -88,8 +89,14 @@ class Stack:
         key = self._bootstrap(database_url, key, key_file)
         env["MINDQ_BOOTSTRAP_KEY"] = key
         if "MODEL_BASE_PATH" not in os.environ:
-            ensure_tiny_model(s.home / "models")
+            if s.model.base_path.parent == s.home / "models" / "tiny":
+                ensure_tiny_model(s.home / "models")
+                self.say("model: the shipped demo model is missing; serving a tiny RANDOM model (answers are noise)")
             self.say(f"model: {s.model.base_path} + {s.model.adapter_path}")
+        card = read_card(s.model.base_path)
+        if card.is_demo:
+            self.say(f"model: {card.name} v{card.version} is a DEMO model trained on public forum data "
+                     f"(answers {', '.join(card.answers or ())}); not for clinical use")
         self.key, self.env = key, env
         return env
 
@@ -111,19 +118,18 @@ class Stack:
         return key
 
     def start_roles(self) -> None:
-        env = self.env
         for name, cmd in role_commands(self.s).items():
             if self.roles and name not in self.roles:
                 continue
-            self.children[name] = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)
-            self.say(f"started {name} (pid {self.children[name].pid})")
+            self.supervisor.add_role(name, cmd, self.env)
+        self.supervisor.publish()
 
-    def wait_ready(self, timeout: float = 300) -> dict:
+    def wait_ready(self, timeout: float = 900) -> dict:  # a first start trains default models
         api = f"http://{self.s.api_host}:{self.s.api_port}"
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
-            self._check_children()
+            self.supervisor.check()
             try:
                 with urllib.request.urlopen(api + "/health/ready", timeout=5) as resp:
                     if resp.status == 200:
@@ -133,37 +139,26 @@ class Stack:
             time.sleep(0.5)
         raise RuntimeError(f"stack not ready after {timeout}s: {last}")
 
-    def _check_children(self) -> None:
-        for name, proc in self.children.items():
-            if proc.poll() is not None and not self.stopping:
-                raise RuntimeError(f"{name} exited with status {proc.returncode}")
-
     def write_stack_json(self) -> Path:
         info = {"api": f"http://{self.s.api_host}:{self.s.api_port}",
                 "flower": f"http://{self.s.api_host}:{self.s.flower_port}",
                 "redis_url": self.env["REDIS_URL"], "database_url": self.env["DATABASE_URL"]}
         path = self.s.home / "stack.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info, indent=2))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(info, indent=2))
         tmp.replace(path)
         return path
 
     def stop(self) -> None:
-        self.stopping = True
         (self.s.home / "stack.json").unlink(missing_ok=True)
-        for name in reversed(list(self.children)):
-            proc = self.children[name]
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.children.values():
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for svc in reversed(self.services):
-            svc.stop()
+        self.supervisor.stop()
         self.say("stopped")
+
+
+def _masked(url: str) -> str:
+    return re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", url)
 
 
 def bootstrap_tenant(database_url: str, name: str, key: str) -> None:
@@ -209,8 +204,8 @@ def up(demo: bool = True, roles: list[str] | None = None) -> int:
             run_demo(f"http://{stack.s.api_host}:{stack.s.api_port}", stack.key, stack.say)
         stack.say("running; Ctrl-C stops every process")
         while True:
-            stack._check_children()
-            time.sleep(1)
+            stack.supervisor.check()
+            time.sleep(0.5)
     except KeyboardInterrupt:
         stack.say("stopping")
         return 0

@@ -14,6 +14,7 @@ import sys
 import time
 
 from core.config import Settings
+from core.procs import die_with_parent
 from llm.gpu import pin_env, visible_gpus
 from tasks.routing import CPU_QUEUE, LLM_BATCH, LLM_INTERACTIVE
 
@@ -49,7 +50,9 @@ def supervise(specs: list[tuple[dict[str, str], list[str]]]) -> int:
     outage, e.g. kombu failing to restore unacked messages after a Redis restart: its jobs are
     safe, leases and the reconciler cover them, but the GPU must not sit idle). Stops on SIGTERM
     or SIGINT, on a child's start failure, or after too many restarts in a short time."""
-    procs = [subprocess.Popen(cmd, env={**os.environ, **extra}) for extra, cmd in specs]
+    # die_with_parent: a kill -9 of this supervisor must not leave its Celery workers running
+    procs = [subprocess.Popen(cmd, env={**os.environ, **extra}, preexec_fn=die_with_parent())
+             for extra, cmd in specs]
     restarts: list[list[float]] = [[] for _ in specs]
     stopping = False
 
@@ -80,7 +83,7 @@ def supervise(specs: list[tuple[dict[str, str], list[str]]]) -> int:
                 return code or 1
             print(f"mindq worker: process {p.pid} exited with {code}; restarting", file=sys.stderr, flush=True)
             extra, cmd = specs[i]
-            procs[i] = subprocess.Popen(cmd, env={**os.environ, **extra})
+            procs[i] = subprocess.Popen(cmd, env={**os.environ, **extra}, preexec_fn=die_with_parent())
     codes = [p.wait() for p in procs]
     return next((c for c in codes if c and c > 0), 0)
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 
 from celery import signals
 
 from core import config
 from core.logs import configure_logging
+from core.procs import arm_in_process
 from jobstore import runtime
 from tasks.app import app  # noqa: F401  (the app celery -A loads)
 from worker import heartbeat
@@ -69,6 +71,7 @@ def _start_heartbeat(sender=None, **_kwargs) -> None:
 
 @signals.worker_process_init.connect
 def _after_fork(**_kwargs) -> None:
+    arm_in_process(signal.SIGKILL)  # a pool process whose worker died (kill -9) has no one to report to
     runtime.reset(close=False)  # never share a parent's connections with a forked child
     _defer_events()
     if WORKER_KIND == "cpu":

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.procs import die_with_parent
 from jobstore import tenants
 from mindq.cli import gunicorn_cmd
 from mindq.embedded import free_port
@@ -28,8 +29,11 @@ class Proc:
         if getattr(self, "_log", None) is not None and not self._log.closed:
             self._log.close()  # a respawn after a kill: the dead process's log handle
         self._log = open(self.log_path, "ab")  # closed in stop() or by the next spawn
+        # die_with_parent: a pytest run that dies (or a fixture that fails before its teardown)
+        # leaves no worker behind
         self.popen = subprocess.Popen(self.cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
+                                      stdin=subprocess.DEVNULL, start_new_session=True,
+                                      preexec_fn=die_with_parent())
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
         if self.popen.poll() is None:
@@ -91,7 +95,8 @@ def start_cpu_worker(proc_env, log_dir, name: str = "worker-cpu") -> Proc:
     # the production command line (`mindq worker cpu`), without its restarting supervisor
     cmd = celery_worker_cmd(name, ["cpu"], "prefork", 2, load_settings(proc_env).cpu_prefetch)
     proc = Proc(name, cmd, {**proc_env, "MINDQ_WORKER_KIND": "cpu"}, log_dir)
-    wait_until(lambda: worker_alive(name), 60, what=f"{name} heartbeat")
+    # the first start trains the default forecasting models: minutes on a busy two-core machine
+    wait_until(lambda: worker_alive(name), 180, what=f"{name} heartbeat")
     return proc
 
 
