@@ -83,6 +83,8 @@ class Settings:
     reanalysis_chunk: int = 8  # (entry, type) pairs per llm.batch message
     reanalysis_lanes: int = 0  # chunk messages in flight per run; 0: the engine's batch / chunk, per gpu worker
     trend_window: int = 3  # entries a sustained negative trend spans
+    # a generation budget for journal analyses (0: each type's own); part of an analysis' identity
+    reanalysis_max_new_tokens: int = 0
 
 
 # loopback, link-local (cloud metadata at 169.254.169.254), "this host", multicast
@@ -151,6 +153,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reanalysis_chunk=max(1, int(env.get("MINDQ_REANALYSIS_CHUNK", "8"))),
         reanalysis_lanes=max(0, int(env.get("MINDQ_REANALYSIS_LANES", "0"))),
         trend_window=max(2, int(env.get("MINDQ_TREND_WINDOW", "3"))),
+        reanalysis_max_new_tokens=max(0, int(env.get("MINDQ_REANALYSIS_MAX_NEW_TOKENS", "0"))),
         prometheus_multiproc_dir=(Path(env["PROMETHEUS_MULTIPROC_DIR"]) if env.get("PROMETHEUS_MULTIPROC_DIR")
                                   else None),
         model=ModelSettings(

@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mindq.usercmds import add_commands
 
     add_commands(sub)  # submit, batch, status: the API's users' commands
+    from mindq.journals_cli import register as add_journal_commands
+
+    add_journal_commands(sub)  # journals reanalyze | schedule
     return parser
 
 

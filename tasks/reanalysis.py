@@ -67,9 +67,12 @@ def run_versions(types: list[str]) -> dict[str, dict[str, Any]]:
     """Each type's current versions and their key: what an analysis "at today's versions" means."""
     from tasks.provenance import current_versions
 
+    budget = config.settings().reanalysis_max_new_tokens
     out = {}
     for name in types:
         versions = {k: str(v) for k, v in current_versions(name).items()}
+        if budget:  # a shorter answer is another analysis
+            versions["max_new_tokens"] = str(budget)
         out[name] = {"versions": versions, "key": version_key(versions)}
     return out
 
@@ -88,16 +91,22 @@ def default_types(tenant_types: list[str] | None = None) -> list[str]:
 def create_run(tenant_id: uuid.UUID, *, trigger: str, types: list[str], actor: str,
                patient_refs: list[str] | None = None, since: dt.datetime | None = None,
                callback_url: str | None = None, nightly_key: str | None = None) -> Row | None:
-    """Store a queued run and send its start; None when ``nightly_key`` already fired. If the
-    start cannot be sent now, the tick sends it (the run is durable)."""
-    run = runtime.journals().create_run(
+    """Store a run and start it (its selection counted, its lanes sent); None when
+    ``nightly_key`` already fired. A run that cannot start now stays queued, durable, and the
+    tick starts it."""
+    store = runtime.journals()
+    run = store.create_run(
         tenant_id, trigger=trigger, versions=run_versions(sorted(set(types))), patient_refs=patient_refs,
         since=since, callback_url=callback_url, actor=actor, nightly_key=nightly_key)
-    if run is not None:
-        _send(START, str(run["id"]), CPU_QUEUE)
-        log.info("reanalysis run created", extra={"run_id": str(run["id"]), "tenant_id": str(tenant_id),
-                                                  "trigger": trigger, "types": sorted(set(types))})
-    return run
+    if run is None:
+        return None
+    log.info("reanalysis run created", extra={"run_id": str(run["id"]), "tenant_id": str(tenant_id),
+                                              "trigger": trigger, "types": sorted(set(types))})
+    try:
+        return begin(store, run) or run
+    except Exception as exc:  # an outage: the tick starts it later
+        log.warning("reanalysis run not started", extra={"run_id": str(run["id"]), "error_type": type(exc).__name__})
+        return run
 
 
 def _send(task: str, run_id: str, queue: str, countdown: float | None = None) -> bool:
@@ -126,22 +135,30 @@ def lanes() -> int:
 
 @app.task(name=START, ignore_result=True)
 def start(run_id: str) -> str:
+    """A queued run's start, sent by the tick when creating it could not start it."""
     store = runtime.journals()
     run = store.run(run_id)
     if run is None or run["state"] != "queued":
         return "skipped"
+    return "started" if begin(store, run) is not None else "skipped"
+
+
+def begin(store: JournalStore, run: Row) -> Row | None:
+    """queued → running: count the selection, send the lanes (or finish an empty run at once).
+    None when the run had been started already."""
+    run_id = str(run["id"])
     with log_context(run_id=run_id, tenant_id=str(run["tenant_id"])):
         started = store.start_run(run)
         if started is None:
-            return "skipped"
+            return None
         log.info("reanalysis run started", extra={"selected": started["selected"]})
         publish(started)
         if started["selected"] == 0:
             finish(store, started)
-            return "empty"
+            return store.run(run_id)
         for _ in range(lanes()):
             _send(LANE, run_id, LLM_BATCH)
-        return "started"
+        return started
 
 
 # -- a lane: claim, analyse, store, go on -------------------------------------------------------
@@ -230,12 +247,15 @@ def analyse_chunk(store: JournalStore, run: Row, items: list[dict[str, Any]], ow
 def analyse_one(store: JournalStore, run: Row, item: dict[str, Any], owner: str) -> str:
     from tasks.analysis import handle_analysis
 
-    ctx = EntryContext(job={"id": item["id"], "type": item["type"], "priority": "batch", "options": {}},
+    expected = run["versions"][item["type"]]["versions"]
+    options = {"max_new_tokens": int(expected["max_new_tokens"])} if "max_new_tokens" in expected else {}
+    ctx = EntryContext(job={"id": item["id"], "type": item["type"], "priority": "batch", "options": options},
                        payload={"text": item["text"]}, attempt=item["attempt"],
                        lifecycle=runtime.job_lifecycle(), watch_cancel=_no_watch)
     try:
         result = handle_analysis(ctx).result
     except JobError as exc:
+        log.info("reanalysis of a pair failed", extra={"error_code": exc.code, "type": item["type"]})
         store.fail(item["id"], owner, exc.code, exc.message)
         return "failed"
     except Exception as exc:
@@ -248,9 +268,8 @@ def analyse_one(store: JournalStore, run: Row, item: dict[str, Any], owner: str)
             store.fail(item["id"], owner, ErrorCode.INTERNAL_ERROR,
                        f"the analysis failed unexpectedly ({type(exc).__name__})")
         return "failed"
-    expected = run["versions"][item["type"]]["versions"]
-    versions = {k: str(result[k]) for k in VERSION_KEYS if k in result} or expected
-    if any(versions.get(k) != v for k, v in expected.items()):
+    versions = {**expected, **{k: str(result[k]) for k in VERSION_KEYS if k in result}}
+    if versions != expected:
         # this worker's configuration differs from the one the run was created under
         log.warning("analysis versions differ from the run's", extra={"type": item["type"]})
     result = {k: v for k, v in result.items() if k != "cached"}
