@@ -10,6 +10,7 @@ from api import auth, openapi
 from api.metrics import render
 from core import config
 from jobstore import runtime
+from tasks import provenance
 from tasks.jobtypes import job_types
 from tasks.routing import QUEUES
 
@@ -48,7 +49,9 @@ def ready():
     ok = all(c["ok"] for c in checks.values())
     body = {"status": "ready" if ok else "unavailable", "checks": checks,
             "workers": [{k: w.get(k) for k in ("hostname", "kind", "queues", "device", "model_id", "gpu_memory")
-                         if k in w} for w in workers]}
+                         if k in w} for w in workers],
+            # the configured model's card: a demo model says so here (not for clinical use)
+            "model": {**provenance.served_card().public(), "model_id": _served_model_id()}}
     resp = jsonify(body)
     resp.status_code = 200 if ok else 503
     return resp
@@ -71,11 +74,26 @@ def _require_metrics_reader() -> None:
     auth.require("admin")
 
 
+def _served_model_id() -> str | None:
+    try:
+        return provenance.served_model_id()
+    except OSError:  # no model files where configured: the gpu workers will say why
+        return None
+
+
 @bp.get("/v1/analysis-types")
 def analysis_types():
-    return jsonify({"analysis_types": [
-        {"name": t.name, "kind": t.kind, "input": t.input, "description": t.description,
-         "version": t.version, "labels": list(t.labels)} for t in job_types().values()]})
+    card = provenance.served_card()
+    out = []
+    for t in job_types().values():
+        entry = {"name": t.name, "kind": t.kind, "input": t.input, "description": t.description,
+                 "version": t.version, "labels": list(t.labels)}
+        if t.kind == "llm":
+            # whether the served model was trained for this type (a demo model answers only some)
+            entry["model_kind"] = card.kind
+            entry["model_trained_for_type"] = card.trained_for(t.name)
+        out.append(entry)
+    return jsonify({"analysis_types": out, "model": card.public()})
 
 
 @bp.get("/openapi.json")

@@ -98,15 +98,27 @@ def _networks(value: str) -> tuple[str, ...]:
     return tuple(str(ipaddress.ip_network(v.strip(), strict=False)) for v in value.split(",") if v.strip())
 
 
+# The demo model mindq trains itself (models/mindq-demo/README.md), shipped with the code.
+DEMO_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "mindq-demo"
+
+
+def default_model_dir(home: Path) -> Path:
+    """The shipped demo model; where it is missing (an install without it), the tiny random model
+    that `mindq up` builds under MINDQ_HOME."""
+    return DEMO_MODEL_DIR if (DEMO_MODEL_DIR / "base" / "config.json").exists() else home / "models" / "tiny"
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     home = Path(env.get("MINDQ_HOME", "./.mindq")).resolve()
     keys = tuple(k.strip() for k in env.get("MINDQ_ENCRYPTION_KEYS", "").split(",") if k.strip())
-    # default model: the tiny LLaMA + LoRA that `mindq up` builds (`mindq model build-tiny`)
-    base = env.get("MODEL_BASE_PATH") or str(home / "models" / "tiny" / "base")
+    # default model: the demo model shipped in the repo (`mindq model train-demo`), else the tiny
+    # random LLaMA + LoRA that `mindq up` builds (`mindq model build-tiny`)
+    default_dir = default_model_dir(home)
+    base = env.get("MODEL_BASE_PATH") or str(default_dir / "base")
     adapter = env.get("MODEL_ADAPTER_PATH")
     if adapter is None:
-        adapter = str(home / "models" / "tiny" / "adapter") if "MODEL_BASE_PATH" not in env else ""
+        adapter = str(default_dir / "adapter") if "MODEL_BASE_PATH" not in env else ""
     task_time_limit = int(env.get("MINDQ_TASK_TIME_LIMIT", "900"))
     return Settings(
         home=home,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,8 +81,9 @@ def _pseudo_words(vocab_size: int) -> list[str]:
     return [" ".join(words[i:i + 50]) for i in range(0, len(words), 50)]
 
 
-def train_tokenizer(vocab_size: int):
-    """Train a byte-level BPE on the built-in corpus and wrap it as a transformers fast tokenizer."""
+def train_tokenizer(vocab_size: int, corpus: Iterable[str] | None = None):
+    """Train a byte-level BPE on ``corpus`` (default: the built-in one) and wrap it as a
+    transformers fast tokenizer."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -94,7 +96,8 @@ def train_tokenizer(vocab_size: int):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(_CORPUS + _pseudo_words(vocab_size), trainer=trainer)
+    tok.train_from_iterator(corpus if corpus is not None else _CORPUS + _pseudo_words(vocab_size),
+                            trainer=trainer)
     bos_id = tok.token_to_id(BOS)
     # LLaMA prepends BOS and never appends EOS to a prompt.
     tok.post_processor = processors.TemplateProcessing(

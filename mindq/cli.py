@@ -90,6 +90,8 @@ def cmd_model(args) -> int:
         base, adapter = build_tiny(Path(args.dir), size=args.size)
         print(json.dumps({"base": str(base), "adapter": str(adapter)}))
         return 0
+    if args.model_cmd == "train-demo":
+        return _train_demo(args)
     if args.model_cmd == "train":
         from tasks.forecast_models import ForecastModelError, train_and_register, train_from_file
 
@@ -104,6 +106,33 @@ def cmd_model(args) -> int:
         print(json.dumps(info, default=str))
         return 0
     return 2
+
+
+def _train_demo(args) -> int:
+    """Reproduce the shipped demo model from a MentalLLaMA checkout (its train_data/ only)."""
+    from tqdm import tqdm
+
+    from mindq.demo_model.train import Recipe, train_demo
+    from tasks.scrubbing import scrubber
+
+    if not (args.imhi / "train_data" / "instruction_data").is_dir():
+        sys.exit(f"mindq model train-demo: {args.imhi} has no train_data/instruction_data "
+                 "(git clone https://github.com/SteveKGYang/MentalLLaMA)")
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, frac: float, info: dict) -> None:
+        bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=1000, desc=stage, unit="‰"))
+        bar.update(int(frac * 1000) - bar.n)
+        if info:
+            bar.set_postfix(info)
+
+    scrub = scrubber()
+    card = train_demo(args.imhi, args.out, lambda text: scrub.scrub(text).text,
+                      recipe=Recipe(threads=args.threads), progress=progress, limit=args.limit)
+    for bar in bars.values():
+        bar.close()
+    print(json.dumps({"out": str(args.out), "validation": card["validation"]}, indent=2))
+    return 0
 
 
 def cmd_tenant(args) -> int:
@@ -170,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     b = msub.add_parser("build-tiny", help="build a tiny random LLaMA + tokenizer + LoRA into DIR")
     b.add_argument("dir")
     b.add_argument("--size", default="tiny", choices=["tiny", "small"])
+    d = msub.add_parser("train-demo", help="train the demo LLaMA + LoRA on MentalLLaMA's IMHI train data "
+                        "(reproduces models/mindq-demo)")
+    d.add_argument("--imhi", type=Path, required=True, help="a MentalLLaMA checkout (github.com/SteveKGYang/MentalLLaMA)")
+    d.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "models" / "mindq-demo")
+    d.add_argument("--threads", type=int, default=1)
+    d.add_argument("--limit", type=int, default=None, help="cap the training examples (a quick smoke build)")
     t = msub.add_parser("train", help="train and register a forecasting model")
     t.add_argument("kind", choices=["forecast", "deterioration"])
     t.add_argument("--from", dest="source", type=Path, metavar="FILE.jsonl",

@@ -8,6 +8,11 @@ from .registry import get_type
 from .spec import AnalysisType
 from .vocabulary import VOCABULARIES
 
+# Names the parsing (answer, matching, parsing, vocabulary): every result and cache key carries it,
+# so a parser change reruns what it may read differently. tests/prompts/test_parser_version.py
+# fails when those modules change without a bump.
+PARSER_VERSION = "parser@1.0.0"
+
 # Risk levels that send a result to a clinician's attention list.
 ATTENTION_LEVELS = frozenset({"medium", "high"})
 

@@ -2,7 +2,8 @@
 
 Only scrubbed text reaches the prompt, the cache key or the model. The result cache is keyed by
 a hash of the rendered prompt (which holds the scrubbed text, the type's fields and template),
-the model id, the prompt version and the generation budget, and stores ciphertext.
+the provenance (model, prompt, parser and scrubber versions: tasks.provenance) and the generation
+budget, and stores ciphertext.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import redis
 from core import config
 from core.errors import ErrorCode
 from jobstore import runtime
+from tasks import provenance
 from tasks.contract import JobCancelled, JobContext, JobError, Outcome
 from tasks.scrubbing import scrubber
 
@@ -24,8 +26,9 @@ log = logging.getLogger("mindq.analysis")
 CACHE_TTL_S = 7 * 24 * 3600
 
 
-def cache_key(prompt: str, model_id: str, prompt_version: str, max_new_tokens: int) -> str:
-    digest = hashlib.sha256("\x1f".join([model_id, prompt_version, str(max_new_tokens), prompt]).encode())
+def cache_key(prompt: str, versions: dict[str, str], max_new_tokens: int) -> str:
+    parts = [versions[k] for k in provenance.KEYS] + [str(max_new_tokens), prompt]
+    digest = hashlib.sha256("\x1f".join(parts).encode())
     return f"mindq:cache:{digest.hexdigest()}"
 
 
@@ -70,7 +73,9 @@ def handle_analysis(ctx: JobContext) -> Outcome:
     except ValueError:  # anything else (e.g. a tokenizer's message) may quote the text
         raise JobError(ErrorCode.INVALID_OPTION, "the analysis options could not be applied") from None
     version = spec.version
-    key = cache_key(fitted.prompt, engine.model_id, version, max_new)
+    versions = provenance.current_versions(ctx.type, engine.model_id)
+    card = provenance.served_card()
+    key = cache_key(fitted.prompt, versions, max_new)
     cached = _cache_get(key)
     if cached is not None:
         return Outcome({**cached, "cached": True}, model_id=engine.model_id, prompt_version=version)
@@ -87,7 +92,9 @@ def handle_analysis(ctx: JobContext) -> Outcome:
     generation = _wait(ctx, engine, future, request_id, RequestCancelled)
     ctx.stage("parsing", 92)
     parsed = prompts.parse(ctx.type, generation.text)
-    result = {**parsed, "model_id": generation.model_id, "prompt_version": version,
+    result = {**parsed, **versions, "model_id": generation.model_id,
+              # a demo model says whether it was trained for this type at all
+              "model_trained_for_type": card.trained_for(ctx.type),
               "finish_reason": generation.finish_reason, "truncated": generation.truncated,
               "usage": {"prompt_tokens": generation.prompt_tokens,
                         "completion_tokens": generation.completion_tokens}}
