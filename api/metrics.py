@@ -6,6 +6,7 @@ import time
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from api.worker_metrics import worker_families
 from core import config, supervision
 
 REQUESTS = Counter("mindq_http_requests_total", "HTTP requests", ["method", "endpoint", "status"])
@@ -53,11 +54,13 @@ class PlatformCollector:
         yield states
         workers = GaugeMetricFamily("mindq_workers", "Live workers by kind", labels=["kind"])
         counts: dict[str, int] = {}
-        for w in live_workers(r):
+        live = live_workers(r)
+        for w in live:
             counts[w.get("kind", "?")] = counts.get(w.get("kind", "?"), 0) + 1
         for kind, n in counts.items():
             workers.add_metric([kind], n)
         yield workers
+        yield from worker_families(live)  # tokens and GPU memory per worker, from the same heartbeats
 
 
 class SupervisorCollector:

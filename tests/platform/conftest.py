@@ -116,7 +116,17 @@ def start_llm_worker(proc_env, log_dir, extra_env: dict | None = None, wait: boo
 
 
 @pytest.fixture(scope="session")
-def cpu_worker(proc_env, log_dir):
+def trained_models(platform_env) -> None:
+    """The default forecasting models, trained before any cpu worker starts: a worker that finds
+    none trains them itself, which can outlast its heartbeat deadline on a busy machine."""
+    from core import config
+    from tasks.forecast_models import ensure_registered
+
+    ensure_registered(config.settings())
+
+
+@pytest.fixture(scope="session")
+def cpu_worker(proc_env, log_dir, trained_models):
     proc = start_cpu_worker(proc_env, log_dir)
     yield proc
     proc.stop()

@@ -23,16 +23,6 @@ START = dt.date(2026, 1, 5)
 N_LINES = 240
 
 
-@pytest.fixture(scope="session")
-def trained_models(platform_env):
-    """The default forecasting models, trained before the cpu worker starts (a worker that
-    trains them itself may miss its heartbeat deadline on a loaded machine)."""
-    from core import config
-    from tasks.forecast_models import ensure_registered
-
-    ensure_registered(config.settings())
-
-
 @pytest.fixture()
 def tenant_key():
     """A key of a tenant of its own, so its jobs can be counted."""
@@ -58,7 +48,7 @@ def cli(args: list[str], env: dict, **kwargs) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, start_new_session=True, **kwargs)
 
 
-def test_batch_is_killed_resumed_and_submits_each_line_once(tmp_path, proc_env, web_server, trained_models,
+def test_batch_is_killed_resumed_and_submits_each_line_once(tmp_path, proc_env, web_server,
                                                              cpu_worker, tenant_key):
     tenant_id, key = tenant_key
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
@@ -134,8 +124,11 @@ class DropFirstStream(httpx.BaseTransport):
 
         return httpx.Response(resp.status_code, headers=resp.headers, stream=Cut(), request=request)
 
+    def close(self) -> None:
+        self.inner.close()
 
-def test_client_wait_resumes_with_last_event_id(web_server, keys, trained_models, cpu_worker):
+
+def test_client_wait_resumes_with_last_event_id(web_server, keys, cpu_worker):
     transport = DropFirstStream()
     seen: list[Event] = []
     with Client(web_server, keys["clinic-a"], transport=transport) as mq:

@@ -47,17 +47,6 @@ def phq9_task(scores: list[int], horizon: int = 4, loinc: str = "44261-6") -> di
                       {"type": {"coding": [{"system": INPUT, "code": "horizon"}]}, "valueInteger": horizon}]}
 
 
-@pytest.fixture(scope="session")
-def trained_models(platform_env):
-    """The default forecasting models, trained before the cpu worker starts: a worker that trains them
-    itself may miss its heartbeat deadline on a loaded machine."""
-    from core import config
-    from tasks.forecast_models import ensure_registered
-
-    ensure_registered(config.settings())
-    return None
-
-
 @pytest.fixture()
 def fhir(client, keys):
     """Calls /fhir/r4 as clinic-a: (status, parsed body, headers); every body must be FHIR JSON."""
@@ -112,7 +101,7 @@ def test_openapi_lists_the_fhir_routes(client):
     assert "Idempotency-Key" in json.dumps(paths["/fhir/r4/Task"])
 
 
-def test_forecast_task_round_trip(fhir, api, trained_models, cpu_worker):
+def test_forecast_task_round_trip(fhir, api, cpu_worker):
     status, task, headers = fhir("POST", "/Task", phq9_task([18, 17, 15, 14, 14, 12, 11, 10]))
     assert status == 201, task
     Task.model_validate(task)
@@ -142,7 +131,7 @@ def test_forecast_task_round_trip(fhir, api, trained_models, cpu_worker):
         contained(done, o["valueReference"]["reference"])["valueQuantity"]["value"] for o in forecasts]
 
 
-def test_text_task_via_attachment_and_document_reference(fhir, api, trained_models, cpu_worker, keys, web_server):
+def test_text_task_via_attachment_and_document_reference(fhir, api, cpu_worker, keys, web_server):
     status, task, _ = fhir("POST", "/Task", text_task("scrub", JOURNAL))
     assert status == 201, task
     doc = {"resourceType": "DocumentReference", "id": "note", "status": "current",
@@ -162,7 +151,7 @@ def test_text_task_via_attachment_and_document_reference(fhir, api, trained_mode
     assert events[0]["data"]["state"] == "queued" and events[-1]["data"]["state"] == "succeeded"
 
 
-def test_risk_task_is_a_risk_assessment(fhir, llm_worker, trained_models, cpu_worker):
+def test_risk_task_is_a_risk_assessment(fhir, llm_worker, cpu_worker):
     body = text_task("risk", "I keep thinking everyone would be better off without me.")
     body["input"].append({"type": {"coding": [{"system": INPUT, "code": "max_new_tokens"}]}, "valueInteger": 16})
     status, task, _ = fhir("POST", "/Task", body)
@@ -242,7 +231,7 @@ def test_protocol_errors_are_operation_outcomes(fhir, keys):
     assert status == 405 and outcome(body, status, "METHOD_NOT_ALLOWED")
 
 
-def test_another_tenants_task_is_not_found(fhir, keys, trained_models, cpu_worker):
+def test_another_tenants_task_is_not_found(fhir, keys, cpu_worker):
     status, task, _ = fhir("POST", "/Task", phq9_task([5, 6, 7, 8]))
     assert status == 201
     status, body, _ = fhir("GET", f"/Task/{task['id']}", key=keys["clinic-b"])
