@@ -89,10 +89,12 @@ def redis_client() -> redis.Redis:
     s = settings()
     if not s.redis_url:
         raise NotConfigured("REDIS_URL is not set (start the stack with `mindq up`)")
-    # a pooled connection that died with a Redis restart is retried on a fresh one, not surfaced
+    # a pooled connection that died with a Redis restart is retried on a fresh one, not surfaced;
+    # but a Redis that is down fails fast (two quick retries, bounded connects): a request must
+    # answer during an outage (submissions are held, streams end cleanly) rather than wait it out
     return redis.Redis.from_url(s.redis_url, health_check_interval=30, socket_keepalive=True,
-                                max_connections=s.redis_pool,
-                                retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 5),
+                                max_connections=s.redis_pool, socket_connect_timeout=2, socket_timeout=10,
+                                retry=Retry(ExponentialBackoff(cap=0.1, base=0.02), 2),
                                 retry_on_error=[redis.ConnectionError, redis.TimeoutError])
 
 

@@ -241,8 +241,8 @@ def _clear_stale_lock(pgdata: Path, data_dir: Path, wait_s: float = 30.0) -> Non
     """Remove the lock files a killed postmaster left (``postmaster.pid``, the socket's
     ``.lock``), only once the server they name is gone. A live postmaster on this folder
     (another ``mindq up`` on the same home) stops the start; backends orphaned by a killed
-    postmaster are waited for (they notice its death and exit), then killed: their server is
-    dead, and they would keep its shared memory, which blocks a new start."""
+    postmaster are killed at once: their server is dead, a client still talking to one would
+    wait on it, and they keep its shared memory, which blocks a new start."""
     pidfile = pgdata / "postmaster.pid"
     if not pidfile.exists():
         return
@@ -258,13 +258,13 @@ def _clear_stale_lock(pgdata: Path, data_dir: Path, wait_s: float = 30.0) -> Non
         if any(p.pid == old_pid for p in left):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"a PostgreSQL server (pid {old_pid}) still runs on {pgdata}")
-        elif time.monotonic() > deadline - wait_s / 2:
-            for p in left:  # the postmaster is gone; its orphans had half the wait to leave
+        else:
+            for p in left:  # the postmaster is gone: these are its orphans
                 try:
                     p.kill()
                 except psutil.NoSuchProcess:
                     pass
-        time.sleep(0.2)
+        time.sleep(0.1)
     pidfile.unlink(missing_ok=True)
     for lock in data_dir.glob(".s.PGSQL.*.lock"):
         lock.unlink(missing_ok=True)

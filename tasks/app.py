@@ -24,6 +24,9 @@ def celery_config(settings: Settings) -> dict:
             "visibility_timeout": settings.visibility_timeout,
             # BRPOP lists queues in the given order: interactive before batch
             "queue_order_strategy": "priority",
+            # bounded socket waits: a publish to a Redis that hangs (stopped, or a dead peer that
+            # sent no reset) fails and is held (tasks.intake) instead of holding a request forever
+            "socket_timeout": 5, "socket_connect_timeout": 2,
         },
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,

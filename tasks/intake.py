@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import kombu.exceptions
@@ -76,13 +77,93 @@ class Intake:
                 item.done.set()
 
 
+BROKER_PAUSE_S = 2.0  # after a failed send, submissions skip the broker this long
+MAX_HELD = 20_000  # jobs held for a resend; beyond that the oldest are left to the reconciler
+
+
+class _Outbox:
+    """Messages that Redis could not take. During an outage a submission is still accepted (its
+    job is durable in PostgreSQL) and answers at once: after one failed send, the next ones skip
+    the broker for BROKER_PAUSE_S instead of each waiting out kombu's retries. The jobs are held
+    here and sent with the next submission, or by a retry thread once the pause is over; the
+    reconciler sends any this process could not (it restarted, or held too many)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._down_until = 0.0
+        self._held: dict[str, dict] = {}  # job id -> {"id", "queue"}: all a message needs
+        self._retrying: threading.Thread | None = None
+
+    def send(self, created: list[dict]) -> None:
+        fresh = [{"id": j["id"], "queue": j["queue"]} for j in created]
+        with self._lock:
+            if time.monotonic() < self._down_until:
+                self._hold(fresh)
+                held = True
+            else:
+                batch = [*self._held.values(), *fresh]
+                self._held.clear()
+                held = False
+        if held:
+            self._ensure_retrying()
+            return
+        try:
+            enqueue_jobs(batch)
+        except (redis.RedisError, OSError, kombu.exceptions.KombuError) as exc:
+            with self._lock:
+                self._down_until = time.monotonic() + BROKER_PAUSE_S
+                self._hold(batch)
+            self._ensure_retrying()
+            log.warning("enqueue deferred: broker unavailable",
+                        extra={"jobs": len(batch), "error_type": type(exc).__name__})
+            return
+        if len(batch) > len(fresh):
+            log.info("deferred jobs sent", extra={"jobs": len(batch) - len(fresh)})
+
+    def _hold(self, jobs: list[dict]) -> None:
+        """Under the lock, which is never held across anything that may yield: in a gevent web
+        process the lock may predate monkey-patching (a real lock), and a greenlet that waited on
+        it while another held it across a switch would block the whole process."""
+        for job in jobs:
+            self._held[str(job["id"])] = job
+        while len(self._held) > MAX_HELD:
+            self._held.pop(next(iter(self._held)))
+
+    def _ensure_retrying(self) -> None:
+        with self._lock:
+            if self._retrying is not None and self._retrying.is_alive():
+                return
+            self._retrying = thread = threading.Thread(target=self._retry, daemon=True, name="intake-outbox")
+        thread.start()  # outside the lock: start() waits for the thread, a switch under gevent
+
+    def _retry(self) -> None:
+        """Send what is held once the broker may be back, until nothing is held."""
+        while True:
+            with self._lock:
+                wait = max(self._down_until - time.monotonic(), 0.0) + 0.1
+            time.sleep(wait)
+            with self._lock:
+                if not self._held:
+                    self._retrying = None  # under the lock: the next hold starts a new thread
+                    return
+                if time.monotonic() < self._down_until:
+                    continue
+            try:
+                self.send([])
+            except Exception as exc:  # never let the thread die with jobs held; the reconciler remains
+                log.warning("deferred jobs not sent", extra={"error_type": type(exc).__name__})
+                time.sleep(BROKER_PAUSE_S)
+
+    def held(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+
+_outbox = _Outbox()
+
+
 def enqueue_or_defer(created: list[dict]) -> None:
-    """Send the jobs' messages; if Redis is down, leave them to the reconciler."""
-    if not created:
-        return
-    try:
-        enqueue_jobs(created)
-    except (redis.RedisError, OSError, kombu.exceptions.KombuError) as exc:
-        # the jobs are durable in PostgreSQL; the reconciler sends them once Redis is back
-        log.warning("enqueue deferred to the reconciler",
-                    extra={"job_ids": [str(j["id"]) for j in created], "error_type": type(exc).__name__})
+    """Send the jobs' messages; while Redis is down, hold them for the next send that works
+    (and the reconciler): a submission never waits on a dead broker."""
+    if created:
+        _outbox.send(created)
