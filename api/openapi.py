@@ -6,7 +6,7 @@ import html
 
 from pydantic import BaseModel
 
-from api import schemas
+from api import journal_openapi, schemas
 
 REF = "#/components/schemas/{model}"
 MODELS: tuple[type[BaseModel], ...] = (schemas.JobCreate, schemas.Job, schemas.BatchCreate, schemas.Batch,
@@ -128,6 +128,8 @@ def spec() -> dict:
                              "responses": {"200": {"description": "text/plain exposition"}}}},
         **FHIR_PATHS,
     }
+    paths.update(journal_openapi.paths(_errors))
+    components.update(journal_openapi.components())
     return {
         "openapi": "3.1.0",
         "info": {"title": "mindq", "version": "1.0.0",

@@ -66,8 +66,10 @@ START_RUN = """
 UPDATE reanalysis_runs SET state = 'running', started_at = %(now)s, updated_at = %(now)s, selected = %(selected)s
  WHERE id = %(run_id)s AND state = 'queued'
 RETURNING *"""
+# lanes record what they counted; a lane that counted earlier but writes later never moves them back
 RUN_PROGRESS = """
-UPDATE reanalysis_runs SET done = %(done)s, failed = %(failed)s, progress = %(progress)s, updated_at = %(now)s
+UPDATE reanalysis_runs SET done = greatest(done, %(done)s), failed = greatest(failed, %(failed)s),
+       progress = greatest(progress, %(progress)s), updated_at = %(now)s
  WHERE id = %(run_id)s AND state = 'running'
 RETURNING *"""
 FINISH_RUN = """
@@ -88,13 +90,13 @@ SELECT r.* FROM reanalysis_runs r
  ORDER BY r.created_at LIMIT 100"""
 TOUCH_RUN = "UPDATE reanalysis_runs SET updated_at = %(now)s WHERE id = %(run_id)s AND state IN ('queued','running')"
 
-# what a run's scope holds now (one pass over it); ``missing`` at the start is the run's selection
+# what a run's scope holds now (one pass over it); ``missing`` at the start is the run's selection,
+# and what of it is no longer missing is done (by this run or another one running beside it)
 RUN_STATUS = f"""
 SELECT count(*) FILTER (WHERE a.id IS NULL OR a.state <> 'succeeded') AS missing,
        count(*) FILTER (WHERE {_CLAIMABLE}) AS claimable,
        count(*) FILTER (WHERE {_LIVE}) AS in_flight,
        count(*) FILTER (WHERE {_LIVE} AND a.run_id = %(run_id)s) AS own_in_flight,
-       count(*) FILTER (WHERE a.state = 'succeeded' AND a.finished_at >= %(started_at)s) AS done,
        count(*) FILTER (WHERE a.finished_at >= %(started_at)s AND (
                           (a.state = 'failed' AND (a.run_id = %(run_id)s OR a.attempts >= {MAX_ATTEMPTS}))
                           OR (a.state = 'running' AND a.lease_expires_at < %(now)s

@@ -171,12 +171,15 @@ class JournalStore:
         return self.sql.all(q.RECENT_RUNS, {"tenant_id": tenant_id, "limit": limit})
 
     def status(self, run: Row) -> dict[str, int]:
-        """Counts over the run's scope now: missing, claimable, in_flight, own_in_flight, done, failed."""
+        """Counts over the run's scope now: missing, claimable, in_flight, own_in_flight, failed, and
+        done: what was missing when the run started and is not now."""
         now = utcnow()
         params = {**RunScope.of(run).params(now), "started_at": run["started_at"] or now}
         row = self.sql.one(q.RUN_STATUS, params)
         assert row is not None
-        return {k: int(v) for k, v in row.items()}
+        counts = {k: int(v) for k, v in row.items()}
+        counts["done"] = max(0, (run["selected"] or 0) - counts["missing"])
+        return counts
 
     def start_run(self, run: Row) -> Row | None:
         """queued → running, with its selection counted; None if it was started already."""

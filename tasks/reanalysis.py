@@ -310,7 +310,8 @@ def finish(store: JournalStore, run: Row, counts: dict[str, int] | None = None) 
                                                "failed": counts["failed"], "flags_raised": raised})
     publish(final)
     if raised and final["callback_url"]:
-        _send(CALLBACK, str(run["id"]), CPU_QUEUE)
+        # on the run's own queue: the workers that did the run deliver its news (retries wait in Redis)
+        _send(CALLBACK, str(run["id"]), LLM_BATCH)
     return "finished"
 
 
