@@ -34,6 +34,8 @@ from pathlib import Path
 import httpx
 import psutil
 
+from core.procs import die_with_parent
+
 TERMINAL = ("succeeded", "failed", "cancelled")
 TEXT = "Chaos note {i}: Dr. Alvarez called me at 555-201-{n:04d}; I felt hopeless most days this month."
 
@@ -121,18 +123,27 @@ def start_up(home: Path, *, ready_timeout: float = 900, extra_env: dict[str, str
                 "MINDQ_LOG_LEVEL": "WARNING", **(extra_env or {})})
     log_path = home / "up.log"
     with open(log_path, "ab") as log:
+        # SIGINT (as Ctrl-C) if this process dies: a stack must not outlive the run that started it
         proc = subprocess.Popen([sys.executable, "-m", "mindq.cli", "up", "--no-demo"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=die_with_parent(signal.SIGINT))
     deadline = time.monotonic() + ready_timeout
     info_path = home / "stack.json"
-    while not info_path.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                proc.wait(60)
-            tail = log_path.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"mindq up did not get ready (exit {proc.returncode}):\n{tail}")
-        time.sleep(1)
+    try:
+        while not info_path.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"mindq up did not get ready (exit {proc.returncode}):\n{tail}")
+            time.sleep(1)
+    except BaseException:  # a timeout, an interrupt: stop what was started
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        raise
     info = json.loads(info_path.read_text())
     return UpStack(proc, home, key, info["api"], info["redis_url"], info["database_url"], log_path)
 

@@ -18,6 +18,10 @@ import pytest
 from bench import chaos
 from tests.platform.conftest import wait_until
 
+# the module's stack trains its default forecasting models on its first start: on a busy two-core
+# machine that alone can pass the suite's 300 s per test, which counts fixture setup
+pytestmark = pytest.mark.timeout(900)
+
 
 def _ours(home) -> list[psutil.Process]:
     """Live processes started for this stack (they all carry its MINDQ_HOME)."""
