@@ -189,9 +189,13 @@ def start_postgres(data_dir: Path, port: int | None = None, *, database: str = "
                  "-c", "log_min_messages=warning", "-c", "log_statement=none"],
                 stdin=subprocess.DEVNULL, stdout=log_fd, stderr=subprocess.STDOUT, user=user,
                 start_new_session=True, preexec_fn=die_with_parent(signal.SIGINT))
-        # crash recovery replays the WAL before the port opens: give it time
-        _wait_port(port, proc, "postgres", log, timeout=120)
-        _ensure_database(admin_url, database, proc, log)
+        try:
+            # crash recovery replays the WAL before the port opens: give it time
+            _wait_port(port, proc, "postgres", log, timeout=120)
+            _ensure_database(admin_url, database, proc, log)
+        except BaseException:  # a server we cannot use must not stay behind, holding the data folder
+            Service("postgres", "", proc, stop_signal=signal.SIGINT).stop()
+            raise
         return proc
 
     # SIGINT is PostgreSQL's "fast shutdown": roll back sessions, checkpoint, exit
