@@ -28,7 +28,9 @@ from jobstore.tables import TERMINAL_STATES
 
 bp = Blueprint("events", __name__)
 log = logging.getLogger("mindq.sse")
-EVENT_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
+# ASCII digits, up to 19 a half: every id this admits is one Redis can resume after (below
+# 2**64-1), and the OpenAPI document's pattern says exactly this (api/openapi.py EVENT_ID)
+EVENT_ID = re.compile(r"([0-9]{1,19})-([0-9]{1,19})")
 QUEUED_EVENT_ID = "0-1"
 TERMINAL_EVENT_WAIT_S = 2.0  # how long a terminal row waits for its event before it is rebuilt
 _ID_MAX = 2**64 - 1  # each half of a Redis stream id is an unsigned 64-bit integer
@@ -37,7 +39,7 @@ _ID_MAX = 2**64 - 1  # each half of a Redis stream id is an unsigned 64-bit inte
 def valid_event_id(value: str) -> bool:
     """An id Redis can resume after: both halves in range, and not the very last id (nothing
     can follow it, and Redis refuses it as the exclusive start of a range)."""
-    found = EVENT_ID.match(value)
+    found = EVENT_ID.fullmatch(value)
     if found is None:
         return False
     ms, seq = int(found[1]), int(found[2])
@@ -67,7 +69,9 @@ def job_events(job_id: str):
     job = service.get(jid, principal.tenant_id)
     if job is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "No such job.")
-    last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or None
+    last_id = request.headers.get("Last-Event-ID")
+    if last_id is None:  # the header wins; an empty one is refused like any other malformed id
+        last_id = request.args.get("last_event_id")
     if last_id is not None and not valid_event_id(last_id):
         raise ApiError(400, ErrorCode.INVALID_LAST_EVENT_ID, "Last-Event-ID must be an event id from this stream.")
     hub = current_app.extensions["mindq_hub"]

@@ -40,6 +40,7 @@ def _job_type(name: str) -> JobType:
 
 
 GENERATION_OPTIONS = ("max_new_tokens", "truncation")
+MAX_LIST_LIMIT = 500
 SCRUB_OPTIONS = ("surrogate",)
 
 
@@ -69,6 +70,8 @@ def _check_options(spec: JobType, options: dict) -> None:
             raise ApiError(422, ErrorCode.INVALID_OPTION, f"options.truncation must be one of {list(POLICIES)}.",
                            {"field": "options.truncation", "allowed": list(POLICIES)})
     max_new = options.get("max_new_tokens")
+    if isinstance(max_new, float) and max_new.is_integer():  # JSON's 8.0 is the integer 8 (JSON Schema agrees)
+        options["max_new_tokens"] = max_new = int(max_new)
     if max_new is not None and (not isinstance(max_new, int) or isinstance(max_new, bool) or not 1 <= max_new <= 4096):
         raise ApiError(422, ErrorCode.INVALID_OPTION, "options.max_new_tokens must be an integer in 1..4096.",
                        {"field": "options.max_new_tokens"})
@@ -178,12 +181,15 @@ def submit(principal: Principal, req: JobCreate, raw: object, key: str | None) -
 def list_jobs():
     principal = auth.require("jobs:read")
     state = request.args.get("state")
-    if state and state not in JOB_STATES:
+    if state is not None and state not in JOB_STATES:
         raise ApiError(422, ErrorCode.VALIDATION_ERROR, "Unknown state filter.", {"allowed": list(JOB_STATES)})
-    try:
-        limit = min(max(int(request.args.get("limit", "50")), 1), 500)
-    except ValueError:
-        raise ApiError(422, ErrorCode.VALIDATION_ERROR, "limit must be an integer.") from None
+    # refused out of range rather than clamped: the OpenAPI document says 1..500, and a client
+    # asking for 10,000 should learn that it gets 500
+    raw_limit = request.args.get("limit", "50")
+    limit = int(raw_limit) if raw_limit.isascii() and raw_limit.isdigit() else 0
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise ApiError(422, ErrorCode.VALIDATION_ERROR, f"limit must be an integer from 1 to {MAX_LIST_LIMIT}.",
+                       {"field": "limit", "minimum": 1, "maximum": MAX_LIST_LIMIT})
     rows = runtime.job_reads().recent(principal.tenant_id, state=state, limit=limit)
     return jsonify({"jobs": [job_view(j, with_result=False) for j in rows]})
 

@@ -6,7 +6,8 @@ import html
 
 from pydantic import BaseModel
 
-from api import journal_openapi, schemas
+from api import openapi_inputs, schemas
+from jobstore.tables import JOB_STATES
 
 REF = "#/components/schemas/{model}"
 MODELS: tuple[type[BaseModel], ...] = (schemas.JobCreate, schemas.Job, schemas.BatchCreate, schemas.Batch,
@@ -30,6 +31,71 @@ def _errors(*codes: int) -> dict:
 
 JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
+# api.events.EVENT_ID: up to 19 digits a half, so that every id the pattern admits Redis can resume after
+EVENT_ID = {"type": "string", "pattern": "^[0-9]{1,19}-[0-9]{1,19}$"}
+SSE_DESCRIPTION = ("text/event-stream: `retry:`, then one event per change, each with an `id:` and a `data:` line "
+                   "holding a JSON JobEvent, heartbeat comments while idle; the stream ends after the terminal "
+                   "event")
+
+
+def _ref_name(name: str) -> dict:
+    return {"$ref": REF.format(model=name)}
+
+
+def _json_ref(name: str, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref_name(name)}}}
+
+
+def _response_schemas() -> dict:
+    """Bodies not built from a pydantic model: lists, health, the SSE event's data."""
+    obj: dict = {"type": "object"}
+    return {
+        "JobList": {"type": "object", "required": ["jobs"],
+                    "properties": {"jobs": {"type": "array", "items": _ref(schemas.Job)}}},
+        "AnalysisTypeList": {"type": "object", "required": ["analysis_types"],
+                             "properties": {"analysis_types": {"type": "array", "items": _ref(schemas.AnalysisType)}}},
+        "JobEvent": {"type": "object", "required": ["state", "stage", "progress"],
+                     "properties": {"job_id": {"type": "string", "format": "uuid"},
+                                    "state": {"enum": list(JOB_STATES)}, "stage": {"type": "string"},
+                                    "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+                                    "at": {"type": ["string", "null"]},
+                                    "error": {"anyOf": [_ref(schemas.JobError), {"type": "null"}]}}},
+        # Open API 3.1 has a text/event-stream schema describe each event (data, event, id, retry)
+        "JobStreamEvent": {"type": "object", "required": ["data", "event"],
+                           "properties": {"event": {"enum": ["job", "end"]}, "id": EVENT_ID,
+                                          "retry": {"type": "integer", "minimum": 0},
+                                          "data": {"type": "string", "contentMediaType": "application/json",
+                                                   "contentSchema": _ref_name("JobEvent")}}},
+        "Live": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
+        "Readiness": {"type": "object", "required": ["status", "checks", "workers"],
+                      "properties": {"status": {"enum": ["ready", "unavailable"]},
+                                     "checks": {"type": "object", "additionalProperties": {
+                                         "type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}}},
+                                     "workers": {"type": "array", "items": obj}}},
+        "ModelList": {"type": "object", "required": ["models"],
+                      "properties": {"models": {"type": "array", "items": {
+                          "type": "object", "required": ["name", "active_version", "versions"],
+                          "properties": {"name": {"type": "string"}, "active_version": {"type": ["string", "null"]},
+                                         "versions": {"type": "array", "items": obj}}}}}},
+        "ModelPerformance": {"type": "object", "required": ["name", "active_version", "versions"],
+                             "properties": {"name": {"type": "string"},
+                                            "active_version": {"type": ["string", "null"]},
+                                            "versions": {"type": "array", "items": obj}}},
+    }
+
+
+def _common_errors(paths: dict) -> None:
+    """What any authenticated operation of the JSON API may answer besides its own outcomes: no key
+    or a bad one (401), a key without the scope (403), PostgreSQL or Redis away (503)."""
+    for path, ops in paths.items():
+        if not (path.startswith("/v1/") or path == "/metrics"):
+            continue  # the FHIR facade answers with its own OperationOutcome bodies
+        for op in ops.values():
+            if op.get("security"):
+                for code, body in _errors(401, 403, 503).items():
+                    op["responses"].setdefault(code, body)
 
 
 def _fhir(description: str) -> dict:
@@ -65,19 +131,23 @@ def spec() -> dict:
         schema = model.model_json_schema(ref_template=REF, mode="serialization")
         components.update(schema.pop("$defs", {}))
         components[model.__name__] = schema
+    components["JobCreate"] = openapi_inputs.job_create(components["JobCreate"], components)
+    components["BatchCreate"] = openapi_inputs.batch_create(components["BatchCreate"], components)
+    components.update(_response_schemas())
     paths = {
         "/v1/jobs": {
             "post": {"summary": "Submit a job", "security": AUTH, "operationId": "createJob",
-                     "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
-                                     "schema": {"type": "string", "maxLength": 255}}],
+                     "parameters": [IDEMPOTENCY_KEY],
                      "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(schemas.JobCreate)}}},
                      "responses": {"202": _json(schemas.Job, "Accepted; Location points at the job"),
                                    "200": _json(schemas.Job, "Replay of an earlier request with the same Idempotency-Key"),
                                    **_errors(400, 401, 403, 409, 413, 415, 422, 429)}},
             "get": {"summary": "List recent jobs", "security": AUTH, "operationId": "listJobs",
-                    "parameters": [{"name": "state", "in": "query", "schema": {"type": "string"}},
-                                   {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}}],
-                    "responses": {"200": {"description": "Jobs, newest first"}, **_errors(401, 403, 422)}},
+                    "parameters": [{"name": "state", "in": "query", "schema": {"enum": list(JOB_STATES)}},
+                                   {"name": "limit", "in": "query",
+                                    "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}],
+                    "responses": {"200": _json_ref("JobList", "Jobs, newest first (without results)"),
+                                  **_errors(401, 403, 422)}},
         },
         "/v1/jobs/{job_id}": {
             "get": {"summary": "A job and, when succeeded, its result", "security": AUTH, "operationId": "getJob",
@@ -89,9 +159,11 @@ def spec() -> dict:
         "/v1/jobs/{job_id}/events": {
             "get": {"summary": "Server-Sent Events: state, stage and progress until the terminal event",
                     "security": AUTH, "operationId": "jobEvents",
-                    "parameters": [JOB_ID, {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}],
-                    "responses": {"200": {"description": "text/event-stream",
-                                          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                    "parameters": [JOB_ID, {"name": "Last-Event-ID", "in": "header", "schema": EVENT_ID},
+                                   {"name": "last_event_id", "in": "query", "schema": EVENT_ID,
+                                    "description": "For clients that cannot set headers; the header wins"}],
+                    "responses": {"200": {"description": SSE_DESCRIPTION,
+                                          "content": {"text/event-stream": {"schema": _ref_name("JobStreamEvent")}}},
                                   **_errors(400, 401, 404)}},
         },
         "/v1/batches": {
@@ -107,29 +179,33 @@ def spec() -> dict:
         "/v1/models": {
             "get": {"summary": "Registered model versions and which one is active", "security": AUTH,
                     "operationId": "listModels",
-                    "responses": {"200": {"description": "Models, each with its versions (active | rejected | "
-                                                         "retired), newest first"}, **_errors(401, 403)}},
+                    "responses": {"200": _json_ref("ModelList", "Models, each with its versions (active | rejected | "
+                                                                "retired), newest first"), **_errors(401, 403)}},
         },
         "/v1/models/{name}/performance": {
             "get": {"summary": "Each version's rolling-origin backtest (MAE per horizon vs the last value and the "
                                "version active when it was trained, interval coverage and width) and its verdict",
                     "security": AUTH, "operationId": "modelPerformance",
                     "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
-                    "responses": {"200": {"description": "Versions with their backtest tables"},
+                    "responses": {"200": _json_ref("ModelPerformance", "Versions with their backtest tables"),
                                   **_errors(401, 403, 404)}},
         },
         "/v1/analysis-types": {"get": {"summary": "The analysis types this deployment accepts",
-                                       "operationId": "analysisTypes", "responses": {"200": {"description": "Types"}}}},
-        "/health/live": {"get": {"summary": "Liveness", "operationId": "live", "responses": {"200": {"description": "Alive"}}}},
+                                       "operationId": "analysisTypes",
+                                       "responses": {"200": _json_ref("AnalysisTypeList", "Types")}}},
+        "/health/live": {"get": {"summary": "Liveness", "operationId": "live",
+                                 "responses": {"200": _json_ref("Live", "Alive")}}},
         "/health/ready": {"get": {"summary": "Readiness: PostgreSQL, Redis and a worker per queue",
-                                  "operationId": "ready", "responses": {"200": {"description": "Ready"},
-                                                                        "503": {"description": "Not ready"}}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics",
-                             "responses": {"200": {"description": "text/plain exposition"}}}},
+                                  "operationId": "ready", "responses": {"200": _json_ref("Readiness", "Ready"),
+                                                                        "503": _json_ref("Readiness", "Not ready")}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics (MINDQ_METRICS_TOKEN, or an API key with admin)",
+                             "operationId": "metrics", "security": AUTH,
+                             "responses": {"200": {"description": "Prometheus text exposition",
+                                                   "content": {"text/plain": {"schema": {"type": "string"}}}},
+                                           **_errors(401, 403)}}},
         **FHIR_PATHS,
     }
-    paths.update(journal_openapi.paths(_errors))
-    components.update(journal_openapi.components())
+    _common_errors(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "mindq", "version": "1.0.0",
