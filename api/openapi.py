@@ -6,7 +6,7 @@ import html
 
 from pydantic import BaseModel
 
-from api import openapi_inputs, schemas
+from api import journal_openapi, openapi_inputs, schemas
 from jobstore.tables import JOB_STATES
 
 REF = "#/components/schemas/{model}"
@@ -205,6 +205,8 @@ def spec() -> dict:
                                            **_errors(401, 403)}}},
         **FHIR_PATHS,
     }
+    paths.update(journal_openapi.paths(_errors))
+    components.update(journal_openapi.components())
     _common_errors(paths)
     return {
         "openapi": "3.1.0",
