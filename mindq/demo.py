@@ -31,7 +31,8 @@ def follow(api: str, key: str, job_id: str, say: Callable[[str], None]) -> dict:
 
 def run_demo(api: str, key: str, say: Callable[[str], None]) -> None:
     types = {t["name"] for t in _call("GET", f"{api}/v1/analysis-types", key)["analysis_types"]}
-    for job_type in ("scrub", "depression"):
+    # imhi.dr: a type the shipped demo model was trained for (models/mindq-demo/README.md)
+    for job_type in ("scrub", "imhi.dr"):
         if job_type not in types:
             continue
         job = _call("POST", f"{api}/v1/jobs", key, {"type": job_type, "text": DEMO_TEXT, "patient_ref": "demo-1"})

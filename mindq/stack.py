@@ -20,8 +20,8 @@ import urllib.request
 from pathlib import Path
 
 from core.config import Settings, load_settings
-from llm.card import read_card
 from jobstore.runtime import read_or_create_secret
+from llm.card import read_card
 from mindq.embedded import start_postgres, start_redis
 from mindq.supervisor import Supervisor
 

@@ -34,7 +34,7 @@ SPLIT_VAL_TRAIN_SHARE = 0.7
 _QUERY = re.compile(r'^\s*Consider this post:\s*"(?P<post>.*)"\s*Question:\s*(?P<question>.*?)\s*$', re.S)
 _REASONING = re.compile(r"reasoning\s*:\s*", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-MAX_REASON_WORDS = 12
+MAX_REASON_WORDS = 10
 
 csv.field_size_limit(1 << 24)
 

@@ -1,4 +1,5 @@
-"""LLM analysis jobs through the real llm worker (threads pool + engine) on the tiny model."""
+"""LLM analysis jobs through the real llm worker (threads pool + engine) on the default model
+(the shipped demo model, models/mindq-demo)."""
 from __future__ import annotations
 
 import uuid
@@ -26,6 +27,40 @@ def test_depression_job_end_to_end(api, llm_worker, cpu_worker):
     assert result["parsed"] in (True, False)
     if not result["parsed"]:
         assert result["label"] is None
+
+
+def test_results_say_what_produced_them(api, llm_worker, cpu_worker):
+    import phi
+    import prompts
+
+    text = f"I can't get out of bed, nothing matters and I feel worthless every day. {uuid.uuid4().hex}"
+    trained = wait_job(api, api("POST", "/v1/jobs", {"type": "imhi.dr", "text": text})[1]["id"])
+    untrained = wait_job(api, api("POST", "/v1/jobs", {"type": "risk", "text": text,
+                                                        "options": {"max_new_tokens": 8}})[1]["id"])
+    for done, name in ((trained, "imhi.dr"), (untrained, "risk")):
+        result = done["result"]
+        assert result["model_kind"] == "demo"
+        assert result["prompt_version"] == f"{name}@1"
+        assert result["parser_version"] == prompts.PARSER_VERSION
+        assert result["scrubber_version"] == f"phi@{phi.__version__}"
+        assert result["model_id"].startswith("mindq-demo/base+mindq-demo/adapter@")
+    assert trained["result"]["model_trained_for_type"] is True and trained["result"]["parsed"] is True
+    assert untrained["result"]["model_trained_for_type"] is False
+    _, types, _ = api("GET", "/v1/analysis-types")
+    assert types["model"]["kind"] == "demo" and types["model"]["not_for_clinical_use"] is True
+    by_name = {t["name"]: t for t in types["analysis_types"]}
+    assert by_name["imhi.dr"]["model_trained_for_type"] and not by_name["risk"]["model_trained_for_type"]
+
+
+def test_the_cache_key_changes_with_each_version():
+    from tasks.analysis import cache_key
+
+    versions = {"model_id": "m@1", "model_kind": "demo", "prompt_version": "risk@1",
+                "parser_version": "parser@1.0.0", "scrubber_version": "phi@1.2.0"}
+    keys = {cache_key("prompt", versions, 32)}
+    for field in ("model_id", "prompt_version", "parser_version", "scrubber_version"):
+        keys.add(cache_key("prompt", {**versions, field: versions[field] + "x"}, 32))
+    assert len(keys) == 5
 
 
 def test_every_analysis_type_runs(api, llm_worker):
