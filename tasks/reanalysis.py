@@ -272,7 +272,6 @@ def analyse_one(store: JournalStore, run: Row, item: dict[str, Any], owner: str)
     if versions != expected:
         # this worker's configuration differs from the one the run was created under
         log.warning("analysis versions differ from the run's", extra={"type": item["type"]})
-    result = {k: v for k, v in result.items() if k != "cached"}
     return "succeeded" if store.succeed(item["id"], owner, result, versions) else "discarded"
 
 

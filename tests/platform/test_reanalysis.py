@@ -22,6 +22,8 @@ from tasks.journal_flags import detect
 from tests.platform.conftest import LLM_WORKER, read_sse, start_llm_worker, wait_until, worker_alive
 from tests.platform.test_phi_canary import CANARIES, _leaks, _postgres_dump, _redis_dump
 
+# a few minutes on an idle two-core machine; a busy one (every helper's tests at once) needs more
+pytestmark = pytest.mark.timeout(900)
 BUDGET = 4  # tokens per answer: the tiny model's noise costs prefill, not decoding
 MOODS = ["Slept a little better, walked the dog.", "Tired all day, skipped lunch.",
          "Could not get out of bed until noon.", "Felt calm after talking to my sister."]
@@ -59,10 +61,12 @@ def key(platform_env) -> str:
 
 
 def _journal(api, key: str, n: int, texts=None) -> str:
-    patient = f"PT-{uuid.uuid4().hex[:10]}"
+    tag = uuid.uuid4().hex[:10]
+    patient = f"PT-{tag}"
     base = dt.datetime(2026, 10, 1, 21, 0, tzinfo=dt.UTC)
+    # texts of their own: an identical prompt would be answered from the result cache, not the engine
     entries = [{"entry_id": f"n{i}", "written_at": (base + dt.timedelta(days=i)).isoformat(),
-                "text": texts[i] if texts else f"Night {i}. {MOODS[i % len(MOODS)]}"} for i in range(n)]
+                "text": texts[i] if texts else f"Night {i} ({tag[:4]}). {MOODS[i % len(MOODS)]}"} for i in range(n)]
     status, body, _ = api("POST", f"/v1/patients/{patient}/journal", {"entries": entries}, key=key)
     assert status == 201, body
     return patient
@@ -95,7 +99,7 @@ def _analyses(patients: list[str], type_name: str | None = None) -> list[dict]:
 def test_a_run_analyses_each_pair_once_streams_progress_and_leaks_no_phi(api, key, llm_worker, web_server):
     planted = (f"Mr. {CANARIES['name']} (MRN: {CANARIES['mrn']}, SSN {CANARIES['ssn']}) wrote from "
                f"{CANARIES['email']}; call {CANARIES['phone']}. I feel hopeless tonight.")
-    texts = [planted if i % 10 == 3 else f"Night {i}. {MOODS[i % 4]}" for i in range(40)]
+    texts = [planted if i % 10 == 3 else f"Night {i} (canary). {MOODS[i % 4]}" for i in range(40)]
     patients = [_journal(api, key, 40, texts), _journal(api, key, 40)]
     run = _run(api, key, {"types": ["risk", "sentiment"], "patient_refs": patients})
     assert run["counts"]["selected"] == 160 and run["state"] == "running"
@@ -112,6 +116,8 @@ def test_a_run_analyses_each_pair_once_streams_progress_and_leaks_no_phi(api, ke
     assert len(rows) == 160 and {r["state"] for r in rows} == {"succeeded"}
     assert {r["attempts"] for r in rows} == {1}  # nothing analysed twice
     assert {r["versions"]["max_new_tokens"] for r in rows} == {str(BUDGET)}
+    cached = sum(bool(runtime.cipher().decrypt_json(r["result_ciphertext"]).get("cached")) for r in rows)
+    assert cached <= 6, cached  # the engine answered; only the planted text's repeats may come from the cache
     status, journal, _ = api("GET", f"/v1/patients/{patients[0]}/journal", key=key)
     analyses = journal["entries"][0]["analyses"]
     assert {a["type"] for a in analyses} == {"risk", "sentiment"}
