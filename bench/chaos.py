@@ -11,7 +11,7 @@ the server answering again) with what the API did meanwhile.
 Clients behave as the README asks: a submission that gets a 503 or no answer (the web role
 restarting) is sent again with the same Idempotency-Key, so a retry never makes a second job.
 
-    .venv/bin/python -m bench.chaos [--jobs 2000] [--worker-kill-every 10] [--redis-at 25] [--postgres-at 50]
+    .venv/bin/python -m bench.chaos [--jobs 2000] [--rate 25] [--worker-kill-every 10] [--redis-at 25] [--postgres-at 50]
 """
 from __future__ import annotations
 
@@ -240,12 +240,16 @@ class Submissions:
 
 
 def submit_all(stack: UpStack, n: int, concurrency: int, llm_share: float, out: Submissions,
-               seed: int = 11) -> Submissions:
+               rate: float = 0.0, seed: int = 11) -> Submissions:
+    """``rate`` jobs/s (0: as fast as the clients go), so that the faults land among submissions."""
     rng = random.Random(seed)
+    t0 = time.monotonic()
     plan = [("imhi.dr" if rng.random() < llm_share else "scrub", i) for i in range(n)]
     headers = {"Authorization": f"Bearer {stack.key}"}
 
     def one(client: httpx.Client, job_type: str, i: int) -> None:
+        if rate > 0:
+            time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
         body: dict = {"type": job_type, "text": TEXT.format(i=i, n=i % 10000)}
         if job_type == "imhi.dr":
             body["options"] = {"max_new_tokens": 8}
@@ -359,7 +363,7 @@ def verify(stack: UpStack, subs: Submissions) -> dict:
 
 def run(jobs: int, every: float, redis_at: float, postgres_at: float, concurrency: int = 16,
         llm_share: float = 0.05, settle_timeout: float = 600, home: Path | None = None,
-        stack: UpStack | None = None) -> dict:
+        stack: UpStack | None = None, rate: float = 0.0) -> dict:
     """The whole experiment; starts (and stops) its own stack unless one is given."""
     own = stack is None
     if stack is None:
@@ -371,7 +375,7 @@ def run(jobs: int, every: float, redis_at: float, postgres_at: float, concurrenc
         t0 = time.monotonic()
         driver.start()
         watcher.start()
-        submit_all(stack, jobs, concurrency, llm_share, subs)
+        submit_all(stack, jobs, concurrency, llm_share, subs, rate)
         submitted_s = time.monotonic() - t0
         # faults still due happen while the jobs drain
         while driver.is_alive() and len(driver.outages) < 2 and time.monotonic() - t0 < max(redis_at, postgres_at) + 5:
@@ -411,11 +415,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--redis-at", type=float, default=25.0, help="seconds after the start")
     p.add_argument("--postgres-at", type=float, default=50.0, help="seconds after the start")
     p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--rate", type=float, default=25.0,
+                   help="submissions per second (0: as fast as possible); 2,000 at 25/s span both faults")
     p.add_argument("--llm-share", type=float, default=0.05, help="share of jobs that are imhi.dr (gpu worker)")
     p.add_argument("--home", type=Path, help="MINDQ_HOME of the stack (default: a new temporary folder)")
     args = p.parse_args(argv)
     report = run(args.jobs, args.worker_kill_every, args.redis_at, args.postgres_at, args.concurrency,
-                 args.llm_share, home=args.home)
+                 args.llm_share, home=args.home, rate=args.rate)
     print(json.dumps(report, indent=2))
     bad = report["lost"] or report["two_results"] or report["terminal_reverted"] or report["result_changed"]
     return 1 if bad else 0

@@ -125,7 +125,8 @@ def test_a_killed_postmaster_comes_back_over_its_stale_pid_file(up):
 
 def test_short_chaos_run_loses_nothing_and_finishes_nothing_twice(up):
     started = time.monotonic()
-    report = chaos.run(jobs=150, every=6, redis_at=6, postgres_at=18, concurrency=8, llm_share=0.05,
+    # 6 jobs/s: the submissions span both faults
+    report = chaos.run(jobs=150, every=6, redis_at=6, postgres_at=18, concurrency=8, llm_share=0.05, rate=6,
                        settle_timeout=60, stack=up)
     assert time.monotonic() - started < 120, report
     assert report["accepted"] + report["refused"] == 150 and report["refused"] == 0, report
