@@ -20,7 +20,7 @@ from mindq.client import Client, Event
 from tests.platform.conftest import wait_until
 
 START = dt.date(2026, 1, 5)
-N_LINES = 240
+N_LINES = 200
 
 
 @pytest.fixture()
