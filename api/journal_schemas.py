@@ -1,10 +1,11 @@
 """Request and response models of journals and re-analysis runs (pydantic; in /openapi.json)."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
@@ -16,6 +17,15 @@ class JournalEntryIn(BaseModel):
                           "and encrypted")
     written_at: AwareDatetime = Field(description="When the patient wrote it (ISO 8601 with a time zone)")
     text: str = Field(description="The entry's text; stored encrypted, scrubbed of PHI before any model sees it")
+
+    @field_validator("written_at")
+    @classmethod
+    def _in_utc(cls, value: dt.datetime) -> dt.datetime:
+        # ISO 8601 allows offsets PostgreSQL refuses (past +-15:59: a 500 there); the instant is what counts
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError("written_at is outside the years 1..9999 in UTC") from None
 
 
 class JournalCreate(BaseModel):

@@ -203,3 +203,16 @@ def test_idempotency_key_lengths_are_what_the_document_says(call, doc):
     assert call("POST", "/v1/jobs", json=body, headers={"Idempotency-Key": ""}).status_code == 400
     assert call("POST", "/v1/jobs", json=body, headers={"Idempotency-Key": "k" * 256}).status_code == 400
     assert call("POST", "/v1/jobs", json=body, headers={"Idempotency-Key": f"{uuid.uuid4()}"}).status_code == 202
+
+
+def test_a_journal_entry_written_at_an_offset_postgresql_refuses_is_stored(call):
+    """ISO 8601 allows -16:49; PostgreSQL refused it with a 500 (found by bench.fuzz)."""
+    from jobstore import runtime, tenants
+
+    engine = runtime.db()
+    key = tenants.add_key(engine, tenants.ensure_tenant(engine, "clinic-a"), scopes=tenants.ALL_SCOPES)
+    body = {"entries": [{"entry_id": "e1", "written_at": "2026-04-01T02:10:26-16:49", "text": "slept badly"}]}
+    path = f"/v1/patients/conformance-{uuid.uuid4()}/journal"
+    assert call("POST", path, key=key, json=body).status_code in (200, 201)
+    body["entries"][0]["written_at"] = "9999-12-31T23:00:00-10:00"  # past year 9999 in UTC
+    assert call("POST", path, key=key, json=body).status_code == 422
