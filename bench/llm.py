@@ -12,6 +12,10 @@ GPU (when lent one):   .venv/bin/python -m bench.llm --shape 7b --dtype bf16 --p
                            --new-tokens 128 --jobs 512 --max-batch 128 --baseline-jobs 16
 (the 7b shape is a random Llama-2-7B written to disk once; 33B does not fit the device disk:
 bench/llm_engine.py builds it in GPU memory for the engine-level figure)
+
+A/B of the CPU engine's thread count in one run (same prompts, same baseline, a fresh stack each):
+    .venv/bin/python -m bench.llm --engine-threads 2,0 --baseline-jobs 8   # 0: the engine's default
+--baseline-threads sets the baseline's torch threads (default: torch's, as a user would run it).
 """
 from __future__ import annotations
 
@@ -164,6 +168,9 @@ def main() -> int:
     ap.add_argument("--dtype", default="fp32")
     ap.add_argument("--quant", default="none")
     ap.add_argument("--model-dir", type=Path, default=Path(".mindq/bench-models"))
+    ap.add_argument("--engine-threads", default="0",
+                    help="MODEL_CPU_THREADS for the worker; a comma list runs the platform once per value")
+    ap.add_argument("--baseline-threads", type=int, default=0, help="torch threads for the baseline (0: default)")
     args = ap.parse_args()
 
     from core.config import ModelSettings
@@ -174,34 +181,44 @@ def main() -> int:
     loaded = load_model(settings)
     texts = make_texts(args.jobs, args.prompt_tokens, loaded.tokenizer)
     n_base = args.baseline_jobs or args.jobs
+    import torch
+
+    if args.baseline_threads:
+        torch.set_num_threads(args.baseline_threads)
+    base_threads = torch.get_num_threads()
     base_res = baseline(loaded, texts[:n_base], args.new_tokens)
     base_per_job = base_res["wall_s"] / n_base
     del loaded
-    env = {"MODEL_BASE_PATH": str(base), "MODEL_ADAPTER_PATH": str(adapter), "MODEL_DTYPE": args.dtype,
-           "MODEL_QUANT": args.quant, "MODEL_MAX_BATCH": str(args.max_batch), "MINDQ_GPUS": "auto"}
-    with stack(web_workers=1, extra_env=env) as ctx:
-        start(ctx, "worker", "gpu", log="worker-gpu")
-        start(ctx, "web", log="web")
-        wait_http(ctx["api"] + "/health/live")
-        wait_worker("", 300)
-        res = through_platform(ctx["api"], ctx["key"], texts, args.new_tokens)
-        time.sleep(6)  # one more worker heartbeat, carrying the engine's counters
-        from jobstore import runtime
-        from jobstore.workers import live_workers
-
-        engine_stats = [w.get("engine") for w in live_workers(runtime.redis_client()) if w.get("engine")]
-    plat_per_job = res["wall_s"] / res["jobs"]
     print(f"model {args.shape} ({args.dtype}, quant {args.quant}), {args.jobs} jobs of {args.prompt_tokens} "
           f"prompt tokens, up to {args.new_tokens} new")
     print(f"HF generate one by one: {n_base} jobs in {base_res['wall_s']:.1f} s = {60 / base_per_job:.1f} jobs/min, "
-          f"{base_res['tokens'] / base_res['wall_s']:.1f} tokens/s")
-    print(f"through the platform:   {res['succeeded']}/{res['jobs']} succeeded (cached {res['cached']}) in "
-          f"{res['wall_s']:.1f} s = {60 / plat_per_job:.1f} jobs/min, {res['tokens'] / res['wall_s']:.1f} tokens/s, "
-          f"job latency p50 {res['p50_s']:.1f} s p95 {res['p95_s']:.1f} s, "
-          f"queued until claimed p50 {res['wait_p50_s']:.1f} s max {res['wait_max_s']:.1f} s")
-    print(f"ratio platform / HF generate (jobs per unit time): {base_per_job / plat_per_job:.2f}x")
-    for stats in engine_stats:
-        print(f"engine counters: {stats}")
+          f"{base_res['tokens'] / base_res['wall_s']:.1f} tokens/s (torch threads {base_threads})", flush=True)
+    for threads in args.engine_threads.split(","):
+        env = {"MODEL_BASE_PATH": str(base), "MODEL_ADAPTER_PATH": str(adapter), "MODEL_DTYPE": args.dtype,
+               "MODEL_QUANT": args.quant, "MODEL_MAX_BATCH": str(args.max_batch), "MINDQ_GPUS": "auto",
+               "MODEL_CPU_THREADS": threads.strip(),
+               # a loaded shared machine must slow the run down, not fail its jobs
+               "MINDQ_TASK_TIME_LIMIT": "7200"}
+        with stack(web_workers=1, extra_env=env) as ctx:
+            start(ctx, "worker", "gpu", log="worker-gpu")
+            start(ctx, "web", log="web")
+            wait_http(ctx["api"] + "/health/live")
+            wait_worker("", 300)
+            res = through_platform(ctx["api"], ctx["key"], texts, args.new_tokens)
+            time.sleep(6)  # one more worker heartbeat, carrying the engine's counters
+            from jobstore import runtime
+            from jobstore.workers import live_workers
+
+            engine_stats = [w.get("engine") for w in live_workers(runtime.redis_client()) if w.get("engine")]
+        plat_per_job = res["wall_s"] / res["jobs"]
+        print(f"through the platform (MODEL_CPU_THREADS={threads.strip()}): {res['succeeded']}/{res['jobs']} "
+              f"succeeded (cached {res['cached']}) in "
+              f"{res['wall_s']:.1f} s = {60 / plat_per_job:.1f} jobs/min, {res['tokens'] / res['wall_s']:.1f} tokens/s, "
+              f"job latency p50 {res['p50_s']:.1f} s p95 {res['p95_s']:.1f} s, "
+              f"queued until claimed p50 {res['wait_p50_s']:.1f} s max {res['wait_max_s']:.1f} s")
+        print(f"ratio platform / HF generate (jobs per unit time): {base_per_job / plat_per_job:.2f}x", flush=True)
+        for stats in engine_stats:
+            print(f"engine counters: {stats}", flush=True)
     return 0
 
 

@@ -30,6 +30,7 @@ class ModelSettings:
     max_batch: int = 32
     max_new_tokens: int = 128
     max_context: int = 0  # 0: the model's own max_position_embeddings
+    cpu_threads: int = 0  # CPU engine's intra-op threads; 0: every usable core but one
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             max_batch=int(env.get("MODEL_MAX_BATCH", "32")),
             max_new_tokens=int(env.get("MODEL_MAX_NEW_TOKENS", "128")),
             max_context=int(env.get("MODEL_MAX_CONTEXT", "0")),
+            cpu_threads=int(env.get("MODEL_CPU_THREADS", "0")),
         ),
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -47,6 +48,24 @@ def kv_token_budget(loaded: Any, max_batch: int, memory_fraction: float = 0.8) -
     log.info("KV budget: %d tokens (%.1f MiB per token, %.1f GiB free)", budget,
              per_token / 2**20, free / 2**30)
     return max(1, min(full, budget))
+
+
+def resolve_cpu_threads(requested: int = 0) -> int:
+    """Intra-op threads for the engine's forward passes on a CPU: ``requested`` if > 0, else every
+    usable core but one.
+
+    The CPU worker shares its host with the rest of the stack (web, PostgreSQL, Redis, Celery's
+    own threads). An OpenMP team waits at every op's barrier for its slowest thread, so when one
+    of them is preempted the whole forward stalls: on 2 shared cores, decode steps with 2 threads
+    took 2-6x the wall time and ~4x the CPU time of 1 thread, and prefill was no faster
+    (bench/llm.py --engine-threads). The spare core keeps the team whole.
+    """
+    if requested > 0:
+        return requested
+    import torch
+
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(torch.get_num_threads(), usable - 1))
 
 
 class EngineError(RuntimeError):
@@ -100,6 +119,7 @@ class Engine:
         default_max_new_tokens: int = 128,
         progress_every_tokens: int = 8,
         progress_interval_s: float = 0.25,
+        cpu_threads: int = 0,
         start: bool = True,
     ) -> None:
         self.loaded = loaded
@@ -121,6 +141,10 @@ class Engine:
             or (16384 if str(loaded.device).startswith("cuda") else 2048),
         )
         self.scheduler = Scheduler(limits)
+        # CPU only (a GPU's kernels do not need host threads); set on the engine thread, whose
+        # OpenMP/MKL thread count is its own, so the rest of the process keeps torch's default.
+        self.threads: int | None = (None if str(loaded.device).startswith("cuda")
+                                    else resolve_cpu_threads(cpu_threads))
         self.runner = ModelRunner(loaded.model, pad_token_id=self.tokenizer.pad_token_id,
                                   device=loaded.device)
         self._requests: dict[str, _Request] = {}  # engine thread only
@@ -224,7 +248,7 @@ class Engine:
     def snapshot(self) -> dict[str, Any]:
         """Queue depths and counters for health/metrics."""
         return {"model_id": self.model_id, "waiting": self.scheduler.num_waiting + len(self._inbox),
-                "running": self.scheduler.num_running, **self.stats}
+                "running": self.scheduler.num_running, "threads": self.threads, **self.stats}
 
     def __enter__(self) -> Engine:
         return self
@@ -234,6 +258,10 @@ class Engine:
 
     # -- engine thread --------------------------------------------------------------------------
     def _loop(self) -> None:
+        if self.threads:
+            import torch
+
+            torch.set_num_threads(self.threads)
         while True:
             with self._cv:
                 while not (self._stopping or self._inbox or self._cancel or self.scheduler.has_work()):

@@ -37,7 +37,8 @@ def start_engine(settings: Settings) -> None:
         except ModelLoadError as exc:
             raise ModelStartError(str(exc)) from None
         _engine = Engine(_loaded, max_batch=settings.model.max_batch,
-                         default_max_new_tokens=settings.model.max_new_tokens)
+                         default_max_new_tokens=settings.model.max_new_tokens,
+                         cpu_threads=settings.model.cpu_threads)
         log.info("model loaded", extra=_loaded.describe())
 
 

@@ -1,13 +1,14 @@
 """Continuous batching on the tiny model: batch invariance, admission order, progress, limits."""
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
 
-from llm.engine import Engine, EngineError, GenerationResult, RequestCancelled
+from llm.engine import Engine, EngineError, GenerationResult, RequestCancelled, resolve_cpu_threads
 from llm.loader import load_model
 from llm.truncation import PromptTooLongError
 
@@ -280,3 +281,30 @@ def test_interactive_preempts_batch_and_batch_output_unchanged(loaded, alone):
     assert batch.result().text == alone[0].text  # resumed by recompute: same greedy tokens
     assert batch.result().completion_tokens == NEW
     assert alone[1].text.startswith(inter.result().text)
+
+
+def test_cpu_engine_thread_count_is_its_own(loaded):
+    """The engine thread runs its forwards with its own intra-op thread count (a core is left
+    to the rest of the stack by default); the process around it keeps torch's setting."""
+    assert resolve_cpu_threads(3) == 3
+    usable = len(os.sched_getaffinity(0))
+    assert resolve_cpu_threads() == max(1, min(torch.get_num_threads(), usable - 1))
+    before = torch.get_num_threads()
+    want = 1 if before > 1 else 2
+    eng = Engine(loaded, max_batch=2, cpu_threads=want, start=False)
+    seen: list[int] = []
+    prefill = eng.runner.prefill
+
+    def spy(inputs):
+        seen.append(torch.get_num_threads())
+        return prefill(inputs)
+
+    eng.runner.prefill = spy  # type: ignore[method-assign]
+    eng.start()
+    try:
+        eng.generate(PROMPTS[1], max_new_tokens=2)
+    finally:
+        eng.shutdown()
+    assert seen and set(seen) == {want}
+    assert eng.snapshot()["threads"] == want
+    assert torch.get_num_threads() == before
