@@ -22,7 +22,7 @@ def home():
 
 
 @bp.get("/ui/")
-@bp.get("/ui/<any('app.js', 'style.css'):name>")
+@bp.get("/ui/<any('app.js', 'patient.js', 'style.css'):name>")
 def page(name: str = "index.html"):
     resp = send_from_directory(FILES, name, max_age=0)
     resp.headers["Content-Security-Policy"] = CSP

@@ -44,12 +44,27 @@ async function loadTypes() {
     opt.textContent = `${t.name} · ${t.description}`;
     return opt;
   }));
+  const filter = $("recent-type"), chosen = filter.value;
+  filter.replaceChildren(new Option("any", ""), ...types.map((t) => new Option(t.name, t.name)));
+  filter.value = chosen;
 }
 
-// The tenant's latest jobs; also how a mistyped or revoked key shows up at once.
+// The tenant's latest jobs, filtered by state (by the API) and type (here: the API has no type
+// filter, so the latest 100 are narrowed); also how a mistyped or revoked key shows up at once.
 async function loadRecent() {
-  const { jobs } = await api("/v1/jobs?limit=10");
-  $("recent").replaceChildren(...jobs.map((job) => {
+  const state = $("recent-state").value, type = $("recent-type").value;
+  const query = new URLSearchParams({ limit: type ? "100" : "10", ...(state ? { state } : {}) });
+  const { jobs } = await api(`/v1/jobs?${query}`);
+  const shown = jobs.filter((job) => !type || job.type === type).slice(0, 10);
+  if (!shown.length) {
+    const empty = document.createElement("li");
+    empty.className = "muted";
+    empty.textContent = "no jobs match";
+    $("recent").replaceChildren(empty);
+    $("recent-card").hidden = false;
+    return;
+  }
+  $("recent").replaceChildren(...shown.map((job) => {
     const item = document.createElement("li");
     const button = document.createElement("button");
     button.type = "button";
@@ -67,8 +82,10 @@ async function connect() {
   try {
     await Promise.all([loadTypes(), loadRecent()]);
     showMessage("");
+    $("patient-card").hidden = false;
   } catch (e) {
     $("recent-card").hidden = true;
+    $("patient-card").hidden = true;
     showMessage(`This key cannot be used: ${e.message}`);
   }
 }
@@ -77,6 +94,7 @@ function render(event) {
   if (event.state) {
     $("state").textContent = event.state;
     $("state").className = `badge ${event.state}`;
+    $("cancel-btn").hidden = TERMINAL.has(event.state);
   }
   if (event.stage) $("stage").textContent = `stage: ${event.stage}`;
   if (typeof event.progress === "number") $("progress").value = event.progress;
@@ -135,7 +153,7 @@ async function readStream(jobId, lastId, signal, onEvent, onRetry) {
       if (id !== null) lastId = id;
       if (data.length) {
         const event = JSON.parse(data.join("\n"));
-        onEvent(event);
+        onEvent(event, lastId); // the caller keeps the id: a connection that breaks returns nothing
         if (TERMINAL.has(event.state)) terminal = true;
       }
     }
@@ -160,7 +178,8 @@ async function follow(jobId) {
   while (!controller.signal.aborted) {
     try {
       $("connection").textContent = "connected";
-      const outcome = await readStream(jobId, lastId, controller.signal, render, (ms) => { retryMs = ms; });
+      const seen = (event, id) => { render(event); lastId = id; };
+      const outcome = await readStream(jobId, lastId, controller.signal, seen, (ms) => { retryMs = ms; });
       lastId = outcome.lastId;
       if (outcome.terminal) break;
     } catch (e) {
@@ -200,8 +219,24 @@ async function submit(event) {
   }
 }
 
+async function cancelCurrent() {
+  if (!current) return;
+  $("cancel-btn").disabled = true;
+  try {
+    await api(`/v1/jobs/${encodeURIComponent(current.id)}`, { method: "DELETE" });
+  } catch (e) {
+    showMessage(e.message); // e.g. JOB_FINISHED: it ended meanwhile
+  } finally {
+    $("cancel-btn").disabled = false;
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   $("api-key").addEventListener("change", connect);
+  $("cancel-btn").addEventListener("click", cancelCurrent);
+  for (const id of ["recent-state", "recent-type"]) {
+    $(id).addEventListener("change", () => loadRecent().catch((e) => showMessage(e.message)));
+  }
   $("submit-form").addEventListener("submit", submit);
   $("follow-form").addEventListener("submit", (e) => { e.preventDefault(); follow($("job-id").value.trim()); });
 });
