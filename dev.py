@@ -52,8 +52,10 @@ def ensure_env() -> None:
 def _optional_tools() -> None:
     """Debian packages some tests use, installed when we may (root with apt); best effort, and
     the tests that need them skip and say so without them: docker-compose validates
-    docker-compose.yml fully, chromium + chromium-driver drive the browser page (/ui)."""
-    wanted = {"docker-compose": "docker-compose", "chromium": "chromium", "chromedriver": "chromium-driver"}
+    docker-compose.yml fully, chromium + chromium-driver drive the browser page (/ui), curl and jq
+    run the README's examples for EMR integrators and batch users."""
+    wanted = {"docker-compose": "docker-compose", "chromium": "chromium", "chromedriver": "chromium-driver",
+              "curl": "curl", "jq": "jq"}
     missing = " ".join(pkg for tool, pkg in wanted.items() if not shutil.which(tool))
     if not missing or not shutil.which("apt-get") or os.geteuid() != 0:
         return
