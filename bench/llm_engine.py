@@ -42,7 +42,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lora-r", type=int, default=8)
     p.add_argument("--merge", action=argparse.BooleanOptionalAction, default=None,
                    help="merge the LoRA into the weights (default: yes on cuda, no on cpu)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads, baseline and engine (default: torch's / the engine's own)")
     p.add_argument("--skip-baseline", action="store_true")
     p.add_argument("--hf-cb", action="store_true",
                    help="also run transformers' own continuous batching (model.generate_batch)")
@@ -106,11 +107,11 @@ def run_hf(loaded, prompts: list[list[int]], new_tokens: int, batch: int) -> dic
 
 
 def run_engine(loaded, prompts: list[list[int]], new_tokens: int, max_batch: int,
-               max_prefill_tokens: int) -> dict:
+               max_prefill_tokens: int, threads: int = 0) -> dict:
     from llm.engine import Engine
 
     engine = Engine(loaded, max_batch=max_batch, max_prefill_tokens=max_prefill_tokens,
-                    default_max_new_tokens=new_tokens)
+                    default_max_new_tokens=new_tokens, cpu_threads=threads)
     try:
         engine.generate(prompts[0][:16], max_new_tokens=2, ignore_eos=True)  # warm-up
         before = dict(engine.stats)
@@ -127,7 +128,8 @@ def run_engine(loaded, prompts: list[list[int]], new_tokens: int, max_batch: int
     return summarize("engine", wall, [r.total_seconds for r in results],
                      sum(r.completion_tokens for r in results), outputs=[r.token_ids for r in results],
                      cpu_s=cpu_s,
-                     extra={"steps": steps, "mean_batch": round(rows / max(steps, 1), 1)})
+                     extra={"steps": steps, "mean_batch": round(rows / max(steps, 1), 1),
+                            "threads": engine.threads})
 
 
 def run_hf_cb(loaded, prompts: list[list[int]], new_tokens: int, max_batch: int) -> dict:
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         load_s = time.perf_counter() - t0
         vocab = loaded.model.config.vocab_size
         prompts = make_prompts(args.n, prompt_tokens, vocab)
-        engine = run_engine(loaded, prompts, new_tokens, max_batch, max_prefill)
+        engine = run_engine(loaded, prompts, new_tokens, max_batch, max_prefill, args.threads or 0)
         memory = loaded.describe() if gpu else {"device": "cpu"}
         hf_cb = run_hf_cb(loaded, prompts, new_tokens, max_batch) if args.hf_cb else None
         baseline = None
