@@ -36,12 +36,20 @@ async function api(path, options = {}) {
 }
 
 async function loadTypes() {
-  const { analysis_types: types } = await api("/v1/analysis-types");
+  const { analysis_types: types, model } = await api("/v1/analysis-types");
+  // a demo model says so on the page, and which types it was never trained for
+  const notice = $("model-notice");
+  notice.hidden = !(model && model.kind === "demo");
+  if (!notice.hidden) {
+    notice.textContent = `Demo model (${model.name} v${model.version}): not for clinical use. ` +
+      `Trained only for ${(model.answers || []).join(", ")}; other types run but their answers mean nothing.`;
+  }
   const select = $("job-type");
   select.replaceChildren(...types.filter((t) => t.input === "text").map((t) => {
     const opt = document.createElement("option");
     opt.value = t.name;
-    opt.textContent = `${t.name} · ${t.description}`;
+    const untrained = t.model_trained_for_type === false ? " (demo model: not trained for this)" : "";
+    opt.textContent = `${t.name} · ${t.description}${untrained}`;
     return opt;
   }));
   const filter = $("recent-type"), chosen = filter.value;

@@ -106,3 +106,11 @@ def test_errors_are_shown_not_swallowed(browser, web_server, keys):
     field.clear()
     field.send_keys("mq_wrong_key\t")
     WebDriverWait(browser, 20).until(lambda d: "INVALID_API_KEY" in _text(d, "message"))
+
+
+def test_the_page_says_when_a_demo_model_serves(browser, web_server, keys):
+    select = _open(browser, web_server, keys["clinic-a"])
+    notice = browser.find_element("id", "model-notice")
+    assert notice.is_displayed() and "not for clinical use" in notice.text
+    labels = {o.get_attribute("value"): o.text for o in select.options}
+    assert "not trained" in labels["risk"] and "not trained" not in labels["imhi.dr"]
