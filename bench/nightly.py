@@ -43,14 +43,15 @@ def add_entries(c: httpx.Client, entries: int, patients: int) -> None:
     while left > 0:
         n = min(per, left, 1000)
         body = {"entries": [{"entry_id": f"e{i}", "written_at": (base + dt.timedelta(days=i)).isoformat(),
-                             "text": f"Night {i}: {MOODS[(i + p) % len(MOODS)]}."} for i in range(n)]}
+                             "text": f"Night {i} of {p}: {MOODS[(i + p) % len(MOODS)]}."} for i in range(n)]}
         r = c.post(f"/v1/patients/bench-{p}/journal", json=body)
         assert r.status_code in (200, 201), r.text
         left, p = left - n, p + 1
 
 
-def interactive(c_factory, jobs: int, clients: int, new_tokens: int) -> list[float]:
-    """Closed loop: each client submits a job and polls it to its end; returns latencies (s)."""
+def interactive(c_factory, jobs: int, clients: int, new_tokens: int, tag: str) -> list[float]:
+    """Closed loop: each client submits a job and polls it to its end; returns latencies (s).
+    Texts differ by ``tag``: a repeated prompt would be answered from the result cache."""
     latencies: list[float] = []
     lock = threading.Lock()
     counter = iter(range(jobs))
@@ -58,7 +59,7 @@ def interactive(c_factory, jobs: int, clients: int, new_tokens: int) -> list[flo
     def client() -> None:
         with c_factory() as c:
             for i in counter:
-                r = c.post("/v1/jobs", json={"type": "risk", "text": f"Interactive {i}: I feel on edge tonight.",
+                r = c.post("/v1/jobs", json={"type": "risk", "text": f"Interactive {tag}-{i}: I feel on edge tonight.",
                                              "options": {"max_new_tokens": new_tokens}})
                 assert r.status_code == 202, r.text
                 job_id = r.json()["id"]
@@ -97,11 +98,14 @@ def main() -> int:
     ap.add_argument("--shape", default=None, help="tiny | small | 7b; default: the configured (demo or tiny) model")
     ap.add_argument("--dtype", default="auto")
     ap.add_argument("--max-batch", type=int, default=32)
+    ap.add_argument("--lanes", type=int, default=0, help="MINDQ_REANALYSIS_LANES (0: the default)")
+    ap.add_argument("--chunk", type=int, default=8, help="MINDQ_REANALYSIS_CHUNK")
     ap.add_argument("--model-dir", type=Path, default=Path(".mindq/bench-models"))
     args = ap.parse_args()
 
     env = {"MODEL_MAX_BATCH": str(args.max_batch), "MODEL_DTYPE": args.dtype, "MINDQ_GPUS": "auto",
-           "MINDQ_REANALYSIS_MAX_NEW_TOKENS": str(args.new_tokens)}
+           "MINDQ_REANALYSIS_MAX_NEW_TOKENS": str(args.new_tokens), "MINDQ_REANALYSIS_LANES": str(args.lanes),
+           "MINDQ_REANALYSIS_CHUNK": str(args.chunk)}
     if args.shape:
         base, adapter = build_model(args.shape, args.model_dir / args.shape)
         env.update(MODEL_BASE_PATH=str(base), MODEL_ADAPTER_PATH=str(adapter))
@@ -122,8 +126,8 @@ def main() -> int:
             add_entries(c, args.entries, args.patients)
             print(f"stored {args.entries} entries for {args.patients} patients in {time.perf_counter() - t0:.1f} s",
                   flush=True)
-            interactive(client, 4, 1, args.new_tokens)  # warm-up: scrubber, engine, caches of the web process
-            idle = interactive(client, args.interactive_jobs, args.clients, args.new_tokens)
+            interactive(client, 4, 1, args.new_tokens, "warm")  # warm-up: scrubber, engine, caches of the web process
+            idle = interactive(client, args.interactive_jobs, args.clients, args.new_tokens, "idle")
             print(f"idle interactive: p50 {percentile(idle, 50):.2f} s p95 {percentile(idle, 95):.2f} s", flush=True)
 
             r = c.post("/v1/reanalysis-runs", json={"types": ["risk"]})
@@ -140,7 +144,7 @@ def main() -> int:
             during_id = r.json()["id"]
             while c.get(f"/v1/reanalysis-runs/{during_id}").json()["counts"]["done"] < 1:
                 time.sleep(0.2)
-            busy = interactive(client, args.interactive_jobs, args.clients, args.new_tokens)
+            busy = interactive(client, args.interactive_jobs, args.clients, args.new_tokens, "busy")
             during = c.get(f"/v1/reanalysis-runs/{during_id}").json()
             still_going = during["state"] == "running"
             c.delete(f"/v1/reanalysis-runs/{during_id}")
