@@ -69,11 +69,11 @@ def job_events(job_id: str):
     job = service.get(jid, principal.tenant_id)
     if job is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "No such job.")
-    last_id = request.headers.get("Last-Event-ID")
-    if last_id is None:  # the header wins; an empty one is refused like any other malformed id
-        last_id = request.args.get("last_event_id")
-    if last_id is not None and not valid_event_id(last_id):
+    header, query = request.headers.get("Last-Event-ID"), request.args.get("last_event_id")
+    # each one given must be an id (an empty one too); the header wins over the query
+    if any(given is not None and not valid_event_id(given) for given in (header, query)):
         raise ApiError(400, ErrorCode.INVALID_LAST_EVENT_ID, "Last-Event-ID must be an event id from this stream.")
+    last_id = header if header is not None else query
     hub = current_app.extensions["mindq_hub"]
     heartbeat = config.settings().sse_heartbeat
     r = runtime.redis_client()

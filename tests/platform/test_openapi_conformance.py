@@ -196,6 +196,13 @@ def test_last_event_id_is_accepted_exactly_when_the_pattern_matches(call, doc, k
             conform(doc, "GET", f"/v1/jobs/{job['id']}/events", resp)
 
 
+def test_a_bad_last_event_id_in_the_query_is_refused_even_beside_a_good_header(call, keys, web_server):
+    job = call("POST", "/v1/jobs", json={"type": "scrub", "text": "x"}).json()
+    resp = httpx.get(f"{web_server}/v1/jobs/{job['id']}/events", params={"last_event_id": "x"}, timeout=30,
+                     headers={"Authorization": f"Bearer {keys['clinic-a']}", "Last-Event-ID": "0-1"})
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "INVALID_LAST_EVENT_ID"
+
+
 def test_idempotency_key_lengths_are_what_the_document_says(call, doc):
     param = next(p for p in doc["paths"]["/v1/jobs"]["post"]["parameters"] if p["name"] == "Idempotency-Key")
     assert (param["schema"]["minLength"], param["schema"]["maxLength"]) == (1, 255)
