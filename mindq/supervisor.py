@@ -100,8 +100,8 @@ class Supervisor:
         """Notice dead children and start those whose backoff is over; call it about once a second."""
         if self.stopping:
             return
-        now = time.monotonic()
         for child in self.children.values():
+            now = time.monotonic()  # per child: restarting the one before may have taken seconds
             code = child.returncode()
             if code is None:
                 if child.due is None and child.failures and now - child.started_at > STABLE_AFTER_S:
