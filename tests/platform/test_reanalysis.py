@@ -251,3 +251,31 @@ def test_a_planted_deterioration_raises_flags_and_a_signed_callback(api, key, ll
     assert json.loads(body) == {"event": "reanalysis.flags", "run_id": run["id"], "state": "succeeded",
                                 "flags_raised": 5, "links": {"self": f"/v1/reanalysis-runs/{run['id']}"}}
     assert patient.encode() not in body and b"harder" not in body
+
+
+def test_the_nightly_firing_and_the_cli_each_start_one_run(api, llm_worker, capsys):
+    from mindq.cli import main
+
+    engine = runtime.db()
+    name = f"clinic-night-{uuid.uuid4().hex[:6]}"
+    tenant = tenants.ensure_tenant(engine, name)
+    key = tenants.add_key(engine, tenant, scopes=("journals:write", "journals:read"))
+    patient = _journal(api, key, 6)
+    store = runtime.journals()
+    store.set_schedule(tenant, time_zone="Europe/Oslo", types=["risk"], callback_url=None, enabled=True)
+    # 01:05 UTC is 02:05 in Oslo: MINDQ_NIGHTLY_CRON (0 2 * * *) fired five minutes ago there only
+    now = dt.datetime(2026, 12, 2, 1, 5, tzinfo=dt.UTC)
+    assert reanalysis.fire_nightly(now) == 1
+    assert reanalysis.fire_nightly(now + dt.timedelta(minutes=1)) == 0  # the next tick: the same firing
+    nightly = store.recent_runs(tenant)
+    assert [(r["trigger"], sorted(r["versions"])) for r in nightly] == [("nightly", ["risk"])]
+    assert _wait_run(api, key, str(nightly[0]["id"]))["counts"]["done"] == 6
+    # the terminal: a run of the tenant's types, followed to its end with a progress bar
+    _journal(api, key, 3)
+    assert main(["journals", "reanalyze", "--tenant", name, "--since", "2026-10-02"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    (run,) = out["runs"]
+    assert run["trigger"] == "cli" and run["state"] == "succeeded" and run["types"] == ["risk"]
+    assert run["counts"] == {"selected": 2, "done": 2, "failed": 0}  # the new patient's entries since Oct 2
+    assert len(_analyses([patient])) == 6
+
