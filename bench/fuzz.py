@@ -120,13 +120,15 @@ def main() -> int:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--no-worker", action="store_true", help="no cpu worker: every job stays queued")
     parser.add_argument("--paths", help="only the operations whose path matches this regex")
+    parser.add_argument("--exclude-paths", help="leave out the operations whose path matches this regex")
     parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="mindq-fuzz-"))
     if args.api:
         if not args.key:
             parser.error("--api needs --key")
-        result = run(args.api, args.key, args.examples, workdir, args.seed, args.phases, paths=args.paths)
+        result = run(args.api, args.key, args.examples, workdir, args.seed, args.phases, paths=args.paths,
+                     exclude_paths=args.exclude_paths)
     else:
         from bench.harness import stack, start, wait_http, wait_worker
 
@@ -136,7 +138,8 @@ def main() -> int:
             if not args.no_worker:  # jobs then run to their end, so results and finished jobs are fuzzed too
                 start(ctx, "worker", "cpu", log="worker-cpu")
                 wait_worker("cpu@", 900)  # it trains the default forecasting models first
-            result = run(ctx["api"], _admin_key(), args.examples, workdir, args.seed, args.phases, paths=args.paths)
+            result = run(ctx["api"], _admin_key(), args.examples, workdir, args.seed, args.phases, paths=args.paths,
+                     exclude_paths=args.exclude_paths)
     print(result["output"][-6000:] if result["cases"] == 0 or result["failures"] else "")
     print(json.dumps({k: result[k] for k in ("operations", "cases", "server_errors", "schema_violations", "failures",
                                              "failing_operations", "errors", "seconds", "exit_code", "report")},
