@@ -26,6 +26,7 @@ from tasks.callbacks import blocked_reason as callback_blocked
 
 bp = Blueprint("journals", __name__)
 MAX_REF = 128
+YEARS = (1900, 2200)  # dates outside are typos, and a year-1 date with an offset has no UTC form
 TERMINAL_EVENT_WAIT_S = 2.0
 
 
@@ -53,6 +54,9 @@ def add_entries(patient_ref: str):
         if len(entry.text) > max_chars:
             raise ApiError(422, ErrorCode.TEXT_TOO_LONG, f"'text' exceeds {max_chars} characters.",
                            {"field": f"entries.{i}.text", "limit": max_chars, "length": len(entry.text)})
+        if not YEARS[0] <= entry.written_at.year <= YEARS[1]:
+            raise ApiError(422, ErrorCode.VALIDATION_ERROR, f"written_at must fall in the years {YEARS[0]}-{YEARS[1]}.",
+                           {"field": f"entries.{i}.written_at"})
         if entry.entry_id in seen:
             raise ApiError(422, ErrorCode.VALIDATION_ERROR, "An entry_id appears twice in the request.",
                            {"field": f"entries.{i}.entry_id"})
@@ -117,6 +121,9 @@ def create_run():
     if req.patient_refs is not None and any(not p.strip() or len(p) > MAX_REF for p in req.patient_refs):
         raise ApiError(422, ErrorCode.VALIDATION_ERROR, f"Each patient ref must be 1-{MAX_REF} characters.",
                        {"field": "patient_refs"})
+    if req.since is not None and not YEARS[0] <= req.since.year <= YEARS[1]:
+        raise ApiError(422, ErrorCode.VALIDATION_ERROR, f"since must fall in the years {YEARS[0]}-{YEARS[1]}.",
+                       {"field": "since"})
     callback_url = str(req.callback_url) if req.callback_url else None
     if callback_url and (why := callback_blocked(callback_url, resolve=False)):
         raise ApiError(422, ErrorCode.INVALID_CALLBACK_URL, f"callback_url is not allowed: {why}.")

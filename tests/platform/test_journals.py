@@ -79,6 +79,7 @@ def test_another_tenants_patient_is_not_found_and_scopes_are_required(api, jkeys
     ({"entry_id": "x", "written_at": "2026-11-01T08:00:00", "text": "no time zone"}, "VALIDATION_ERROR"),
     ({"entry_id": "x", "written_at": "2026-11-01T08:00:00Z", "text": "   "}, "MISSING_TEXT"),
     ({"entry_id": "x", "written_at": "2026-11-01T08:00:00Z"}, "VALIDATION_ERROR"),
+    ({"entry_id": "x", "written_at": "0001-01-01T00:00:00+14:00", "text": "t"}, "VALIDATION_ERROR"),
     ({"entry_id": "x", "written_at": "2026-11-01T08:00:00Z", "text": "t", "extra": 1}, "VALIDATION_ERROR"),
 ])
 def test_bad_entries_are_422_without_echo(api, jkeys, entry, code):
