@@ -113,7 +113,10 @@ FHIR_PATHS: dict = {
         "operationId": "fhirCreateTask",
         "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
                         "schema": {"type": "string", "maxLength": 255}}],
-        "requestBody": {"required": True, "content": {"application/fhir+json": {"schema": {"type": "object"}}}},
+        "requestBody": {"required": True, "content": {"application/fhir+json": {"schema": {
+            "type": "object", "required": ["resourceType", "status", "intent", "code"],
+            "properties": {"resourceType": {"const": "Task"}, "status": {"type": "string"},
+                           "intent": {"type": "string"}, "code": {"type": "object"}}}}}},
         "responses": {"201": _fhir("Task; Location points at it"), "200": _fhir("Replay of the same Idempotency-Key"),
                       **_OUTCOME}}},
     "/fhir/r4/Task/{task_id}": {"get": {

@@ -18,11 +18,12 @@ class FhirProblem(Exception):
     """A request the facade refuses: its status, stable code, message and where (FHIRPath)."""
 
     def __init__(self, status: int, code: ErrorCode, message: str, expression: list[str] | None = None,
-                 details: dict[str, Any] | None = None):
+                 details: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.expression = expression or []
         self.details = details or {}
+        self.headers = headers or {}
 
 
 def operation_outcome(status: int, code: str, message: str, expression: list[str] | None = None,

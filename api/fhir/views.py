@@ -29,7 +29,6 @@ MEDIA_TYPES = (codes.FHIR_JSON, "application/json")
 # where a field of the job request came from in the Task, for OperationOutcome.issue.expression
 FIELD_PATHS = {"type": "Task.code", "text": "Task.input", "previous_text": "Task.input", "payload": "Task.contained",
                "patient_ref": "Task.for", "priority": "Task.priority", "options": "Task.input"}
-RESOURCES = ("Task", "metadata")
 
 
 def _fhir(body: str | dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -72,10 +71,16 @@ def read_task(task_id: str):
 @bp.route("/", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(rest: str = ""):
-    head = rest.split("/", 1)[0]
-    if head in RESOURCES and rest.count("/") <= 1:
-        raise FhirProblem(405, ErrorCode.METHOD_NOT_ALLOWED, "This interaction is not supported; see /fhir/r4/metadata.")
+    parts = rest.split("/")
+    allowed = _ALLOWED.get(parts[0] if len(parts) == 1 else f"{parts[0]}/<id>" if len(parts) == 2 else "")
+    if allowed:
+        raise FhirProblem(405, ErrorCode.METHOD_NOT_ALLOWED, "This interaction is not supported; see /fhir/r4/metadata.",
+                          headers={"Allow": allowed})
     raise FhirProblem(404, ErrorCode.NOT_FOUND, "No such resource type or endpoint; see /fhir/r4/metadata.")
+
+
+# what each resource path supports, for the Allow header of a 405
+_ALLOWED = {"Task": "POST", "Task/<id>": "GET", "metadata": "GET"}
 
 
 def _links(job_id: str) -> dict[str, str]:
@@ -93,7 +98,7 @@ def _patient_ref(reads: Any, job: dict) -> str | None:
 
 @bp.errorhandler(FhirProblem)
 def _problem(exc: FhirProblem):
-    return _fhir(operation_outcome(exc.status, exc.code, exc.message, exc.expression), exc.status)
+    return _fhir(operation_outcome(exc.status, exc.code, exc.message, exc.expression), exc.status, exc.headers)
 
 
 @bp.errorhandler(ApiError)

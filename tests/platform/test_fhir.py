@@ -227,8 +227,10 @@ def test_protocol_errors_are_operation_outcomes(fhir, keys):
     for path in (f"/Task/{uuid.uuid4()}", "/Task/not-a-uuid", "/Patient/1", "/"):
         status, body, _ = fhir("GET", path)
         assert status == 404 and outcome(body, status, "NOT_FOUND")["code"] == "not-found", path
-    status, body, _ = fhir("PUT", "/Task", text_task("risk", "x"))
-    assert status == 405 and outcome(body, status, "METHOD_NOT_ALLOWED")
+    status, body, headers = fhir("PUT", "/Task", text_task("risk", "x"))
+    assert status == 405 and outcome(body, status, "METHOD_NOT_ALLOWED") and headers["Allow"] == "POST"
+    status, body, headers = fhir("DELETE", f"/Task/{uuid.uuid4()}")
+    assert status == 405 and headers["Allow"] == "GET"
 
 
 def test_another_tenants_task_is_not_found(fhir, keys, cpu_worker):
