@@ -333,20 +333,32 @@ def deliver_callback(self, run_id: str) -> str:
 
 
 # -- the beat: nightly runs, and runs that went quiet ---------------------------------------------
+class InvalidCron(ValueError):
+    """MINDQ_NIGHTLY_CRON does not parse."""
+
+
 @app.task(name=TICK, ignore_result=True)
 def tick() -> dict[str, int]:
-    return {"started": fire_nightly(utcnow()), "resumed": resume_stalled()}
+    try:
+        started = fire_nightly(utcnow())
+    except InvalidCron:  # a configuration error must not stop quiet runs from being resumed
+        log.error("MINDQ_NIGHTLY_CRON does not parse; no nightly runs", extra={"error_code": ErrorCode.INVALID_CRON})
+        started = 0
+    return {"started": started, "resumed": resume_stalled()}
 
 
 def nightly_schedule(cron: str) -> crontab:
-    """MINDQ_NIGHTLY_CRON, five fields (minute hour day-of-month month day-of-week). ValueError
-    when it does not parse."""
+    """MINDQ_NIGHTLY_CRON, five fields (minute hour day-of-month month day-of-week). InvalidCron
+    (a ValueError) when it does not parse."""
     fields = cron.split()
     if len(fields) != 5:
-        raise ValueError("a cron expression has five fields")
+        raise InvalidCron("a cron expression has five fields")
     minute, hour, day_of_month, month, day_of_week = fields
-    return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month,
-                   day_of_week=day_of_week)
+    try:
+        return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month,
+                       day_of_week=day_of_week)
+    except ValueError as exc:
+        raise InvalidCron(str(exc)) from None
 
 
 def firings(cron: crontab, tz: zoneinfo.ZoneInfo, now: dt.datetime, lookback_min: int) -> list[dt.datetime]:

@@ -171,8 +171,9 @@ def test_nightly_firings_follow_the_tenant_time_zone():
     now = dt.datetime(2026, 12, 2, 1, 40, tzinfo=dt.UTC)  # 02:40 in Oslo
     assert [f.strftime("%H:%M") for f in reanalysis.firings(cron, oslo, now, 15)] == ["02:30"]
     assert reanalysis.firings(cron, zoneinfo.ZoneInfo("UTC"), now, 15) == []
-    with pytest.raises(ValueError):
-        reanalysis.nightly_schedule("30 2 * *")
+    for bad in ("30 2 * *", "99 2 * * *"):
+        with pytest.raises(reanalysis.InvalidCron):
+            reanalysis.nightly_schedule(bad)
     weekdays = reanalysis.nightly_schedule("0 3 * * 1-5")  # Monday to Friday
     saturday = dt.datetime(2026, 12, 5, 3, 0, tzinfo=dt.UTC)
     assert reanalysis.firings(weekdays, zoneinfo.ZoneInfo("UTC"), saturday, 0) == []
