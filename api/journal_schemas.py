@@ -3,11 +3,26 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+# what the API accepts, stated where JSON Schema can: a date-time string of the years 1900-2199 (not a
+# number of seconds since 1970), a ref or text with a character other than a space
+YEAR_PATTERN = "^(19|2[01])[0-9]{2}-"
+NOT_BLANK = "\\S"
+MAX_REF = 128
+
+
+def _text_only(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("an ISO 8601 date-time string is expected")
+    return value
+
+
+Stamp = Annotated[AwareDatetime, BeforeValidator(_text_only), Field(json_schema_extra={"pattern": YEAR_PATTERN})]
+PatientRef = Annotated[str, StringConstraints(min_length=1, max_length=MAX_REF, pattern=NOT_BLANK)]
 
 
 class JournalEntryIn(BaseModel):
@@ -15,8 +30,9 @@ class JournalEntryIn(BaseModel):
 
     entry_id: str = Field(min_length=1, max_length=200, description="The client's id of the entry; stored as a keyed hash "
                           "and encrypted")
-    written_at: AwareDatetime = Field(description="When the patient wrote it (ISO 8601 with a time zone)")
-    text: str = Field(description="The entry's text; stored encrypted, scrubbed of PHI before any model sees it")
+    written_at: Stamp = Field(description="When the patient wrote it (ISO 8601 with a time zone, years 1900-2199)")
+    text: str = Field(min_length=1, json_schema_extra={"pattern": NOT_BLANK},
+                      description="The entry's text; stored encrypted, scrubbed of PHI before any model sees it")
 
     @field_validator("written_at")
     @classmethod
@@ -88,8 +104,8 @@ class ReanalysisRunCreate(BaseModel):
 
     types: list[str] | None = Field(None, min_length=1, max_length=32,
                                     description="LLM types that read one text; default: the tenant's nightly types")
-    patient_refs: list[str] | None = Field(None, min_length=1, max_length=1000)
-    since: AwareDatetime | None = Field(None, description="Only entries written at or after this")
+    patient_refs: list[PatientRef] | None = Field(None, min_length=1, max_length=1000)
+    since: Stamp | None = Field(None, description="Only entries written at or after this (years 1900-2199)")
     callback_url: AnyHttpUrl | None = Field(None, description="Signed POST when the run raised flags")
 
 

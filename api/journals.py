@@ -15,7 +15,7 @@ from api import auth
 from api.body import json_body, parse
 from api.errors import ApiError
 from api.events import valid_event_id
-from api.journal_schemas import JournalCreate, ReanalysisRunCreate
+from api.journal_schemas import MAX_REF, JournalCreate, JournalEntryIn, ReanalysisRunCreate
 from core import config
 from core.errors import ErrorCode
 from jobstore import events, runtime
@@ -25,8 +25,9 @@ from tasks import reanalysis
 from tasks.callbacks import blocked_reason as callback_blocked
 
 bp = Blueprint("journals", __name__)
-MAX_REF = 128
-YEARS = (1900, 2200)  # dates outside are typos, and a year-1 date with an offset has no UTC form
+# in UTC: the document asks for local years 1900-2199; outside, a date is a typo, and a year-1 date
+# with an offset has no UTC form
+YEARS = (1899, 2200)
 TERMINAL_EVENT_WAIT_S = 2.0
 
 
@@ -46,7 +47,7 @@ def add_entries(patient_ref: str):
     ref = _patient_ref(patient_ref)
     req = parse(JournalCreate, json_body())
     max_chars = config.settings().max_text_chars
-    seen: set[str] = set()
+    seen: dict[str, JournalEntryIn] = {}
     for i, entry in enumerate(req.entries):
         if not entry.text.strip():
             raise ApiError(422, ErrorCode.MISSING_TEXT, "Each entry needs a non-empty 'text'.",
@@ -57,11 +58,12 @@ def add_entries(patient_ref: str):
         if not YEARS[0] <= entry.written_at.year <= YEARS[1]:
             raise ApiError(422, ErrorCode.VALIDATION_ERROR, f"written_at must fall in the years {YEARS[0]}-{YEARS[1]}.",
                            {"field": f"entries.{i}.written_at"})
-        if entry.entry_id in seen:
-            raise ApiError(422, ErrorCode.VALIDATION_ERROR, "An entry_id appears twice in the request.",
-                           {"field": f"entries.{i}.entry_id"})
-        seen.add(entry.entry_id)
-    news = [NewEntry(e.entry_id, e.written_at, e.text) for e in req.entries]
+        if entry.entry_id in seen and seen[entry.entry_id] != entry:
+            # the same entry_id twice with another text or date: as if it had been stored already
+            raise ApiError(409, ErrorCode.JOURNAL_ENTRY_CONFLICT, "An entry_id appears twice in the request "
+                           "with another text or date; nothing was written.", {"conflicts": 1})
+        seen[entry.entry_id] = entry
+    news = [NewEntry(e.entry_id, e.written_at, e.text) for e in seen.values()]  # a repeat is one entry
     try:
         stored = runtime.journals().add_entries(principal.tenant_id, ref, news)
     except EntryConflict as exc:
@@ -118,9 +120,6 @@ def create_run():
         # never echo the names: a client field may hold anything
         raise ApiError(422, ErrorCode.UNKNOWN_ANALYSIS_TYPE, "Unknown or unsupported analysis type(s) for journals.",
                        {"allowed": allowed})
-    if req.patient_refs is not None and any(not p.strip() or len(p) > MAX_REF for p in req.patient_refs):
-        raise ApiError(422, ErrorCode.VALIDATION_ERROR, f"Each patient ref must be 1-{MAX_REF} characters.",
-                       {"field": "patient_refs"})
     if req.since is not None and not YEARS[0] <= req.since.year <= YEARS[1]:
         raise ApiError(422, ErrorCode.VALIDATION_ERROR, f"since must fall in the years {YEARS[0]}-{YEARS[1]}.",
                        {"field": "since"})
@@ -145,9 +144,11 @@ def create_run():
 def list_runs():
     principal = auth.require("journals:read")
     try:
-        limit = min(max(int(request.args.get("limit", "50")), 1), 500)
+        limit = int(request.args.get("limit", "50"))
     except ValueError:
-        raise ApiError(422, ErrorCode.VALIDATION_ERROR, "limit must be an integer.") from None
+        limit = 0
+    if not 1 <= limit <= 500:
+        raise ApiError(422, ErrorCode.VALIDATION_ERROR, "limit must be an integer in 1..500.", {"field": "limit"})
     return jsonify({"runs": [reanalysis.run_view(r) for r in runtime.journals().recent_runs(principal.tenant_id, limit)]})
 
 

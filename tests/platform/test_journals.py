@@ -88,6 +88,17 @@ def test_bad_entries_are_422_without_echo(api, jkeys, entry, code):
     assert "PT-SECRET-REF" not in json.dumps(body) and "no time zone" not in json.dumps(body)
 
 
+def test_an_entry_twice_in_one_request_is_one_entry_or_a_conflict(api, jkeys):
+    patient = f"PT-{uuid.uuid4().hex[:8]}"
+    twice = _entries(2) + _entries(1)
+    status, body, _ = api("POST", f"/v1/patients/{patient}/journal", {"entries": twice}, key=jkeys["a"])
+    assert status == 201 and [e["entry_id"] for e in body["entries"]] == ["e0", "e1"]
+    other = [*_entries(1, start=5), {**_entries(1, start=5)[0], "text": "changed"}]
+    status, body, _ = api("POST", f"/v1/patients/{patient}/journal", {"entries": other}, key=jkeys["a"])
+    assert status == 409 and body["error"]["code"] == "JOURNAL_ENTRY_CONFLICT"
+    assert len(api("GET", f"/v1/patients/{patient}/journal", key=jkeys["a"])[1]["entries"]) == 2
+
+
 def test_bad_run_requests_are_422(api, jkeys):
     status, body, _ = api("POST", "/v1/reanalysis-runs", {"types": ["secret-type-name"]}, key=jkeys["a"])
     assert status == 422 and body["error"]["code"] == "UNKNOWN_ANALYSIS_TYPE"
@@ -96,8 +107,11 @@ def test_bad_run_requests_are_422(api, jkeys):
     assert status == 422  # two-text types cannot read an entry alone
     status, body, _ = api("POST", "/v1/reanalysis-runs", {"callback_url": "http://169.254.169.254/x"}, key=jkeys["a"])
     assert status == 422 and body["error"]["code"] == "INVALID_CALLBACK_URL"
-    status, body, _ = api("POST", "/v1/reanalysis-runs", {"since": "yesterday"}, key=jkeys["a"])
-    assert status == 422 and body["error"]["code"] == "VALIDATION_ERROR"
+    for bad in ({"since": "yesterday"}, {"since": 0}, {"patient_refs": [" "]}, {"types": []}):
+        status, body, _ = api("POST", "/v1/reanalysis-runs", bad, key=jkeys["a"])
+        assert status == 422 and body["error"]["code"] == "VALIDATION_ERROR", bad
+    for limit in ("0", "501", "x"):
+        assert api("GET", f"/v1/reanalysis-runs?limit={limit}", key=jkeys["a"])[0] == 422
 
 
 def _stored_patient(api, key: str, n: int) -> str:
