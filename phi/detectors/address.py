@@ -11,7 +11,7 @@ import re
 
 from .. import anchors, lexicon
 from ..context import label_before
-from .base import Pattern, PatternDetector
+from .base import Pattern, PatternDetector, holds
 
 # USPS street suffixes (and their abbreviations) plus common Indian and British ones
 _SUFFIX = (r"(?:street|streets|st|avenue|ave|av|road|roads|rd|boulevard|blvd|lane|ln|drive|drives|dr|court|courts|ct|"
@@ -163,14 +163,18 @@ class AddressDetector(PatternDetector):
                                                           "hno", "h. no"), trim=_TRAILING, extend=_with_house_number),
         Pattern("keyword-first", _KEYWORD_FIRST, 0.85, at=_keyword_starts, trim=_TRAILING, extend=_with_house_number),
         Pattern("number-keyword", _NUMBER_KEYWORD, 0.85, at=_DIGITS, trim=_TRAILING, extend=_with_house_number),
-        Pattern("turkish-street", _TURKISH, 0.8, needs=("sok", "cad", "cd.", "sk.", "bulvar", "blv", "mah", "yolu"),
+        Pattern("turkish-street", _TURKISH, 0.8, needs=holds(
+                r"[ \t](?:Sokak|Sokağı|Sk\.|Caddesi|Cad\.|Cd\.|Bulvarı|Blv\.|Mahallesi|Mah\.|Yolu)\b",
+                words=("sok", "cad", "cd.", "sk.", "bulvar", "blv", "mah", "yolu")),
                 trim=_TRAILING, extend=_with_house_number),
-        Pattern("unit", _UNIT_ALONE, 0.8, needs=("apt", "apartment", "suite", "ste", "unit", "flat"), trim=_TRAILING,
+        Pattern("unit", _UNIT_ALONE, 0.8, needs=holds(r"(?:apt|apartment|suite|ste|unit|flat)\.?\s*#?\s*[A-Z0-9\-]*\d",
+                re.IGNORECASE, words=("apt", "apartment", "suite", "ste", "unit", "flat")), trim=_TRAILING,
                 extend=_with_house_number),
         Pattern("po-box", _PO_BOX, 0.9, needs=("box",), trim=_TRAILING, extend=_with_house_number),
         Pattern("military", _MILITARY, 0.9, needs=("apo", "fpo", "dpo", "usns", "usnv", "uss ", "uscgc"),
                 trim=_TRAILING, extend=_with_house_number),
-        Pattern("uk-postcode", _UK_POSTCODE, 0.7, trim=_TRAILING, extend=_with_house_number),
+        Pattern("uk-postcode", _UK_POSTCODE, 0.7, needs=holds(r"[A-Z]\d[A-Z\d]?\s*\d[A-Z]{2}"),
+                trim=_TRAILING, extend=_with_house_number),
         Pattern("suffix-after-name", _WORD_NUMBER, 0.8, validate=_ends_like_a_street, extend=_with_street_name),
         Pattern("street-after-address-word", _STREET_AFTER_CONTEXT, 0.85, needs=_ADDRESS_WORDS),
         Pattern("intersection", _INTERSECTION, 0.8, needs=_joins_two_streets),

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from ..context import WINDOW
 from ..spans import PhiSpan
-from .base import Pattern, PatternDetector, value_span
+from .base import Pattern, PatternDetector, holds, value_span
 
 _OLD = r"(?P<v>(?:9\d|1[0-2]\d)(?:\.\d)?)"
 _OLD_NUMBER = re.compile(r"(?<!\d)(?:9\d|1[0-2]\d)(?!\d|,\d|\.\d\d)")
@@ -33,9 +33,9 @@ class AgeDetector(PatternDetector):
     name = "age"
     kind = "AGE"
     patterns = (
-        Pattern("decade", _DECADE, needs=_OLD_WORDS),
-        Pattern("spelled", _SPELLED, needs=_OLD_WORDS),
-        Pattern("word", _WORD, needs=_OLD_WORDS),
+        Pattern("decade", _DECADE, needs=holds(r"\s(?:late\s+|mid\s+)?(?:nineties|90s|100s)", re.IGNORECASE, _OLD_WORDS)),
+        Pattern("spelled", _SPELLED, needs=holds(r"[\-\s](?:years?|yrs?)[\-\s]*(?:old|of\s+age)", re.IGNORECASE, _OLD_WORDS)),
+        Pattern("word", _WORD, needs=holds(r"nonagenarian|centenarian", re.IGNORECASE, _OLD_WORDS)),
     )
     around_number = (
         Pattern("years-old", _YEARS_OLD),

@@ -6,11 +6,12 @@ import re
 from stdnum import iban, luhn
 
 from .. import anchors
-from .base import Pattern, PatternDetector
+from .base import Pattern, PatternDetector, holds
 
 _CARD = re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){12,18}(?![\d\-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b")
 _NOT_DIGIT = re.compile(r"\D")
+_IBAN_PART = holds(r"[A-Z]{2}\d{2}")
 
 
 def _luhn(text: str, start: int, end: int) -> bool:
@@ -29,8 +30,8 @@ class CardDetector(PatternDetector):
         # one digit shape: a valid Luhn checksum, or else a card word nearby
         Pattern("card-luhn", _CARD, 0.95, at=anchors.digit_starts, validate=_luhn),
         Pattern("card-context", _CARD, 0.8, at=anchors.digit_starts, invalidate=_luhn, context=True),
-        Pattern("iban", _IBAN, 0.95, validate=_iban),
-        Pattern("iban-shape", _IBAN, 0.6, invalidate=_iban),
+        Pattern("iban", _IBAN, 0.95, needs=_IBAN_PART, validate=_iban),
+        Pattern("iban-shape", _IBAN, 0.6, needs=_IBAN_PART, invalidate=_iban),
     )
 
     def applies(self, text: str) -> bool:

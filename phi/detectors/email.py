@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from .base import Pattern, PatternDetector
+from .base import Pattern, PatternDetector, holds
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}\b")
 # "name at gmail dot com": how people dodge spam filters in journals
@@ -16,5 +16,7 @@ class EmailDetector(PatternDetector):
     kind = "EMAIL"
     patterns = (
         Pattern("email", _EMAIL, needs=("@",)),
-        Pattern("spelled-out", _SPELLED, 0.8, needs=("(at)", "[at]", " at ")),
+        Pattern("spelled-out", _SPELLED, 0.8, needs=holds(
+            r"(?:\(at\)|\[at\]| at )\s*[\w\-]+\s*(?:\.|\(dot\)|\[dot\]| dot )\s*(?:com|org|net|edu|gov)\b",
+            re.IGNORECASE, words=("(at)", "[at]", " at "))),
     )

@@ -10,7 +10,7 @@ import re
 
 from .. import anchors
 from ..context import label_before
-from .base import Pattern, PatternDetector
+from .base import Pattern, PatternDetector, holds
 
 _MRN_WORDS = (r"mrn|medical\s+record(?:\s+(?:number|no|num))?|med\s+rec|record\s*(?:number|no|num|#)|"
               r"chart(?:\s+(?:number|no|num))?|patient\s+id|pt\s+id|patient\s+number|hospital\s+(?:number|no)|"
@@ -90,8 +90,8 @@ class IdentifierDetector(PatternDetector):
         Pattern("mrn-context", _CANDIDATE, 0.95, kind="MRN", at=_token_starts, validate=_mrn_label, invalidate=_short),
         Pattern("id-context", _CANDIDATE, 0.95, at=_token_starts, validate=_id_label, invalidate=_short_or_mrn),
         Pattern("long-number", _LONG_NUMBER, 0.5, at=anchors.digit_starts),
-        Pattern("alphanumeric-code", _CODE, 0.5),
-        Pattern("hash-number", _HASH_NUMBER, 0.5, needs=("#",)),
+        Pattern("alphanumeric-code", _CODE, 0.5, needs=holds(r"[A-Z](?:[A-Z\-]*\d){5}")),
+        Pattern("hash-number", _HASH_NUMBER, 0.5, needs=holds(r"#\s?\d{4}")),
     )
 
     def applies(self, text: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from .base import Pattern, PatternDetector
+from .base import Pattern, PatternDetector, holds
 
 _V4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]\d)")
 _V6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
@@ -34,6 +34,6 @@ class IpDetector(PatternDetector):
     name = "ip"
     kind = "IP"
     patterns = (
-        Pattern("ipv4", _V4, needs=(".",), validate=_valid),
+        Pattern("ipv4", _V4, needs=holds(r"\d\.\d{1,3}\.\d{1,3}\.\d", words=(".",)), validate=_valid),
         Pattern("ipv6", _V6, needs=_may_hold_v6, validate=_valid_v6, invalidate=_is_time),
     )

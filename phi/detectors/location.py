@@ -9,7 +9,7 @@ from typing import Any
 from .. import gazetteer, lexicon
 from ..context import after, label_after
 from ..spans import PhiSpan
-from .base import Pattern, PatternDetector
+from .base import Pattern, PatternDetector, holds
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’.][^\W\d_]+)*\.?")
 _CONNECTORS = frozenset("de del la las los le les da do di della des du of on upon am an der im sur el y and".split())
@@ -136,9 +136,11 @@ class LocationDetector(PatternDetector):
         Pattern("state-abbreviation", _STATE_ABBREVIATION, 0.8, validate=_state, invalidate=_degree),
         # "flew to LEPPEN", "originally from ΕΓΚΩΜΗ", "based in Kurzenkirchen": a word no list knows,
         # right after a travel or origin phrase, is a place
-        Pattern("unknown-after-place-phrase", _AFTER_PLACE_PHRASE, 0.7, needs=_PLACE_PHRASE_WORDS,
+        Pattern("unknown-after-place-phrase", _AFTER_PLACE_PHRASE, 0.7,
+                needs=holds(_AFTER_PLACE_PHRASE.pattern[2:], re.IGNORECASE, _PLACE_PHRASE_WORDS),
                 validate=_unknown_word),
-        Pattern("facility", _FACILITY, 0.9, needs=(*_FACILITY_WORDS, " va"), invalidate=_generic_facility),
+        Pattern("facility", _FACILITY, 0.9, needs=holds(r"\s" + _FACILITY_HEAD + r"\b", words=(*_FACILITY_WORDS, " va")),
+                invalidate=_generic_facility),
         Pattern("facility-lowercase", _FACILITY_LOWER, 0.8, needs=("hospital", "medical", "clinic")),
         Pattern("saint-possessive", _SAINT_POSSESSIVE, 0.8, needs=_names_a_saint),
         Pattern("hospital-abbreviation", _HOSPITAL_ABBREVIATION, 0.8, at=_move_starts, needs=_MOVE_WORDS,
@@ -161,15 +163,18 @@ class LocationDetector(PatternDetector):
 
     def _places(self, text: str) -> Iterator[PhiSpan]:
         tokens = list(_TOKEN.finditer(text))
+        first_words = self.gaz.first_words
         i = 0
         while i < len(tokens):
             first = tokens[i].group()
-            # lower-case place names only right after "in", "to", "from"...: "moved to denver"
-            lowercase_ok = i > 0 and tokens[i - 1].group().lower() in _PLACE_WORDS and \
-                text[tokens[i - 1].end():tokens[i].start()] == " "
             hit = None
-            if (first[0].isupper() or lowercase_ok) and first.rstrip(".").lower() in self.gaz.first_words:
-                hit = self._longest_place(text, tokens, i, lowercase_ok)
+            lowercase_ok = False
+            if first.rstrip(".").lower() in first_words:  # the rare token that can start a place: look closer
+                # lower-case place names only right after "in", "to", "from"...: "moved to denver"
+                lowercase_ok = i > 0 and tokens[i - 1].group().lower() in _PLACE_WORDS and \
+                    text[tokens[i - 1].end():tokens[i].start()] == " "
+                if first[0].isupper() or lowercase_ok:
+                    hit = self._longest_place(text, tokens, i, lowercase_ok)
             if not hit:
                 i += 1
                 continue

@@ -25,7 +25,7 @@ from typing import Any
 from .. import lexicon
 from ..context import after, before, label_after
 from ..spans import PhiSpan
-from .base import Pattern, PatternDetector
+from .base import Pattern, PatternDetector, holds
 
 _TITLES = lexicon.word_list("name_titles.txt")
 _KIN = lexicon.word_list("name_kin.txt")
@@ -558,8 +558,9 @@ class NameDetector(PatternDetector):
     name = "name"
     kind = "NAME"
     patterns = (
-        Pattern("initials", _INITIALS, 0.8, needs=(".",), validate=_after_signing_word),
-        Pattern("signature", _SIGNATURE, 0.8, needs=_SIGNATURE_NEEDS, validate=_signed_surname),
+        Pattern("initials", _INITIALS, 0.8, needs=holds(r"[A-Z]\.[ ]?[A-Z]\.", words=(".",)), validate=_after_signing_word),
+        Pattern("signature", _SIGNATURE, 0.8, needs=holds(r"[ ](?:" + _CREDENTIALS + r")\b(?![.\-/]\w)", re.IGNORECASE,
+                                                        _SIGNATURE_NEEDS), validate=_signed_surname),
     )
 
     def __init__(self, **kwargs: Any) -> None:

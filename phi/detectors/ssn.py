@@ -5,7 +5,7 @@ import re
 
 from .. import anchors
 from ..context import before
-from .base import Pattern, PatternDetector
+from .base import Pattern, PatternDetector, holds
 
 _DASHED = re.compile(r"(?<![\w\-])\d{3}-\d{2}-\d{4}(?![\w\-])")
 _SPACED = re.compile(r"(?<![\w\-])\d{3}[ .]\d{2}[ .]\d{4}(?![\w\-])")
@@ -36,7 +36,7 @@ class SsnDetector(PatternDetector):
         Pattern("dashed", _DASHED, at=anchors.digit_starts, invalidate=_area_000),
         Pattern("spaced", _SPACED, 0.9, at=anchors.digit_starts, context=True),
         Pattern("plain", _PLAIN, 0.9, at=anchors.digit_starts, context=True),
-        Pattern("masked", _MASKED, 0.9, context=True),
+        Pattern("masked", _MASKED, 0.9, needs=holds(r"[\dxX*#]{2}[\- ]?\d{4}(?![\w\-])"), context=True),
         Pattern("ending-in", _ENDING_IN, 0.85, needs=_says_ending),
         Pattern("last-four", _LAST4, 0.8, needs=("last",), context=True, validate=_after_last),
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from .base import Pattern, PatternDetector
+from .base import Pattern, PatternDetector, holds
 
 _TLDS = ("com|org|net|edu|gov|mil|int|info|biz|io|co|us|uk|ca|au|de|fr|es|it|nl|be|ch|at|se|no|dk|fi|"
          "pl|cz|pt|ie|nz|in|jp|cn|br|mx|ru|hu|gr|ro|ee|lv|lt|cy|sk|si|hr|is|za|me|tv|ly|app|dev|health|"
@@ -26,9 +26,10 @@ class UrlDetector(PatternDetector):
     name = "url"
     kind = "URL"
     patterns = (
-        Pattern("scheme", _SCHEME, trim=_TRAILING),
-        Pattern("www", _WWW, trim=_TRAILING),
-        Pattern("bare-domain", _BARE, 0.8, trim=_TRAILING, invalidate=_looks_like_abbreviation),
+        Pattern("scheme", _SCHEME, needs=("://",), trim=_TRAILING),
+        Pattern("www", _WWW, needs=holds(r"www\.", re.IGNORECASE), trim=_TRAILING),
+        Pattern("bare-domain", _BARE, 0.8, needs=holds(r"\.(?:" + _TLDS + r")\b", re.IGNORECASE),
+                trim=_TRAILING, invalidate=_looks_like_abbreviation),
     )
 
     def applies(self, text: str) -> bool:
