@@ -13,6 +13,8 @@ FINGERPRINTS = {
     # 1.2.1: faster on nursing notes (gates that skip patterns a text cannot hold, a cached measure check,
     # no scrubadub Filth objects); byte-identical output on the generated nursing, clinical and journal sets
     "1.2.1": "fbd654e210c28a85064ce8f3a26957f10c6ef99e8dc587f07d758d2a7e68a46b",
+    # 1.2.2: a cheap literal test before the id-label regexes; same output
+    "1.2.2": "c35a05326c3d7c59ad9235d9d4e4720a4e258f6f7f142d3c3027d2420c25812a",
 }
 _ROOT = Path(phi.__file__).parent
 _SKIPPED = {"__init__.py", "__main__.py", "README.md", "SOURCES.md", "LICENSE.scowl.txt"}
