@@ -25,7 +25,7 @@ from .schemas import H_MAX
 from .stats_members import stats_forecasts
 
 # statsforecast members (``stats_members``) come last; artefacts from before them load with weight 0 there
-STATS_MEMBERS: tuple[str, ...] = ("ses", "theta", "window_average")
+STATS_MEMBERS: tuple[str, ...] = ("ses", "window_average")  # Theta dropped: README, issue 15
 MEMBERS = ("attention", "lightgbm", "last_value", "recent_mean", *STATS_MEMBERS)
 MAX_GRID = 16_000  # weight combinations searched per horizon (the simplex step widens with more members)
 ALPHA = 0.10
