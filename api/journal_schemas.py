@@ -11,7 +11,9 @@ RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # what the API accepts, stated where JSON Schema can: a date-time string of the years 1900-2199 (not a
 # number of seconds since 1970), a ref or text with a character other than a space
 YEAR_PATTERN = "^(19|2[01])[0-9]{2}-"
-NOT_BLANK = "\\S"
+# blank means ASCII spaces only: Python's str.isspace also counts \x1c-\x1f, JSON Schema's \s does not
+BLANK = " \t\n\r\f\v"
+NOT_BLANK = "[^ \\t\\n\\r\\f\\v]"
 MAX_REF = 128
 
 

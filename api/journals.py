@@ -15,7 +15,7 @@ from api import auth
 from api.body import json_body, parse
 from api.errors import ApiError
 from api.events import valid_event_id
-from api.journal_schemas import MAX_REF, JournalCreate, JournalEntryIn, ReanalysisRunCreate
+from api.journal_schemas import BLANK, MAX_REF, JournalCreate, JournalEntryIn, ReanalysisRunCreate
 from core import config
 from core.errors import ErrorCode
 from jobstore import events, runtime
@@ -32,7 +32,7 @@ TERMINAL_EVENT_WAIT_S = 2.0
 
 
 def _patient_ref(value: str) -> str:
-    if not value.strip() or len(value) > MAX_REF:
+    if not value.strip(BLANK) or len(value) > MAX_REF:
         raise ApiError(422, ErrorCode.VALIDATION_ERROR, f"The patient ref must be 1-{MAX_REF} characters.")
     return value
 
@@ -49,7 +49,7 @@ def add_entries(patient_ref: str):
     max_chars = config.settings().max_text_chars
     seen: dict[str, JournalEntryIn] = {}
     for i, entry in enumerate(req.entries):
-        if not entry.text.strip():
+        if not entry.text.strip(BLANK):
             raise ApiError(422, ErrorCode.MISSING_TEXT, "Each entry needs a non-empty 'text'.",
                            {"field": f"entries.{i}.text"})
         if len(entry.text) > max_chars:
@@ -193,9 +193,11 @@ def run_events(run_id: str):
 
     principal = auth.require("journals:read")
     run = _run_or_404(run_id, principal.tenant_id)
-    last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or None
-    if last_id is not None and not valid_event_id(last_id):
+    header, query = request.headers.get("Last-Event-ID"), request.args.get("last_event_id")
+    # as a job's stream: each one given must be an id (an empty one too); the header wins over the query
+    if any(given is not None and not valid_event_id(given) for given in (header, query)):
         raise ApiError(400, ErrorCode.INVALID_LAST_EVENT_ID, "Last-Event-ID must be an event id from this stream.")
+    last_id = header if header is not None else query
     hub = current_app.extensions["mindq_hub"]
     heartbeat = config.settings().sse_heartbeat
     r, store, sid = runtime.redis_client(), runtime.journals(), str(run["id"])

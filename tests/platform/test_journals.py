@@ -112,6 +112,16 @@ def test_bad_run_requests_are_422(api, jkeys):
         assert status == 422 and body["error"]["code"] == "VALIDATION_ERROR", bad
     for limit in ("0", "501", "x"):
         assert api("GET", f"/v1/reanalysis-runs?limit={limit}", key=jkeys["a"])[0] == 422
+    for ref in ("%1E%20", "%20%09"):  # blank is ASCII spaces only, as the document's pattern says
+        expected = 404 if ref == "%1E%20" else 422
+        assert api("GET", f"/v1/patients/{ref}/journal", key=jkeys["a"])[0] == expected
+    status, run, _ = api("POST", "/v1/reanalysis-runs", {"types": ["risk"], "patient_refs": ["PT-nobody"]},
+                         key=jkeys["a"])
+    assert status == 202
+    for header in ("", "soon"):  # an empty Last-Event-ID is not an id either
+        status, body, _ = api("GET", f"/v1/reanalysis-runs/{run['id']}/events", key=jkeys["a"],
+                              headers={"Last-Event-ID": header})
+        assert status == 400 and body["error"]["code"] == "INVALID_LAST_EVENT_ID"
 
 
 def _stored_patient(api, key: str, n: int) -> str:
