@@ -1,4 +1,4 @@
-"""The forecasting ensemble: attention model + LightGBM + two naive members + statsforecast members.
+"""The forecasting ensemble: attention model + LightGBM + two naive members.
 
 Members are combined per horizon with non-negative weights summing to one, chosen by grid
 search on validation patients. Keeping the naive forecasts (last value, mean of recent
@@ -12,7 +12,6 @@ training or weighting.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -22,20 +21,14 @@ from .attention import WindowAttention, predict_attention, train_attention
 from .forecast_features import GBM_FEATURES, ForecastWindows, gbm_base_features, gbm_rows
 from .gating import choose_prior, serve
 from .schemas import H_MAX
-from .stats_members import stats_forecasts
 
-# statsforecast members (``stats_members``) come last; artefacts from before them load with weight 0 there
-STATS_MEMBERS: tuple[str, ...] = ("ses", "window_average")  # Theta dropped: README, issue 15
-MEMBERS = ("attention", "lightgbm", "last_value", "recent_mean", *STATS_MEMBERS)
-MAX_GRID = 16_000  # weight combinations searched per horizon (the simplex step widens with more members)
+MEMBERS = ("attention", "lightgbm", "last_value", "recent_mean")
 ALPHA = 0.10
 POOLED = "*"
 
 
 def _simplex(step: float, k: int) -> np.ndarray:
     n = round(1 / step)
-    while k > 1 and math.comb(n + k - 1, k - 1) > MAX_GRID:
-        n -= 1  # coarser steps keep the search (and its memory) bounded as members are added
     pts = [c for c in itertools.product(range(n + 1), repeat=k - 1) if sum(c) <= n]
     return np.array([[*c, n - sum(c)] for c in pts], dtype=float) / n
 
@@ -76,17 +69,11 @@ class ForecastEnsemble:
     prior_share: np.ndarray  # (H_MAX,) share of the learned move served before a series shows its own record
 
     def members(self, w: ForecastWindows) -> np.ndarray:
-        """(N, H_MAX, len(MEMBERS)) unit-scale member forecasts. A fitted model refits only the statsforecast
-        members it gives weight to (per-series fits are the costly part of serving); the others read as the
-        last value, which their zero weight ignores."""
+        """(N, H_MAX, len(MEMBERS)) unit-scale member forecasts."""
         naive_last = np.repeat(w.last[:, None], H_MAX, 1)
         naive_mean = np.repeat(w.recent_mean[:, None], H_MAX, 1)
-        fitted = self.weights.any()
-        used = tuple(m for j, m in enumerate(STATS_MEMBERS, 4) if not fitted or self.weights[:, j].any())
-        stats = stats_forecasts(w, used)
-        cols = [stats[:, :, used.index(m)] if m in used else naive_last for m in STATS_MEMBERS]
         return np.stack([predict_attention(self.attention, w), predict_lightgbm(self.booster, w),
-                         naive_last, naive_mean, *cols], -1)
+                         naive_last, naive_mean], -1)
 
     def point(self, w: ForecastWindows, members: np.ndarray | None = None) -> np.ndarray:
         m = self.members(w) if members is None else members
@@ -107,9 +94,8 @@ def choose_weights(members: np.ndarray, targets: np.ndarray, step: float = 0.05)
     weights = np.zeros((H_MAX, members.shape[-1]))
     for h in range(H_MAX):
         known = ~np.isnan(targets[:, h])
-        m, y = members[known, h, :], targets[known, h]
-        mae = np.concatenate([np.abs(m @ g.T - y[:, None]).mean(0)  # (n, chunk) at a time: bounded memory
-                              for g in np.array_split(grid, max(1, len(grid) * len(y) // 20_000_000 + 1))])
+        combo = members[known, h, :] @ grid.T  # (n, n_grid)
+        mae = np.abs(combo - targets[known, h][:, None]).mean(0)
         weights[h] = grid[int(np.argmin(mae))]
     return weights
 

@@ -234,13 +234,7 @@ def load(kind: Kind, path: Path) -> ForecastPredictor | DeteriorationPredictor:
         attention.eval()
         booster = lgb.Booster(model_str=(path / "lightgbm.txt").read_text())
         # artefacts from before the per-series fallback get it too (prior 0): it keeps them near the last value
-        weights = np.zeros((H_MAX, len(MEMBERS)))  # members the artefact does not name weigh 0
-        for j, m in enumerate(spec["members"]):
-            if m in MEMBERS:
-                weights[:, MEMBERS.index(m)] = np.array(spec["weights"])[:, j]
-            elif np.any(np.array(spec["weights"])[:, j]):
-                raise ArtefactError(f"{path} gives weight to member {m!r}, which this version does not have")
-        model = ForecastEnsemble(attention, booster, weights, spec["conformal_half_width_unit"],
+        model = ForecastEnsemble(attention, booster, np.array(spec["weights"]), spec["conformal_half_width_unit"],
                                  np.array(spec.get("prior_share", [0.0] * H_MAX), float))
         return ForecastPredictor(model, info.name, info.version)
     if spec.get("format") != DETERIORATION_FORMAT:
