@@ -19,7 +19,7 @@ from core import config
 from jobstore import runtime, tenants
 from tasks import reanalysis
 from tasks.journal_flags import detect
-from tests.platform.conftest import LLM_WORKER, read_sse, start_llm_worker, wait_until, worker_alive
+from tests.platform.conftest import LLM_WORKER, read_sse, wait_until, worker_alive
 from tests.platform.test_phi_canary import CANARIES, _leaks, _postgres_dump, _redis_dump
 
 # a few minutes on an idle two-core machine; a busy one (every helper's tests at once) needs more
@@ -37,20 +37,6 @@ def budget(platform_env):
     config.use(dataclasses.replace(before, reanalysis_max_new_tokens=BUDGET, reanalysis_lanes=2))
     yield
     config.use(before)
-
-
-@pytest.fixture(scope="module")
-def llm_worker(proc_env, log_dir, tiny_model):
-    """The production gpu worker (CPU fallback), given longer than the session's to start: on a
-    busy two-core machine loading torch, the model and the scrubber takes minutes."""
-    proc = start_llm_worker(proc_env, log_dir, wait=False)
-    try:
-        wait_until(lambda: worker_alive(LLM_WORKER) or proc.popen.poll() is not None, 400,
-                   what="llm worker heartbeat")
-        assert proc.popen.poll() is None, proc.log_text()[-3000:]
-        yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture(scope="module")
