@@ -153,7 +153,7 @@ def test_recent_jobs_filter_and_cancel(browser, web_server, api, clinician, llm_
 
     # a queue of LLM work, so the last job is still waiting when the clinician cancels it
     ids = [api("POST", "/v1/jobs", {"type": "depression", "text": f"I have felt low for weeks ({i})",
-                                    "options": {"max_new_tokens": 48}}, key=clinician)[1]["id"] for i in range(16)]
+                                    "options": {"max_new_tokens": 48}}, key=clinician)[1]["id"] for i in range(64)]
     _open(browser, web_server, clinician)
     browser.find_element("id", "job-id").send_keys(ids[-1] + "\n")
     WebDriverWait(browser, 20).until(lambda d: d.find_element("id", "cancel-btn").is_displayed())
