@@ -35,8 +35,9 @@ def _send(client: redis.Redis, job_ids: list[str], queue: str, priority: int | N
           grouped: bool = False) -> None:
     """Messages exactly as production sends them (Celery's producer), into database 15: one per
     job, or one for them all (a group of cpu jobs)."""
-    url = client.connection_pool.connection_kwargs
-    settings = dataclasses.replace(load_settings(), redis_url=f"redis://{url['host']}:{url['port']}/15")
+    kw = client.connection_pool.connection_kwargs  # the session's Redis asks for its password
+    url = f"redis://:{kw['password']}@{kw['host']}:{kw['port']}/15"
+    settings = dataclasses.replace(load_settings(), redis_url=url)
     app = make_celery(lambda: settings)
     with app.producer_or_acquire() as producer:
         if grouped:
