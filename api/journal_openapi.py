@@ -12,7 +12,7 @@ AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
 PATIENT = {"name": "patient_ref", "in": "path", "required": True,
            "schema": {"type": "string", "minLength": 1, "maxLength": js.MAX_REF, "pattern": js.NOT_BLANK},
            "description": "The EMR's patient reference; kept only as a keyed hash (and encrypted)"}
-# api.events.valid_event_id's bounds, as the jobs' stream states them
+# api.event_feed.valid_event_id's bounds, as the jobs' stream states them
 EVENT_ID = {"type": "string", "pattern": "^[0-9]{1,19}-[0-9]{1,19}$"}
 RUN_ID = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 

@@ -5,20 +5,17 @@ tenant's patient or run is indistinguishable from a missing one (404).
 """
 from __future__ import annotations
 
-import queue
-import time
 import uuid
 
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from flask import Blueprint, jsonify, request
 
-from api import auth
+from api import auth, event_feed
 from api.body import json_body, parse
 from api.errors import ApiError
-from api.events import valid_event_id
 from api.journal_schemas import BLANK, MAX_REF, JournalCreate, JournalEntryIn, ReanalysisRunCreate
 from core import config
 from core.errors import ErrorCode
-from jobstore import events, runtime
+from jobstore import runtime
 from jobstore.journals import EntryConflict, NewEntry
 from jobstore.tables import TERMINAL_STATES
 from tasks import reanalysis
@@ -28,7 +25,6 @@ bp = Blueprint("journals", __name__)
 # in UTC: the document asks for local years 1900-2199; outside, a date is a typo, and a year-1 date
 # with an offset has no UTC form
 YEARS = (1899, 2200)
-TERMINAL_EVENT_WAIT_S = 2.0
 
 
 def _patient_ref(value: str) -> str:
@@ -170,13 +166,6 @@ def cancel_run(run_id: str):
     return jsonify(reanalysis.run_view(cancelled))
 
 
-def _format(event_id: str, data: dict) -> str:
-    import json
-
-    kind = "end" if events.is_terminal_event(data) else "run"
-    return f"id: {event_id}\nevent: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
-
-
 def _rebuilt_end(run: dict) -> tuple[str, dict]:
     """The terminal event rebuilt from the row when the stream lost it (Redis restart, TTL)."""
     ms = int(run["finished_at"].timestamp() * 1000) if run.get("finished_at") else 0
@@ -189,69 +178,14 @@ def _rebuilt_end(run: dict) -> tuple[str, dict]:
 def run_events(run_id: str):
     """The run's progress as Server-Sent Events, like a job's: history, then live events, a
     heartbeat while idle, and the end; Last-Event-ID resumes after that event."""
-    from api.stream_hub import event_order
-
     principal = auth.require("journals:read")
     run = _run_or_404(run_id, principal.tenant_id)
-    header, query = request.headers.get("Last-Event-ID"), request.args.get("last_event_id")
-    # as a job's stream: each one given must be an id (an empty one too); the header wins over the query
-    if any(given is not None and not valid_event_id(given) for given in (header, query)):
-        raise ApiError(400, ErrorCode.INVALID_LAST_EVENT_ID, "Last-Event-ID must be an event id from this stream.")
-    last_id = header if header is not None else query
-    hub = current_app.extensions["mindq_hub"]
-    heartbeat = config.settings().sse_heartbeat
-    r, store, sid = runtime.redis_client(), runtime.journals(), str(run["id"])
+    store = runtime.journals()
 
     def terminal_row() -> dict | None:
         row = store.run(run["id"])
         return row if row is not None and row["state"] in TERMINAL_STATES else None
 
-    def finish(cursor: str, row: dict):
-        deadline = time.monotonic() + TERMINAL_EVENT_WAIT_S  # the end is announced just after its commit
-        while True:
-            for event_id, data in events.history(r, sid, cursor):
-                cursor = event_id
-                yield _format(event_id, data)
-                if events.is_terminal_event(data):
-                    return
-            if events.stream_has_ended(r, sid) or time.monotonic() >= deadline:
-                break
-            time.sleep(0.05)
-        if not events.stream_has_ended(r, sid):
-            event_id, data = _rebuilt_end(row)
-            if event_order(event_id) > event_order(cursor):
-                yield _format(event_id, data)
-
-    def generate():
-        yield "retry: 2000\n\n"
-        cursor = last_id or "0-0"
-        for event_id, data in events.history(r, sid, cursor):
-            cursor = event_id
-            yield _format(event_id, data)
-            if events.is_terminal_event(data):
-                return
-        row = terminal_row()
-        if row is not None:
-            yield from finish(cursor, row)
-            return
-        sub = hub.subscribe(sid, cursor)
-        try:
-            while True:
-                try:
-                    event_id, data, _text = sub.queue.get(timeout=heartbeat)
-                except queue.Empty:
-                    yield ": heartbeat\n\n"
-                    row = terminal_row()
-                    if row is not None:
-                        yield from finish(cursor, row)
-                        return
-                    continue
-                cursor = event_id
-                yield _format(event_id, data)
-                if events.is_terminal_event(data):
-                    return
-        finally:
-            hub.unsubscribe(sub)
-
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
-    return Response(stream_with_context(generate()), mimetype="text/event-stream", headers=headers)
+    source = event_feed.Source(stream_id=str(run["id"]), terminal_row=terminal_row, rebuilt_end=_rebuilt_end,
+                               log_fields={"run_id": str(run["id"])})
+    return event_feed.response(source)

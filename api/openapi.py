@@ -33,7 +33,7 @@ JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "
 AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
 IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
-# api.events.EVENT_ID: up to 19 digits a half, so that every id the pattern admits Redis can resume after
+# api.event_feed.EVENT_ID: up to 19 digits a half, so that every id the pattern admits Redis can resume after
 EVENT_ID = {"type": "string", "pattern": "^[0-9]{1,19}-[0-9]{1,19}$"}
 SSE_DESCRIPTION = ("text/event-stream: `retry:`, then one event per change, each with an `id:` and a `data:` line "
                    "holding a JSON JobEvent, heartbeat comments while idle; the stream ends after the terminal "

@@ -45,8 +45,9 @@ class Subscription:
 
 
 def format_event(event_id: str, data: dict) -> str:
-    """The SSE wire form of one event, built once however many clients follow the job."""
-    kind = "end" if events.is_terminal_event(data) else "job"
+    """The SSE wire form of one event, built once however many clients follow it: a job's
+    events are named ``job``, a re-analysis run's ``run``, the last one of either ``end``."""
+    kind = "end" if events.is_terminal_event(data) else "run" if "run_id" in data else "job"
     return f"id: {event_id}\nevent: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
