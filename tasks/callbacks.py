@@ -23,6 +23,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from core import config
 from jobstore import runtime
@@ -110,14 +111,25 @@ def notify(job: dict) -> None:
 
 
 class DeliveryFailed(Exception):
-    """A callback that may succeed later (network error, a non-2xx answer): retry it."""
+    """A callback that may succeed later (network error, a non-2xx answer): retry it. Its text
+    is the status or the error's type, for the log."""
 
 
-def post_signed(url: str, body: bytes) -> str:
-    """POST ``body`` signed to ``url`` as ``deliver`` does, for other events (journal flags):
-    "delivered", or "blocked" / "redirected" (permanent); DeliveryFailed when worth retrying."""
-    if blocked_reason(url, resolve=True):
-        return "blocked"
+@dataclass(frozen=True)
+class Delivery:
+    """How a POST ended for good: "delivered", or "blocked" / "redirected" (permanent; redirects
+    are not followed). ``detail`` is for the log: the blocking reason or the HTTP status, never
+    the URL (it may carry a token)."""
+
+    outcome: str
+    detail: str
+
+
+def post_signed(url: str, body: bytes) -> Delivery:
+    """POST ``body`` to ``url`` with its signature; DeliveryFailed when worth retrying."""
+    reason = blocked_reason(url, resolve=True)
+    if reason:
+        return Delivery("blocked", reason)
     req = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json", "X-Mindq-Signature": sign(body), "User-Agent": "mindq-callback/1"})
     try:
@@ -126,12 +138,12 @@ def post_signed(url: str, body: bytes) -> str:
     except urllib.error.HTTPError as exc:
         status = exc.code
         if 300 <= status < 400:
-            return "redirected"
+            return Delivery("redirected", str(status))
     except (urllib.error.URLError, OSError) as exc:
         raise DeliveryFailed(type(exc).__name__) from None
     if status >= 300:
         raise DeliveryFailed(str(status))
-    return "delivered"
+    return Delivery("delivered", str(status))
 
 
 @app.task(name="mindq.callback", bind=True, max_retries=12, ignore_result=True)
@@ -142,25 +154,12 @@ def deliver(self, job_id: str) -> str:
     body = json.dumps({"job_id": job_id, "state": job["state"], "type": job["type"],
                        "finished_at": job["finished_at"].isoformat() if job["finished_at"] else None,
                        "links": {"self": f"/v1/jobs/{job_id}"}}, separators=(",", ":")).encode()
-    reason = blocked_reason(job["callback_url"], resolve=True)
-    if reason:  # permanent: the URL itself is the problem (never logged: it may carry a token)
-        log.warning("callback blocked", extra={"job_id": job_id, "reason": reason})
-        return "blocked"
-    req = urllib.request.Request(job["callback_url"], data=body, method="POST", headers={
-        "Content-Type": "application/json", "X-Mindq-Signature": sign(body), "User-Agent": "mindq-callback/1"})
     try:
-        with _opener.open(req, timeout=10) as resp:
-            status = resp.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-        if 300 <= status < 400:
-            log.warning("callback redirected; redirects are not followed", extra={"job_id": job_id, "status": status})
-            return "redirected"
-    except (urllib.error.URLError, OSError) as exc:
-        log.warning("callback failed", extra={"job_id": job_id, "error_type": type(exc).__name__})
+        sent = post_signed(job["callback_url"], body)
+    except DeliveryFailed as exc:
+        log.warning("callback failed; retried", extra={"job_id": job_id, "error": str(exc)})
         raise self.retry(countdown=min(2 ** self.request.retries, 600)) from None
-    if status >= 300:
-        log.warning("callback refused", extra={"job_id": job_id, "status": status})
-        raise self.retry(countdown=min(2 ** self.request.retries, 600))
-    log.info("callback delivered", extra={"job_id": job_id, "status": status})
-    return "delivered"
+    level = logging.INFO if sent.outcome == "delivered" else logging.WARNING
+    log.log(level, f"callback {sent.outcome}", extra={"job_id": job_id, "detail": sent.detail})
+    return sent.outcome
+

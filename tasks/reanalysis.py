@@ -325,11 +325,12 @@ def deliver_callback(self, run_id: str) -> str:
                        "flags_raised": run["flags_raised"],
                        "links": {"self": f"/v1/reanalysis-runs/{run_id}"}}, separators=(",", ":")).encode()
     try:
-        outcome = callbacks.post_signed(run["callback_url"], body)
-    except callbacks.DeliveryFailed:
+        sent = callbacks.post_signed(run["callback_url"], body)
+    except callbacks.DeliveryFailed as exc:
+        log.warning("reanalysis callback failed; retried", extra={"run_id": run_id, "error": str(exc)})
         raise self.retry(countdown=min(2 ** self.request.retries, 600)) from None
-    log.info("reanalysis callback", extra={"run_id": run_id, "outcome": outcome})
-    return outcome
+    log.info("reanalysis callback", extra={"run_id": run_id, "outcome": sent.outcome, "detail": sent.detail})
+    return sent.outcome
 
 
 # -- the beat: nightly runs, and runs that went quiet ---------------------------------------------
