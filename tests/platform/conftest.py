@@ -2,9 +2,11 @@
 real Redis and PostgreSQL. Their output goes to log files that the PHI canary test reads."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -198,6 +200,38 @@ def api(client, keys):
         return resp.status_code, data, resp.headers
 
     return call
+
+
+def set_consuming(queue: str, hostname: str, on: bool) -> None:
+    """Have the worker ``hostname`` stop (or resume) consuming ``queue``: what it holds it still
+    runs, nothing new reaches it. Retried: the first broadcast after a Redis restart may hit a
+    dead pooled connection."""
+    from tasks.app import app as celery_app
+
+    call = celery_app.control.add_consumer if on else celery_app.control.cancel_consumer
+
+    def sent() -> bool:
+        try:
+            return bool(call(queue, destination=[hostname], reply=True, timeout=5))
+        except Exception:
+            return False
+
+    wait_until(sent, 30, 0.5, what=f"worker to {'resume' if on else 'pause'} consuming {queue}")
+
+
+@contextlib.contextmanager
+def paused(queue: str, hostname: str):
+    """Jobs sent to ``queue`` wait there until the block ends: a job that is deterministically
+    still queued, whatever the speed of the model or the machine."""
+    set_consuming(queue, hostname, on=False)
+    try:
+        yield
+    finally:
+        set_consuming(queue, hostname, on=True)
+
+
+def llm_hostname() -> str:
+    return f"{LLM_WORKER}@{socket.gethostname()}"
 
 
 def wait_job(api, job_id: str, states=("succeeded", "failed", "cancelled"), timeout: float = 120) -> dict:

@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from core import config
 from jobstore import events, runtime
 from jobstore.tables import results
-from tasks.app import app as celery_app
-from tests.platform.conftest import LLM_WORKER, Proc, wait_job, wait_until, worker_alive
+from tests.platform.conftest import LLM_WORKER, Proc, set_consuming, wait_job, wait_until, worker_alive
 
 
 def _one_result_and_one_terminal_event(job_id: str) -> None:
@@ -23,29 +22,16 @@ def _one_result_and_one_terminal_event(job_id: str) -> None:
     assert len(terminal) == 1, f"{job_id}: {len(terminal)} terminal events"
 
 
-def _consumer(queue: str, hostname: str, on: bool) -> None:
-    control = celery_app.control
-    call = control.add_consumer if on else control.cancel_consumer
-
-    def sent() -> bool:
-        try:  # the first broadcast after a Redis restart may hit a dead pooled connection
-            return bool(call(queue, destination=[hostname], reply=True, timeout=5))
-        except Exception:
-            return False
-
-    wait_until(sent, 30, 0.5, what=f"worker to {'resume' if on else 'pause'} consuming {queue}")
-
-
 def test_reconciler_recovers_a_job_whose_message_was_deleted(api, cpu_worker, proc_env, log_dir):
     hostname = "worker-cpu@" + __import__("socket").gethostname()
-    _consumer("cpu", hostname, on=False)
+    set_consuming("cpu", hostname, on=False)
     try:
         _, job, _ = api("POST", "/v1/jobs", {"type": "scrub", "text": "lost message 555-222-3333"})
         r = runtime.redis_client()
         wait_until(lambda: job["id"].encode() in b"".join(r.lrange("cpu", 0, -1)), 10, what="message in queue")
         r.delete("cpu")  # the message is gone; only PostgreSQL still knows the job
     finally:
-        _consumer("cpu", hostname, on=True)
+        set_consuming("cpu", hostname, on=True)
     beat = Proc("beat", [sys.executable, "-m", "celery", "-A", "worker.main", "beat", "-s",
                          str(log_dir / "beat-schedule")], proc_env, log_dir)
     try:
@@ -96,7 +82,7 @@ def test_kill_9_of_a_worker_mid_task_loses_nothing_and_applies_nothing_twice(api
 
 def test_redis_restart_keeps_queued_jobs(api, services, cpu_worker, llm_worker):
     hostname = "worker-cpu@" + __import__("socket").gethostname()
-    _consumer("cpu", hostname, on=False)
+    set_consuming("cpu", hostname, on=False)
     ids = [api("POST", "/v1/jobs", {"type": "scrub", "text": f"survive restart {i} 555-444-{1000 + i}"})[1]["id"]
            for i in range(10)]
     r = runtime.redis_client()
@@ -110,7 +96,7 @@ def test_redis_restart_keeps_queued_jobs(api, services, cpu_worker, llm_worker):
     wait_until(lambda: r.ping(), 20, what="redis back")
     assert r.llen("cpu") >= 10, "queued messages must survive the restart (AOF)"
     wait_until(lambda: worker_alive("worker-cpu"), 30, what="worker reconnect")
-    _consumer("cpu", hostname, on=True)
+    set_consuming("cpu", hostname, on=True)
     for job_id in ids:
         assert wait_job(api, job_id, timeout=120)["state"] == "succeeded"
         _one_result_and_one_terminal_event(job_id)

@@ -18,7 +18,8 @@ import pytest
 from core import config
 from jobstore import runtime, tenants
 from mindq.cli import gunicorn_cmd
-from tests.platform.conftest import Proc, read_sse, wait_until
+from tasks.routing import LLM_INTERACTIVE
+from tests.platform.conftest import Proc, llm_hostname, paused, read_sse, wait_until
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium and chromium-driver are not installed")
@@ -124,9 +125,9 @@ def test_patient_view_plots_analyses_flags_and_a_forecast(browser, web_server, a
     flags = api("GET", f"/v1/patients/{patient}/flags", key=clinician)[1]["flags"]
     labels = [a["label"] or "unparsed" for e in journal for a in e["analyses"]]
     dots = browser.find_elements("css selector", "#timeline circle.analysis")
-    assert [d.get_attribute("data-label") for d in dots] == labels and len(labels) == 5
-    if n_flags:  # the planted labels were served: the climb is what the run saw
-        assert labels == ["low", "low", "medium", "high", "high"]
+    # the run served the planted labels, and the climb raised a flag
+    assert labels == ["low", "low", "medium", "high", "high"] and n_flags >= 1
+    assert [d.get_attribute("data-label") for d in dots] == labels
     attention = sum(label in ("medium", "high") for label in labels)
     assert len(browser.find_elements("css selector", "#timeline circle.analysis.attention")) == attention
     assert len(browser.find_elements("css selector", "#timeline g.flag")) == len(flags) == n_flags
@@ -151,23 +152,22 @@ def test_patient_view_plots_analyses_flags_and_a_forecast(browser, web_server, a
 def test_recent_jobs_filter_and_cancel(browser, web_server, api, clinician, llm_worker):
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    # a queue of LLM work, so the last job is still waiting when the clinician cancels it
-    ids = [api("POST", "/v1/jobs", {"type": "depression", "text": f"I have felt low for weeks ({i})",
-                                    "options": {"max_new_tokens": 48}}, key=clinician)[1]["id"] for i in range(64)]
-    _open(browser, web_server, clinician)
-    browser.find_element("id", "job-id").send_keys(ids[-1] + "\n")
-    WebDriverWait(browser, 20).until(lambda d: d.find_element("id", "cancel-btn").is_displayed())
-    browser.find_element("id", "cancel-btn").click()
-    WebDriverWait(browser, 60).until(lambda d: _text(d, "state") == "cancelled" and _text(d, "connection") == "finished")
+    with paused(LLM_INTERACTIVE, llm_hostname()):  # the job waits in its queue while the clinician cancels it
+        _, job, _ = api("POST", "/v1/jobs", {"type": "depression", "text": "I have felt low for weeks",
+                                             "options": {"max_new_tokens": 48}}, key=clinician)
+        _open(browser, web_server, clinician)
+        browser.find_element("id", "job-id").send_keys(job["id"] + "\n")
+        WebDriverWait(browser, 20).until(lambda d: d.find_element("id", "cancel-btn").is_displayed())
+        browser.find_element("id", "cancel-btn").click()
+        WebDriverWait(browser, 60).until(lambda d: _text(d, "state") == "cancelled"
+                                         and _text(d, "connection") == "finished")
     assert not browser.find_element("id", "cancel-btn").is_displayed()
-    assert api("GET", f"/v1/jobs/{ids[-1]}", key=clinician)[1]["state"] == "cancelled"
+    assert api("GET", f"/v1/jobs/{job['id']}", key=clinician)[1]["state"] == "cancelled"
     Select(browser.find_element("id", "recent-state")).select_by_visible_text("cancelled")
     WebDriverWait(browser, 20).until(lambda d: "depression · cancelled" in _text(d, "recent"))
     assert all("· cancelled" in li.text for li in browser.find_elements("css selector", "#recent li"))
     Select(browser.find_element("id", "recent-type")).select_by_value("scrub")
     WebDriverWait(browser, 20).until(lambda d: _text(d, "recent") == "no jobs match")
-    for job_id in ids:  # leave the llm queue empty for the next tests
-        api("DELETE", f"/v1/jobs/{job_id}", key=clinician)
 
 
 def test_the_page_reconnects_after_the_web_server_restarts(browser, proc_env, log_dir, web_server, api, clinician,
@@ -189,27 +189,24 @@ def test_the_page_reconnects_after_the_web_server_restarts(browser, proc_env, lo
 
     web = start()
     try:
-        # interactive work ahead of it, so the followed (batch) job is still going when the server stops
-        ahead = [api("POST", "/v1/jobs", {"type": "depression", "text": f"Some days are heavy ({i})",
-                                          "options": {"max_new_tokens": 48}}, key=clinician)[1]["id"] for i in range(24)]
-        ids = [*ahead, api("POST", "/v1/jobs", {"type": "depression", "text": "Some days are heavy (last)",
-                                                "priority": "batch", "options": {"max_new_tokens": 48}},
-                           key=clinician)[1]["id"]]
-        _open(browser, url, clinician)
-        browser.find_element("id", "job-id").send_keys(ids[-1] + "\n")
-        WebDriverWait(browser, 20).until(lambda d: len(d.find_elements("css selector", "#events li")) >= 1)
-        web.stop()
-        WebDriverWait(browser, 30).until(lambda d: "reconnecting" in _text(d, "connection"))
-        web = start()
-        WebDriverWait(browser, 240).until(lambda d: _text(d, "connection") == "finished")
+        with paused(LLM_INTERACTIVE, llm_hostname()):  # the job is still queued when the server stops
+            _, job, _ = api("POST", "/v1/jobs", {"type": "depression", "text": "Some days are heavy",
+                                                 "options": {"max_new_tokens": 48}}, key=clinician)
+            _open(browser, url, clinician)
+            browser.find_element("id", "job-id").send_keys(job["id"] + "\n")
+            WebDriverWait(browser, 20).until(lambda d: len(d.find_elements("css selector", "#events li")) >= 1)
+            web.stop()
+            WebDriverWait(browser, 30).until(lambda d: "reconnecting" in _text(d, "connection"))
+        web = start()  # the job runs meanwhile or after: its events reach the page either way
+        WebDriverWait(browser, 120).until(lambda d: _text(d, "connection") == "finished")
     finally:
         web.stop()
     assert _text(browser, "state") == "succeeded"
     shown = [_event_text(li.text) for li in browser.find_elements("css selector", "#events li")]
-    feed = [e["data"] for e in read_sse(f"{web_server}/v1/jobs/{ids[-1]}/events", clinician) if "data" in e]
+    feed = [e["data"] for e in read_sse(f"{web_server}/v1/jobs/{job['id']}/events", clinician) if "data" in e]
     expected = [f"{d['state']} · {d['stage']} · {d['progress']}%"
                 + (f" {d['tokens']}/{d['max_tokens']} tokens" if isinstance(d.get("tokens"), int) else "") for d in feed]
-    assert shown == expected  # every event once, none lost across the restart
+    assert len(feed) > 2 and shown == expected  # every event once, none lost across the restart
 
 
 def _event_text(line: str) -> str:
