@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 
 from jobstore import runtime, tenants
 from mindq.client import Client, Event
-from tests.platform.conftest import wait_until
+from tests.platform.conftest import set_consuming, wait_until
 
 START = dt.date(2026, 1, 5)
 N_LINES = 200
@@ -92,17 +93,21 @@ def test_batch_is_killed_resumed_and_submits_each_line_once(tmp_path, proc_env, 
 
 
 class DropFirstStream(httpx.BaseTransport):
-    """A network that cuts the first event stream after its first event."""
+    """A network that cuts the first event stream after its first event; ``on_reconnect`` runs
+    when the second stream is asked for."""
 
-    def __init__(self):
+    def __init__(self, on_reconnect=lambda: None):
         self.inner = httpx.HTTPTransport()
         self.streams: list[str | None] = []
+        self.on_reconnect = on_reconnect
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         resp = self.inner.handle_request(request)
         if not request.url.path.endswith("/events"):
             return resp
         self.streams.append(request.headers.get("Last-Event-ID"))
+        if len(self.streams) == 2:
+            self.on_reconnect()
         if len(self.streams) > 1:
             return resp
         upstream = resp.stream
@@ -129,12 +134,19 @@ class DropFirstStream(httpx.BaseTransport):
 
 
 def test_client_wait_resumes_with_last_event_id(web_server, keys, cpu_worker):
-    transport = DropFirstStream()
+    # the job waits in its queue until the client has come back: a job done before the first
+    # stream opened would end the wait at the client's status check, with nothing to resume
+    hostname = f"worker-cpu@{socket.gethostname()}"
+    transport = DropFirstStream(on_reconnect=lambda: set_consuming("cpu", hostname, on=True))
     seen: list[Event] = []
-    with Client(web_server, keys["clinic-a"], transport=transport) as mq:
-        job = mq.submit("forecast", payload=series(3))
-        assert job.state in ("queued", "running", "succeeded") and not job.replayed
-        done = mq.wait(job.id, on_event=seen.append, timeout=120)
+    set_consuming("cpu", hostname, on=False)
+    try:
+        with Client(web_server, keys["clinic-a"], transport=transport) as mq:
+            job = mq.submit("forecast", payload=series(3))
+            assert job.state == "queued" and not job.replayed
+            done = mq.wait(job.id, on_event=seen.append, timeout=120)
+    finally:
+        set_consuming("cpu", hostname, on=True)
     assert done.state == "succeeded" and done.result and done.result["forecasts"]
     assert len(transport.streams) >= 2 and transport.streams[0] is None
     assert transport.streams[1] == seen[0].id  # resumed right after the last event it had
