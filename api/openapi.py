@@ -7,6 +7,7 @@ import html
 from pydantic import BaseModel
 
 from api import journal_openapi, openapi_inputs, schemas
+from api.fhir import codes
 from jobstore.tables import JOB_STATES
 
 REF = "#/components/schemas/{model}"
@@ -98,6 +99,15 @@ def _common_errors(paths: dict) -> None:
                     op["responses"].setdefault(code, body)
 
 
+# what JSON Schema here does not say: the FHIR specification's structure and mindq's own rules
+FHIR_TASK_RULES = ("A FHIR R4 Task (hl7.org/fhir/R4/task.html); the schema lists the elements every Task needs. "
+                   "A body that is not a valid R4 Task by that specification is refused with 400 INVALID_RESOURCE, "
+                   "the OperationOutcome naming the elements. A valid Task that is not a job this deployment runs "
+                   "is 422: Task.code needs a coding with system " + codes.ANALYSIS_TYPE + " naming an analysis "
+                   "type (/v1/analysis-types), and the type's input must be there (text as a Task.input attachment "
+                   "or a contained DocumentReference; a series as contained PHQ-9/GAD-7 Observations).")
+
+
 def _fhir(description: str) -> dict:
     return {"description": description, "content": {"application/fhir+json": {"schema": {"type": "object"}}}}
 
@@ -113,10 +123,10 @@ FHIR_PATHS: dict = {
         "operationId": "fhirCreateTask",
         "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
                         "schema": {"type": "string", "maxLength": 255}}],
-        "requestBody": {"required": True, "content": {"application/fhir+json": {"schema": {
-            "type": "object", "required": ["resourceType", "status", "intent", "code"],
-            "properties": {"resourceType": {"const": "Task"}, "status": {"type": "string"},
-                           "intent": {"type": "string"}, "code": {"type": "object"}}}}}},
+        "requestBody": {"required": True, "description": FHIR_TASK_RULES, "content": {"application/fhir+json": {
+            "schema": {"type": "object", "required": ["resourceType", "status", "intent", "code"],
+                       "properties": {"resourceType": {"const": "Task"}, "status": {"enum": list(codes.TASK_STATUSES)},
+                                      "intent": {"enum": list(codes.TASK_INTENTS)}, "code": {"type": "object"}}}}}},
         "responses": {"201": _fhir("Task; Location points at it"), "200": _fhir("Replay of the same Idempotency-Key"),
                       **_OUTCOME}}},
     "/fhir/r4/Task/{task_id}": {"get": {

@@ -43,6 +43,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403",
 include-name = "POST /v1/batches"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 
+# POST /fhir/r4/Task: a 400 or 422 for a body the schema calls valid is judged by bench/fuzz_hooks.py
+# (the FHIR specification and the rules the document states in prose)
+[[operations]]
+include-name = "POST /fhir/r4/Task"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
+
 # a job's events stream until its terminal event: a queued job's stream stays open with heartbeats,
 # so schemathesis reads a few events for a moment and cuts it
 [[operations]]
@@ -52,6 +58,13 @@ max-stream-events = 5
 # schemathesis fills Last-Event-ID from values other responses carried (a bare "0") and still calls
 # the request valid; the API's 400 for an id outside the pattern is checked exactly, value by value,
 # in tests/platform/test_openapi_conformance.py
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
+# a re-analysis run's events, likewise: a run nobody works on stays open with heartbeats
+[[operations]]
+include-name = "GET /v1/reanalysis-runs/{run_id}/events"
+request-timeout = 1
+max-stream-events = 5
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 
 # readiness answers 503 while a queue has no worker: its documented "not ready", not a server error

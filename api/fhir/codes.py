@@ -23,6 +23,12 @@ HL7_RISK = "http://terminology.hl7.org/CodeSystem/risk-probability"
 LOINC_INSTRUMENTS = {"44261-6": "PHQ-9", "69737-5": "GAD-7"}
 INSTRUMENT_LOINC = {v: k for k, v in LOINC_INSTRUMENTS.items()}
 
+# Task.status and Task.intent are required bindings (hl7.org/fhir/R4/task.html): a posted Task
+# must use these codes; fhir.resources checks only that they are codes
+TASK_STATUSES = ("draft", "requested", "received", "accepted", "rejected", "ready", "cancelled", "in-progress",
+                 "on-hold", "failed", "completed", "entered-in-error")
+TASK_INTENTS = ("unknown", "proposal", "plan", "order", "original-order", "reflex-order", "filler-order",
+                "instance-order", "option")
 # job state -> Task.status (the job lifecycle is the contract; FHIR's names for it)
 TASK_STATUS = {"queued": "requested", "running": "in-progress", "succeeded": "completed",
                "failed": "failed", "cancelled": "cancelled"}

@@ -27,7 +27,7 @@ def parse_task(raw: Any) -> Task:
         raise FhirProblem(400, ErrorCode.INVALID_RESOURCE, "The body must be a FHIR Task resource.",
                           ["Task.resourceType"] if isinstance(raw, dict) else None)
     try:
-        return Task.model_validate(raw)
+        task = Task.model_validate(raw)
     except ValidationError as exc:
         where = []
         for err in exc.errors(include_url=False, include_input=False, include_context=False):
@@ -41,6 +41,12 @@ def parse_task(raw: Any) -> Task:
     except (KeyError, TypeError, ValueError):  # e.g. a contained resource of an unknown type
         raise FhirProblem(400, ErrorCode.INVALID_RESOURCE, "The Task is not a valid FHIR R4 resource.",
                           ["Task.contained"]) from None
+    unbound = [path for path, value, allowed in (("Task.status", task.status, codes.TASK_STATUSES),
+                                                 ("Task.intent", task.intent, codes.TASK_INTENTS))
+               if value not in allowed]
+    if unbound:
+        raise FhirProblem(400, ErrorCode.INVALID_RESOURCE, "The Task is not a valid FHIR R4 resource.", unbound)
+    return task
 
 
 def job_request(task: Task, inputs: Mapping[str, str]) -> dict[str, Any]:

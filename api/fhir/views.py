@@ -38,12 +38,12 @@ def _fhir(body: str | dict, status: int = 200, headers: dict[str, str] | None = 
     return resp
 
 
-@bp.get("/metadata")
+@bp.get("/metadata", provide_automatic_options=False)
 def metadata():
     return _fhir(capability_statement(RELEASED))
 
 
-@bp.post("/Task")
+@bp.post("/Task", provide_automatic_options=False)
 def create_task():
     principal = auth.require("jobs:write")
     raw = json_body(MEDIA_TYPES)
@@ -55,7 +55,7 @@ def create_task():
     return _fhir(resource.model_dump_json(), 201 if created else 200, _links(str(job["id"])))
 
 
-@bp.get("/Task/<task_id>")
+@bp.get("/Task/<task_id>", provide_automatic_options=False)
 def read_task(task_id: str):
     principal = auth.require("jobs:read")
     reads = runtime.job_reads()
@@ -68,19 +68,23 @@ def read_task(task_id: str):
     return _fhir(resource.model_dump_json(), 200, _links(str(job["id"])))
 
 
-@bp.route("/", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+# Every method the routes above do not take lands here, OPTIONS included: Flask's automatic
+# OPTIONS would merge this catch-all's methods into each path's Allow.
+@bp.route("/", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 def unknown(rest: str = ""):
     parts = rest.split("/")
     allowed = _ALLOWED.get(parts[0] if len(parts) == 1 else f"{parts[0]}/<id>" if len(parts) == 2 else "")
+    if allowed and request.method == "OPTIONS":
+        return Response(status=200, headers={"Allow": allowed})
     if allowed:
         raise FhirProblem(405, ErrorCode.METHOD_NOT_ALLOWED, "This interaction is not supported; see /fhir/r4/metadata.",
                           headers={"Allow": allowed})
     raise FhirProblem(404, ErrorCode.NOT_FOUND, "No such resource type or endpoint; see /fhir/r4/metadata.")
 
 
-# what each resource path supports, for the Allow header of a 405
-_ALLOWED = {"Task": "POST", "Task/<id>": "GET", "metadata": "GET"}
+# what each resource path supports, for the Allow header of a 405 or an OPTIONS
+_ALLOWED = {"Task": "POST, OPTIONS", "Task/<id>": "GET, HEAD, OPTIONS", "metadata": "GET, HEAD, OPTIONS"}
 
 
 def _links(job_id: str) -> dict[str, str]:

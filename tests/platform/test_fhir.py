@@ -186,6 +186,8 @@ SECRET = "Zebulon Quark-Fitzgerald"  # must never come back in an error
     ({"resourceType": "Patient", "name": [{"text": SECRET}]}, 400, "INVALID_RESOURCE", "Task.resourceType"),
     ({"resourceType": "Task", "intent": "order", "note": [{"text": SECRET}]}, 400, "INVALID_RESOURCE", "Task.status"),
     ({**text_task("risk", SECRET), SECRET: 1}, 400, "INVALID_RESOURCE", "Task"),
+    ({**text_task("risk", SECRET), "status": "filed"}, 400, "INVALID_RESOURCE", "Task.status"),  # not TaskStatus
+    ({**text_task("risk", SECRET), "intent": "wish"}, 400, "INVALID_RESOURCE", "Task.intent"),
     ({**text_task("risk", SECRET), "contained": [{"resourceType": "NoSuchThing", "id": "x"}]}, 400,
      "INVALID_RESOURCE", "Task.contained"),
     ({**text_task("risk", SECRET), "code": {"coding": [{"system": TYPE, "code": SECRET}]}}, 422,
@@ -215,7 +217,7 @@ def test_invalid_tasks_are_operation_outcomes(fhir, body, status, code, where):
         assert issue.get("diagnostics") in ("series_too_short", "value_out_of_range", None), issue
 
 
-def test_protocol_errors_are_operation_outcomes(fhir, keys):
+def test_protocol_errors_are_operation_outcomes(fhir, keys, client):
     status, body, _ = fhir("POST", "/Task", raw="{not json")
     assert status == 400 and outcome(body, status, "INVALID_JSON")
     status, body, _ = fhir("POST", "/Task", raw=json.dumps(text_task("risk", "x")), headers={"Content-Type": "text/xml"})
@@ -228,9 +230,14 @@ def test_protocol_errors_are_operation_outcomes(fhir, keys):
         status, body, _ = fhir("GET", path)
         assert status == 404 and outcome(body, status, "NOT_FOUND")["code"] == "not-found", path
     status, body, headers = fhir("PUT", "/Task", text_task("risk", "x"))
-    assert status == 405 and outcome(body, status, "METHOD_NOT_ALLOWED") and headers["Allow"] == "POST"
+    assert status == 405 and outcome(body, status, "METHOD_NOT_ALLOWED") and headers["Allow"] == "POST, OPTIONS"
     status, body, headers = fhir("DELETE", f"/Task/{uuid.uuid4()}")
-    assert status == 405 and headers["Allow"] == "GET"
+    assert status == 405 and headers["Allow"] == "GET, HEAD, OPTIONS"
+    # OPTIONS lists exactly what each path takes (not the catch-all's methods)
+    for path, allow in (("/Task", "POST, OPTIONS"), (f"/Task/{uuid.uuid4()}", "GET, HEAD, OPTIONS"),
+                        ("/metadata", "GET, HEAD, OPTIONS")):
+        resp = client.options("/fhir/r4" + path)
+        assert resp.status_code == 200 and resp.headers["Allow"] == allow, path
 
 
 def test_another_tenants_task_is_not_found(fhir, keys, cpu_worker):

@@ -7,16 +7,6 @@ from bench.fuzz import run
 from jobstore import runtime, tenants
 
 SEED = 17  # a fixed seed: a failure here reproduces with `python -m bench.fuzz --seed 17`
-# Operations whose document and behaviour disagree still, each owned by an open issue; remove a line
-# once its operations pass `python -m bench.fuzz --paths REGEX`. What bench.fuzz found (2026-12-02):
-NOT_YET_CONFORMING = (
-    # issue 16: patient_ref's bounds (1-128, not blank) undocumented, so 422 is undocumented on /flags and
-    # refuses documented input on /journal; /v1/reanalysis-runs accepts limit=501 and since=0, refuses
-    # patient_refs [""]; the run's SSE events do not match their schema
-    r"^/v1/patients/", r"^/v1/reanalysis-runs",
-    # issue 18: OPTIONS answers 200 without Allow and PUT's 405 lacks Allow; POST Task refuses {} with 400
-    r"^/fhir/",
-)
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(web_server, tmp_path):
@@ -24,13 +14,12 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(web_server, 
     key = tenants.add_key(engine, tenants.ensure_tenant(engine, "fuzz"), scopes=tenants.ALL_SCOPES)
     # the fuzzing phase only (bench.fuzz adds the coverage and stateful phases): under a minute here
     try:
-        result = run(web_server, key, examples=40, workdir=tmp_path, seed=SEED, phases="examples,fuzzing",
-                     exclude_paths="|".join(NOT_YET_CONFORMING))
+        result = run(web_server, key, examples=40, workdir=tmp_path, seed=SEED, phases="examples,fuzzing")
     finally:
         _cancel_what_it_submitted(web_server, key)
     summary = {k: result[k] for k in ("operations", "cases", "server_errors", "schema_violations", "failures",
                                       "failing_operations", "seconds")}
-    assert result["operations"] >= 13 and result["cases"] >= 250, summary
+    assert result["operations"] >= 24 and result["cases"] >= 250, summary
     assert result["server_errors"] == 0 and result["schema_violations"] == 0, result["output"][-8000:]
     assert not result["failures"] and result["exit_code"] == 0, result["output"][-8000:]
 
