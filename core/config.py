@@ -31,6 +31,9 @@ class ModelSettings:
     max_new_tokens: int = 128
     max_context: int = 0  # 0: the model's own max_position_embeddings
     cpu_threads: int = 0  # CPU engine's intra-op threads; 0: every usable core but one
+    # batch requests the engine runs beside interactive ones; -1: the device's default (0 on a
+    # CPU, no cap on a GPU), otherwise that many (llm/scheduler.py says why)
+    batch_beside_interactive: int = -1
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             max_new_tokens=int(env.get("MODEL_MAX_NEW_TOKENS", "128")),
             max_context=int(env.get("MODEL_MAX_CONTEXT", "0")),
             cpu_threads=int(env.get("MODEL_CPU_THREADS", "0")),
+            batch_beside_interactive=int(env.get("MODEL_BATCH_BESIDE_INTERACTIVE", "-1")),
         ),
     )
 

@@ -108,6 +108,15 @@ class _Request:
     reported_at: float = 0.0
 
 
+def _batch_beside_interactive(configured: int, device: str) -> int | None:
+    """-1: the device's default. A CPU step cannot be split and every batch row lengthens it,
+    so batch work pauses while an interactive request runs (0); a GPU runs extra rows almost
+    for free (None: no cap)."""
+    if configured >= 0:
+        return configured
+    return None if device.startswith("cuda") else 0
+
+
 class Engine:
     def __init__(
         self,
@@ -120,6 +129,7 @@ class Engine:
         progress_every_tokens: int = 8,
         progress_interval_s: float = 0.25,
         cpu_threads: int = 0,
+        batch_beside_interactive: int = -1,
         start: bool = True,
     ) -> None:
         self.loaded = loaded
@@ -139,6 +149,7 @@ class Engine:
             # measured; GPUs want bigger prefill batches.
             max_prefill_tokens=max_prefill_tokens
             or (16384 if str(loaded.device).startswith("cuda") else 2048),
+            batch_beside_interactive=_batch_beside_interactive(batch_beside_interactive, str(loaded.device)),
         )
         self.scheduler = Scheduler(limits)
         # CPU only (a GPU's kernels do not need host threads); set on the engine thread, whose

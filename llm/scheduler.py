@@ -19,6 +19,12 @@ When interactive requests wait and every slot is taken, the most recently admitt
 requests are preempted (vLLM's recompute preemption): they go back to the head of the batch
 queue and, when readmitted, their prompt plus the tokens generated so far is prefilled again, so
 their greedy output is unchanged.
+
+``batch_beside_interactive`` caps the batch requests that run while an interactive one runs or
+waits: none are admitted past it, and those over it are preempted as above. A step cannot be
+split, so on a CPU each batch row and each batch prompt prefilled beside an interactive request
+lengthens every one of its steps (the engine's default there is 0: the nightly re-analysis pauses
+while a clinician waits); on a GPU extra rows are nearly free (no cap).
 """
 from __future__ import annotations
 
@@ -50,6 +56,7 @@ class SchedulerLimits:
     max_batch_tokens: int = 32 * 2048
     max_prefill_tokens: int = 8192
     preempt_batch_for_interactive: bool = True
+    batch_beside_interactive: int | None = None  # None: no cap beyond max_batch
 
 
 @dataclass
@@ -90,6 +97,18 @@ class Scheduler:
             raise ValueError(f"unknown priority {request.priority!r}")
         self._waiting[request.priority].append(request)
 
+    def _interactive_present(self) -> bool:
+        return bool(self._waiting["interactive"]) or any(
+            r.priority == "interactive" for r in self._running.values())
+
+    def _batch_running(self) -> int:
+        return sum(r.priority == "batch" for r in self._running.values())
+
+    def _batch_cap(self) -> int | None:
+        """How many batch requests may run now: the cap while interactive work is present."""
+        cap = self.limits.batch_beside_interactive
+        return cap if cap is not None and self._interactive_present() else None
+
     def schedule(self) -> SchedulerOutput:
         """Admit waiting requests (interactive first) within the limits."""
         out = SchedulerOutput()
@@ -97,9 +116,13 @@ class Scheduler:
         prefill_tokens = 0
         for priority in PRIORITIES:
             queue = self._waiting[priority]
+            # interactive ones were admitted first: the cap sees those this step admitted too
+            cap = self._batch_cap() if priority == "batch" else None
             while queue:
                 req = queue[0]
                 if len(self._running) >= self.limits.max_batch:
+                    break
+                if cap is not None and self._batch_running() >= cap:
                     break
                 alone = not self._running and not out.admitted
                 fits = (
@@ -121,11 +144,16 @@ class Scheduler:
 
     def preempt_for_interactive(self) -> list[str]:
         """Running batch requests to pause (newest first) so that waiting interactive ones get a
-        slot this step; they leave the running set and the engine calls ``requeue`` for each."""
+        slot this step, and so that no more batch requests than ``batch_beside_interactive`` run
+        beside interactive ones; they leave the running set and the engine calls ``requeue`` for
+        each."""
         waiting = len(self._waiting["interactive"])
-        if not waiting or not self.limits.preempt_batch_for_interactive:
+        if not self.limits.preempt_batch_for_interactive or not self._interactive_present():
             return []
         need = waiting - (self.limits.max_batch - len(self._running))
+        cap = self._batch_cap()
+        if cap is not None:
+            need = max(need, self._batch_running() - cap)
         if need <= 0:
             return []
         batch = [rid for rid, r in reversed(self._running.items()) if r.priority == "batch"]

@@ -38,7 +38,8 @@ def start_engine(settings: Settings) -> None:
             raise ModelStartError(str(exc)) from None
         _engine = Engine(_loaded, max_batch=settings.model.max_batch,
                          default_max_new_tokens=settings.model.max_new_tokens,
-                         cpu_threads=settings.model.cpu_threads)
+                         cpu_threads=settings.model.cpu_threads,
+                         batch_beside_interactive=settings.model.batch_beside_interactive)
         log.info("model loaded", extra=_loaded.describe())
 
 

@@ -283,6 +283,26 @@ def test_interactive_preempts_batch_and_batch_output_unchanged(loaded, alone):
     assert alone[1].text.startswith(inter.result().text)
 
 
+def test_on_a_cpu_batch_rows_pause_while_an_interactive_request_runs(loaded, alone):
+    """With free slots (max_batch 4), a CPU engine still runs an interactive request alone: the
+    batch rows are preempted and resume afterwards with the same greedy output."""
+    eng = Engine(loaded, max_batch=4, start=False)
+    batch = [eng.submit(PROMPTS[0], max_new_tokens=NEW, request_id=f"b{i}") for i in range(2)]
+    for _ in range(3):
+        eng.step()
+    inter = eng.submit(PROMPTS[1], max_new_tokens=4, priority="interactive", request_id="i")
+    rows_beside = []
+    while not inter.done():
+        eng.step()
+        rows_beside.append(eng.runner.running_ids)
+    assert all(ids in (["i"], []) for ids in rows_beside), rows_beside  # no batch row beside it
+    assert eng.stats["preempted"] == 2
+    while not all(f.done() for f in batch):
+        eng.step()
+    assert all(f.result().text == alone[0].text for f in batch)
+    assert alone[1].text.startswith(inter.result().text)
+
+
 def test_cpu_engine_thread_count_is_its_own(loaded):
     """The engine thread runs its forwards with its own intra-op thread count (a core is left
     to the rest of the stack by default); the process around it keeps torch's setting."""

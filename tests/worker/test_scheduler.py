@@ -121,3 +121,29 @@ def test_interactive_never_preempts_interactive_and_can_be_disabled():
     off.schedule()
     off.add(req("i1", "interactive"))
     assert off.preempt_for_interactive() == []
+
+
+def test_batch_beside_interactive_caps_admission_and_preempts_the_excess():
+    s = Scheduler(SchedulerLimits(max_batch=8, batch_beside_interactive=1))
+    for i in range(4):
+        s.add(req(f"b{i}"))
+    assert [r.request_id for r in s.schedule().admitted] == ["b0", "b1", "b2", "b3"]  # no interactive: no cap
+    s.add(req("i1", "interactive"))
+    assert s.preempt_for_interactive() == ["b3", "b2", "b1"]  # newest first, down to the cap
+    for rid in ("b3", "b2", "b1"):
+        s.requeue(req(rid))
+    assert [r.request_id for r in s.schedule().admitted] == ["i1"]  # slots are free, the cap holds
+    s.add(req("i2", "interactive"))
+    assert s.preempt_for_interactive() == [] and [r.request_id for r in s.schedule().admitted] == ["i2"]
+    s.finish(["i1", "i2"])  # interactive work gone: batch fills the batch again, in order
+    assert [r.request_id for r in s.schedule().admitted] == ["b1", "b2", "b3"]
+
+
+def test_batch_beside_interactive_zero_pauses_batch_while_interactive_runs():
+    s = Scheduler(SchedulerLimits(max_batch=8, batch_beside_interactive=0))
+    s.add(req("i1", "interactive"))
+    s.add(req("b1"))
+    assert [r.request_id for r in s.schedule().admitted] == ["i1"]
+    assert s.schedule().admitted == []  # i1 still runs: b1 waits
+    s.finish(["i1"])
+    assert [r.request_id for r in s.schedule().admitted] == ["b1"]
