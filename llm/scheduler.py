@@ -20,6 +20,9 @@ requests are preempted (vLLM's recompute preemption): they go back to the head o
 queue and, when readmitted, their prompt plus the tokens generated so far is prefilled again, so
 their greedy output is unchanged.
 
+``max_batch_prefill_tokens`` keeps each step that prefills batch prompts short: an interactive
+request arriving mid-step waits for that step to end.
+
 ``batch_beside_interactive`` caps the batch requests that run while an interactive one runs or
 waits: none are admitted past it, and those over it are preempted as above. A step cannot be
 split, so on a CPU each batch row and each batch prompt prefilled beside an interactive request
@@ -57,6 +60,9 @@ class SchedulerLimits:
     max_prefill_tokens: int = 8192
     preempt_batch_for_interactive: bool = True
     batch_beside_interactive: int | None = None  # None: no cap beyond max_batch
+    # prompt tokens of batch requests prefilled in one step (None: max_prefill_tokens only); an
+    # interactive request that arrives waits for the step in flight, so short batch steps bound it
+    max_batch_prefill_tokens: int | None = None
 
 
 @dataclass
@@ -109,6 +115,12 @@ class Scheduler:
         cap = self.limits.batch_beside_interactive
         return cap if cap is not None and self._interactive_present() else None
 
+    def _batch_prefill_fits(self, prefill_tokens: int, req: ScheduledRequest) -> bool:
+        """The batch prefill budget of one step; a prompt over it alone still runs, in a step of
+        its own, so a long prompt is never starved."""
+        limit = self.limits.max_batch_prefill_tokens
+        return limit is None or prefill_tokens == 0 or prefill_tokens + req.prompt_tokens <= limit
+
     def schedule(self) -> SchedulerOutput:
         """Admit waiting requests (interactive first) within the limits."""
         out = SchedulerOutput()
@@ -123,6 +135,8 @@ class Scheduler:
                 if len(self._running) >= self.limits.max_batch:
                     break
                 if cap is not None and self._batch_running() >= cap:
+                    break
+                if priority == "batch" and not self._batch_prefill_fits(prefill_tokens, req):
                     break
                 alone = not self._running and not out.admitted
                 fits = (

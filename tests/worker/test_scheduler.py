@@ -147,3 +147,16 @@ def test_batch_beside_interactive_zero_pauses_batch_while_interactive_runs():
     assert s.schedule().admitted == []  # i1 still runs: b1 waits
     s.finish(["i1"])
     assert [r.request_id for r in s.schedule().admitted] == ["b1"]
+
+
+def test_batch_prefill_budget_spreads_batch_prompts_but_not_interactive_ones():
+    s = Scheduler(SchedulerLimits(max_batch=8, max_batch_prefill_tokens=25))
+    for i in range(3):
+        s.add(req(f"b{i}", prompt=10))
+    s.add(req("long", prompt=40))
+    assert [r.request_id for r in s.schedule().admitted] == ["b0", "b1"]  # 20 of 25
+    assert [r.request_id for r in s.schedule().admitted] == ["b2"]  # 10 + 40 would pass 25
+    assert [r.request_id for r in s.schedule().admitted] == ["long"]  # over the budget alone: its own step
+    for i in range(3):
+        s.add(req(f"i{i}", "interactive", prompt=10))
+    assert [r.request_id for r in s.schedule().admitted] == ["i0", "i1", "i2"]  # interactive is not held to it
