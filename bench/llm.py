@@ -27,9 +27,8 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
-
 from bench.harness import percentile, stack, start, wait_http, wait_worker
+from mindq.client import Client
 
 JOB_TYPE = "imhi.dr"
 WORDS = ("sleep tired hopeless work family worry anxious panic friends alone lost empty sad angry calm "
@@ -121,13 +120,11 @@ def through_platform(api: str, key: str, texts: list[str], new_tokens: int) -> d
     lock = threading.Lock()
 
     def submit(chunk: list[str]) -> None:
-        with httpx.Client(base_url=api, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
+        with Client(api, key, timeout=60) as mq:
             for text in chunk:
-                r = c.post("/v1/jobs", json={"type": JOB_TYPE, "text": text, "priority": "interactive",
-                                             "options": {"max_new_tokens": new_tokens}})
-                assert r.status_code == 202, r.text
+                job = mq.submit(JOB_TYPE, text, options={"max_new_tokens": new_tokens})
                 with lock:
-                    ids.append(r.json()["id"])
+                    ids.append(job.id)
 
     t0 = time.perf_counter()
     chunks = [texts[i::8] for i in range(8)]

@@ -3,8 +3,8 @@
 A throwaway stack (embedded Redis + PostgreSQL, one gpu worker (the CPU fallback here), one
 web process) holds --entries journal entries over --patients patients. Three phases:
 
-  1. idle: --clients closed-loop clients submit interactive ``risk`` jobs (--interactive-jobs
-     in all) and wait for each; latency = the job's finished_at - created_at;
+  1. idle: --clients closed-loop clients (mindq.client) submit interactive ``risk`` jobs
+     (--interactive-jobs in all) and wait for each; latency = the job's finished_at - created_at;
   2. the run alone: a re-analysis run of every entry for ``risk``; entries/min over its
      started_at → finished_at;
   3. the same interactive load while a second run (``sentiment``, the same entries) is going;
@@ -25,67 +25,53 @@ import datetime as dt
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-
-import httpx
 
 from bench.harness import percentile, stack, start, wait_http, wait_worker
 from bench.llm import build_model
+from mindq.client import Client
 
 MOODS = ("slept badly and woke at four", "walked with my sister, felt lighter", "skipped meals, tired all day",
          "argued at work, could not stop worrying", "calm evening, read a book", "heavy and empty again")
 
 
-def add_entries(c: httpx.Client, entries: int, patients: int) -> None:
+def add_entries(mq: Client, entries: int, patients: int) -> None:
     per = max(1, entries // patients)
     base = dt.datetime(2026, 1, 1, 21, 0, tzinfo=dt.UTC)
     left, p = entries, 0
     while left > 0:
         n = min(per, left, 1000)
-        body = {"entries": [{"entry_id": f"e{i}", "written_at": (base + dt.timedelta(days=i)).isoformat(),
-                             "text": f"Night {i} of {p}: {MOODS[(i + p) % len(MOODS)]}."} for i in range(n)]}
-        r = c.post(f"/v1/patients/bench-{p}/journal", json=body)
-        assert r.status_code in (200, 201), r.text
+        mq.add_journal_entries(f"bench-{p}", [
+            {"entry_id": f"e{i}", "written_at": (base + dt.timedelta(days=i)).isoformat(),
+             "text": f"Night {i} of {p}: {MOODS[(i + p) % len(MOODS)]}."} for i in range(n)])
         left, p = left - n, p + 1
 
 
-def interactive(c_factory, jobs: int, clients: int, new_tokens: int, tag: str) -> list[float]:
-    """Closed loop: each client submits a job and polls it to its end; returns latencies (s).
-    Texts differ by ``tag``: a repeated prompt would be answered from the result cache."""
+def interactive(client: Callable[[], Client], jobs: int, clients: int, new_tokens: int, tag: str) -> list[float]:
+    """Closed loop: each client submits a job and follows it to its end (the client's SSE wait);
+    returns latencies (s), the job's finished_at - created_at. Texts differ by ``tag``: a
+    repeated prompt would be answered from the result cache."""
     latencies: list[float] = []
     lock = threading.Lock()
     counter = iter(range(jobs))
 
-    def client() -> None:
-        with c_factory() as c:
+    def one_client() -> None:
+        with client() as mq:
             for i in counter:
-                r = c.post("/v1/jobs", json={"type": "risk", "text": f"Interactive {tag}-{i}: I feel on edge tonight.",
-                                             "options": {"max_new_tokens": new_tokens}})
-                assert r.status_code == 202, r.text
-                job_id = r.json()["id"]
-                while True:
-                    job = c.get(f"/v1/jobs/{job_id}").json()
-                    if job["state"] in ("succeeded", "failed", "cancelled"):
-                        break
-                    time.sleep(0.02)
-                done = dt.datetime.fromisoformat(job["finished_at"])
+                job = mq.submit("risk", f"Interactive {tag}-{i}: I feel on edge tonight.",
+                                options={"max_new_tokens": new_tokens})
+                done = mq.wait(job.id, timeout=300)
                 with lock:
-                    latencies.append((done - dt.datetime.fromisoformat(job["created_at"])).total_seconds())
+                    latencies.append((dt.datetime.fromisoformat(done.raw["finished_at"])
+                                      - dt.datetime.fromisoformat(done.raw["created_at"])).total_seconds())
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=one_client) for _ in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     return latencies
-
-
-def wait_run(c: httpx.Client, run_id: str, poll_s: float = 1.0) -> dict:
-    while True:
-        run = c.get(f"/v1/reanalysis-runs/{run_id}").json()
-        if run["state"] not in ("queued", "running"):
-            return run
-        time.sleep(poll_s)
 
 
 def main() -> int:
@@ -118,36 +104,32 @@ def main() -> int:
         wait_http(ctx["api"] + "/health/live")
         wait_worker("", 300)
 
-        def client() -> httpx.Client:
-            return httpx.Client(base_url=ctx["api"], headers={"Authorization": f"Bearer {key}"}, timeout=120)
+        def client() -> Client:
+            return Client(ctx["api"], key, timeout=120)
 
-        with client() as c:
+        with client() as mq:
             t0 = time.perf_counter()
-            add_entries(c, args.entries, args.patients)
+            add_entries(mq, args.entries, args.patients)
             print(f"stored {args.entries} entries for {args.patients} patients in {time.perf_counter() - t0:.1f} s",
                   flush=True)
             interactive(client, 4, 1, args.new_tokens, "warm")  # warm-up: scrubber, engine, caches of the web process
             idle = interactive(client, args.interactive_jobs, args.clients, args.new_tokens, "idle")
             print(f"idle interactive: p50 {percentile(idle, 50):.2f} s p95 {percentile(idle, 95):.2f} s", flush=True)
 
-            r = c.post("/v1/reanalysis-runs", json={"types": ["risk"]})
-            assert r.status_code == 202, r.text
-            alone = wait_run(c, r.json()["id"])
+            alone = mq.wait_reanalysis(mq.start_reanalysis(["risk"])["id"])
             took = (dt.datetime.fromisoformat(alone["finished_at"])
                     - dt.datetime.fromisoformat(alone["started_at"])).total_seconds()
             per_min = 60 * alone["counts"]["done"] / took
             print(f"run alone: {alone['counts']} in {took:.1f} s = {per_min:,.0f} entries/min "
                   f"(state {alone['state']}, flags {alone['flags_raised']})", flush=True)
 
-            r = c.post("/v1/reanalysis-runs", json={"types": ["sentiment"]})
-            assert r.status_code == 202, r.text
-            during_id = r.json()["id"]
-            while c.get(f"/v1/reanalysis-runs/{during_id}").json()["counts"]["done"] < 1:
+            during_id = mq.start_reanalysis(["sentiment"])["id"]
+            while mq.get_reanalysis(during_id)["counts"]["done"] < 1:
                 time.sleep(0.2)
             busy = interactive(client, args.interactive_jobs, args.clients, args.new_tokens, "busy")
-            during = c.get(f"/v1/reanalysis-runs/{during_id}").json()
+            during = mq.get_reanalysis(during_id)
             still_going = during["state"] == "running"
-            c.delete(f"/v1/reanalysis-runs/{during_id}")
+            mq.cancel_reanalysis(during_id)
         p95_idle, p95_busy = percentile(idle, 95), percentile(busy, 95)
         print(f"interactive during a run: p50 {percentile(busy, 50):.2f} s p95 {p95_busy:.2f} s "
               f"(the run {'still going' if still_going else 'had ended'} at the end of it, "

@@ -1,5 +1,6 @@
 """A typed Python client for the mindq job API (httpx): submit, get, wait through the job's
-Server-Sent Events (resuming with Last-Event-ID when the connection drops), cancel, batches.
+Server-Sent Events (resuming with Last-Event-ID when the connection drops), cancel, batches,
+patient journals and their re-analysis runs.
 
     from mindq.client import Client
     with Client.from_env() as mq:                      # $MINDQ_HOME/stack.json + MINDQ_API_KEY
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -195,6 +197,43 @@ class Client:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} is still {job.state} after {timeout} s")
             time.sleep(min(0.2 * 2 ** failures, 5.0))
+
+    # -- journals and their re-analysis ----------------------------------------------------------
+    def add_journal_entries(self, patient_ref: str, entries: list[Mapping[str, Any]]) -> dict[str, Any]:
+        """POST /v1/patients/<ref>/journal: entries {entry_id, written_at, text}; idempotent per
+        entry_id, so a retry after a dropped connection stores nothing twice."""
+        return dict(self._call("POST", f"/v1/patients/{quote(patient_ref, safe='')}/journal",
+                               json={"entries": [dict(e) for e in entries]}, safe_to_retry=True))
+
+    def flags(self, patient_ref: str) -> list[dict[str, Any]]:
+        return list(self._call("GET", f"/v1/patients/{quote(patient_ref, safe='')}/flags")["flags"])
+
+    def start_reanalysis(self, types: list[str], *, patient_refs: list[str] | None = None,
+                         since: str | None = None) -> dict[str, Any]:
+        """POST /v1/reanalysis-runs: re-analyse what is new or out of date for ``types``."""
+        body: dict[str, Any] = {"types": list(types)}
+        if patient_refs is not None:
+            body["patient_refs"] = list(patient_refs)
+        if since is not None:
+            body["since"] = since
+        return dict(self._call("POST", "/v1/reanalysis-runs", json=body))
+
+    def get_reanalysis(self, run_id: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"/v1/reanalysis-runs/{run_id}"))
+
+    def cancel_reanalysis(self, run_id: str) -> dict[str, Any]:
+        return dict(self._call("DELETE", f"/v1/reanalysis-runs/{run_id}"))
+
+    def wait_reanalysis(self, run_id: str, *, poll_s: float = 1.0, timeout: float | None = None) -> dict[str, Any]:
+        """Poll the run until it is no longer queued or running; returns its last view."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = self.get_reanalysis(run_id)
+            if run["state"] not in ("queued", "running"):
+                return run
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"run {run_id} is still {run['state']} after {timeout} s")
+            time.sleep(poll_s)
 
     # -- batches, catalogue, health --------------------------------------------------------------
     def batch(self, type: str, items: list[Mapping[str, Any]], *, options: Mapping[str, Any] | None = None,

@@ -181,3 +181,20 @@ def test_submit_and_status_commands_default_to_the_stack(tmp_path, proc_env, web
     bad = cli(["submit", "--type", "scrub", "--text-file", "-"], {**env, "MINDQ_API_KEY": "nope"}, stdin=subprocess.PIPE)
     stdout, _ = bad.communicate("x", timeout=60)
     assert bad.returncode == 1 and json.loads(stdout)["error"]["code"] == "INVALID_API_KEY"
+
+
+def test_client_stores_a_journal_once_and_follows_its_reanalysis(web_server, llm_worker):
+    engine = runtime.db()
+    key = tenants.add_key(engine, tenants.ensure_tenant(engine, f"journal-client-{uuid.uuid4().hex[:6]}"),
+                          scopes=("journals:write", "journals:read"))
+    patient = f"PT-{uuid.uuid4().hex[:8]}"
+    entries = [{"entry_id": f"n{i}", "written_at": f"2026-11-0{i + 1}T21:00:00+00:00",
+                "text": f"Night {i}: slept badly, worried about work."} for i in range(3)]
+    with Client(web_server, key) as mq:
+        mq.add_journal_entries(patient, entries)
+        mq.add_journal_entries(patient, entries)  # a retry stores nothing twice: 3 entries to analyse
+        run = mq.start_reanalysis(["sentiment"], patient_refs=[patient])
+        done = mq.wait_reanalysis(run["id"], poll_s=0.3, timeout=180)
+        assert mq.start_reanalysis(["sentiment"], patient_refs=[patient])["counts"]["selected"] == 0  # all current
+        assert isinstance(mq.flags(patient), list)
+    assert done["state"] == "succeeded" and done["counts"] == {"selected": 3, "done": 3, "failed": 0}, done
