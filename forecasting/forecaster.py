@@ -19,7 +19,7 @@ import numpy as np
 
 from .attention import WindowAttention, predict_attention, train_attention
 from .forecast_features import GBM_FEATURES, ForecastWindows, gbm_base_features, gbm_rows
-from .gating import choose_prior, serve
+from .gating import choose_prior, read_by_serve_last, serve, serve_last
 from .schemas import H_MAX
 
 MEMBERS = ("attention", "lightgbm", "last_value", "recent_mean")
@@ -53,10 +53,16 @@ def train_lightgbm(train: ForecastWindows, val: ForecastWindows, *, seed: int,
     return booster, {"best_iteration": booster.best_iteration}
 
 
-def predict_lightgbm(booster: lgb.Booster, w: ForecastWindows) -> np.ndarray:
+def predict_lightgbm(booster: lgb.Booster, w: ForecastWindows, pairs: np.ndarray | None = None) -> np.ndarray:
+    """(N, H_MAX) unit-scale forecasts; with ``pairs`` ((N, H_MAX) bool) only those, NaN elsewhere.
+
+    LightGBM predicts each (window, horizon) row on its own, so a subset gets the same values.
+    """
     x = gbm_rows(gbm_base_features(w), np.arange(1, H_MAX + 1))
+    keep = slice(None) if pairs is None else pairs.reshape(-1)
+    delta = np.full(len(x), np.nan)
     # a dense input gives a dense ndarray (the stubs also allow sparse and list results)
-    delta = np.asarray(booster.predict(x, num_iteration=booster.best_iteration or None, num_threads=1))
+    delta[keep] = np.asarray(booster.predict(x[keep], num_iteration=booster.best_iteration or None, num_threads=1))
     return w.last[:, None] + delta.reshape(len(w), H_MAX)
 
 
@@ -68,21 +74,26 @@ class ForecastEnsemble:
     conformal: dict[str, list[float]]  # instrument (or "*") -> unit-scale half-width per horizon
     prior_share: np.ndarray  # (H_MAX,) share of the learned move served before a series shows its own record
 
-    def members(self, w: ForecastWindows) -> np.ndarray:
-        """(N, H_MAX, len(MEMBERS)) unit-scale member forecasts."""
+    def members(self, w: ForecastWindows, pairs: np.ndarray | None = None) -> np.ndarray:
+        """(N, H_MAX, len(MEMBERS)) unit-scale member forecasts; ``pairs``: see ``predict_lightgbm``."""
         naive_last = np.repeat(w.last[:, None], H_MAX, 1)
         naive_mean = np.repeat(w.recent_mean[:, None], H_MAX, 1)
-        return np.stack([predict_attention(self.attention, w), predict_lightgbm(self.booster, w),
+        return np.stack([predict_attention(self.attention, w), predict_lightgbm(self.booster, w, pairs),
                          naive_last, naive_mean], -1)
 
     def point(self, w: ForecastWindows, members: np.ndarray | None = None) -> np.ndarray:
         m = self.members(w) if members is None else members
         return np.clip(np.einsum("nhk,hk->nh", m, self.weights), 0.0, 1.0)
 
-    def served(self, w: ForecastWindows, members: np.ndarray | None = None, last_only: bool = False
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def served(self, w: ForecastWindows, members: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(point, ensemble share): what the job serves; ``w`` must hold the series' earlier origins too."""
-        return serve(w, self.point(w, members), self.prior_share, last_only)
+        return serve(w, self.point(w, members), self.prior_share)
+
+    def served_last(self, w: ForecastWindows) -> tuple[np.ndarray, np.ndarray]:
+        """``served`` at the last row of one series' windows (``request_windows``): a request.
+
+        LightGBM runs only where the fallback reads the forecast (about half a request's rows)."""
+        return serve_last(w, self.point(w, self.members(w, read_by_serve_last(w))), self.prior_share)
 
     def half_width(self, instrument: str) -> np.ndarray:
         return np.asarray(self.conformal.get(instrument, self.conformal[POOLED]))

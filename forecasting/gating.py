@@ -15,8 +15,9 @@ population keeps most of its gain on series that behave like that population and
 the last value on series that do not. (A hard switch, "learned if it won", was tried first: on
 random walks its selection noise cost 2-3% against the last value; this blend costs about 1%.)
 
-The same function serves a request (its own earlier origins, rebuilt from the payload) and scores
-a backtest (all origins of every series at once), so the figures are those of the served rule.
+The same check (``_checked_share``) serves a request (``serve_last``: its own earlier origins, rebuilt
+from the payload) and scores a backtest (``serve``: all origins of every series at once), so the
+figures are those of the served rule (tests/forecasting/test_fallback.py compares them bit for bit).
 """
 from __future__ import annotations
 
@@ -42,26 +43,31 @@ def series_index(w: ForecastWindows) -> list[np.ndarray]:
 
 
 def own_history(w: ForecastWindows, learned: np.ndarray, naive: np.ndarray, check_origins: int = CHECK_ORIGINS,
-                min_checks: int = MIN_CHECKS, last_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                min_checks: int = MIN_CHECKS) -> tuple[np.ndarray, np.ndarray]:
     """(share, n): per row and horizon, the share in [0, 1] of the learned move that paid off on the
-    series' own earlier origins, and the number of those checks (0 when fewer than ``min_checks``).
-    ``last_only``: only each series' last origin (a request) is filled in."""
+    series' own earlier origins, and the number of those checks (0 when fewer than ``min_checks``)."""
     d = learned - naive[:, None]
     e = np.nan_to_num(w.targets - naive[:, None])
     share, count = np.zeros((len(w), H_MAX)), np.zeros((len(w), H_MAX))
     for rows in series_index(w):
-        for pos in range(max(1, len(rows) - 1) if last_only else 1, len(rows)):
-            past = rows[max(0, pos - check_origins):pos]
-            known = w.target_day[past] <= w.anchor[rows[pos]]  # NaN (no visit) compares False
-            n = known.sum(0)
-            if n.max() < min_checks:
-                continue
-            dd = np.where(known, d[past], 0.0)
-            num = (dd * np.where(known, e[past], 0.0)).sum(0)
-            den = (dd * dd).sum(0)
-            share[rows[pos]] = np.clip(num / np.maximum(den, 1e-12), 0.0, 1.0)
-            count[rows[pos]] = np.where(n >= min_checks, n, 0)
+        for pos in range(1, len(rows)):
+            checked = _checked_share(w, d, e, rows[max(0, pos - check_origins):pos], rows[pos], min_checks)
+            if checked is not None:
+                share[rows[pos]], count[rows[pos]] = checked
     return share, count
+
+
+def _checked_share(w: ForecastWindows, d: np.ndarray, e: np.ndarray, past: np.ndarray, row: int, min_checks: int
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """(share, n) of one origin ``row`` from the rows ``past`` of its series, None below ``min_checks``."""
+    known = w.target_day[past] <= w.anchor[row]  # NaN (no visit) compares False
+    n = known.sum(0)
+    if n.max() < min_checks:
+        return None
+    dd = np.where(known, d[past], 0.0)
+    num = (dd * np.where(known, e[past], 0.0)).sum(0)
+    den = (dd * dd).sum(0)
+    return np.clip(num / np.maximum(den, 1e-12), 0.0, 1.0), np.where(n >= min_checks, n, 0)
 
 
 def blend(share: np.ndarray, count: np.ndarray, prior: np.ndarray, shrink: float = SHRINK) -> np.ndarray:
@@ -93,8 +99,38 @@ def choose_prior(w: ForecastWindows, learned: np.ndarray, grid: tuple[float, ...
     return out
 
 
-def serve(w: ForecastWindows, learned: np.ndarray, prior: np.ndarray, last_only: bool = False
-          ) -> tuple[np.ndarray, np.ndarray]:
-    """(point, share of the learned move served); with ``last_only`` only each series' last row is right."""
-    share = trust(w, learned, w.last, prior, last_only=last_only)
+def serve(w: ForecastWindows, learned: np.ndarray, prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(point, share of the learned move served)."""
+    share = trust(w, learned, w.last, prior)
     return w.last[:, None] + share * (learned - w.last[:, None]), share
+
+
+def serve_last(w: ForecastWindows, learned: np.ndarray, prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``serve`` at the last row of one series' windows ordered by origin (a request: ``request_windows``),
+    checking only that row: (point, share), each (H_MAX,). Of ``learned`` only ``read_by_serve_last``
+    is read."""
+    row, last = len(w) - 1, w.last
+    share, count = np.zeros(H_MAX), np.zeros(H_MAX)
+    if row > 0:
+        d = learned - last[:, None]
+        e = np.nan_to_num(w.targets - last[:, None])
+        checked = _checked_share(w, d, e, _checked_rows(row), row, MIN_CHECKS)
+        if checked is not None:
+            share[:], count[:] = checked
+    share = blend(share[None], count[None], prior)[0]
+    return last[row] + share * (learned[row] - last[row]), share
+
+
+def _checked_rows(row: int) -> np.ndarray:
+    return np.arange(max(0, row - CHECK_ORIGINS), row)
+
+
+def read_by_serve_last(w: ForecastWindows) -> np.ndarray:
+    """(N, H_MAX) bool: the learned forecasts ``serve_last`` reads, the last row's and those of the earlier
+    origins whose outcome was known at the last one."""
+    row = len(w) - 1
+    read = np.zeros((len(w), H_MAX), bool)
+    past = _checked_rows(row)
+    read[past] = w.target_day[past] <= w.anchor[row]
+    read[row] = True
+    return read

@@ -48,8 +48,7 @@ class ForecastPredictor:
         inst = INSTRUMENTS[req.instrument]
         days, values = observation_days(req.observations)
         windows = request_windows(days, values, req.instrument, CHECK_ORIGINS)  # last row: this request
-        served, shares = self.model.served(windows, last_only=True)
-        point, share = served[-1], shares[-1]
+        point, share = self.model.served_last(windows)
         half = self.model.half_width(req.instrument)
         anchor = req.observations[-1].timestamp
         naive = np.eye(len(MEMBERS))[MEMBERS.index("last_value")]

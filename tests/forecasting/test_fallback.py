@@ -126,6 +126,52 @@ def test_the_fallback_limits_a_trained_model_on_another_family(trained_on_trend)
         assert err(served[:, h]) < err(ensemble[:, h]) - 0.25 * (err(ensemble[:, h]) - err(w.last)), h
 
 
+def test_request_shortcuts_give_the_full_computation_bit_for_bit(forecaster):
+    """A request skips work: LightGBM where the fallback does not read it, the other rows' checks, the
+    attention modules' per-call checks. Each shortcut gives exactly the full computation's floats."""
+    from dataclasses import replace
+
+    import torch
+
+    from forecasting.attention import _kernel_args, _tensors, predict_attention
+    from forecasting.forecast_features import request_windows
+    from forecasting.gating import CHECK_ORIGINS
+
+    model = forecaster.model
+    checked = 0
+    for ensemble in (model, replace(model, prior_share=np.linspace(0.1, 0.9, 8))):
+        for family in ("sparse_visits", "random_walk"):
+            for s in _series(family, 4):
+                for j in (3, 4, 9, len(s.days) - 1):
+                    w = request_windows(s.days[: j + 1], s.values[: j + 1], "PHQ-9", CHECK_ORIGINS)
+                    point, share = ensemble.served_last(w)
+                    full_point, full_share = ensemble.served(w)
+                    assert np.array_equal(point, full_point[-1]) and np.array_equal(share, full_share[-1])
+                    checked += 1
+    assert checked == 64
+    w = series_windows(_series("sparse_visits", 20))
+    with torch.no_grad():
+        assert _kernel_args(model.attention) is not None  # requests take the fused kernel
+        by_modules = model.attention(*_tensors(w)).numpy().astype(float)
+    assert np.array_equal(predict_attention(model.attention, w), by_modules)
+
+
+def test_row_statistics_are_numpys_nan_functions_bit_for_bit():
+    import warnings
+
+    from forecasting.forecast_features import _nan_mean_std, _observed
+
+    rng = np.random.default_rng(1)
+    grid = rng.random((500, 16))
+    grid[rng.random(grid.shape) < 0.5] = np.nan
+    grid[:3] = np.nan
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean, std = _nan_mean_std(*_observed(grid))
+        assert np.array_equal(mean, np.nanmean(grid, 1), equal_nan=True)
+        assert np.array_equal(std, np.nanstd(grid, 1), equal_nan=True)
+
+
 def test_vectorised_windows_match_the_one_origin_definitions():
     from forecasting.forecast_features import future_targets, recent_mean, window_at
 
