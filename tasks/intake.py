@@ -109,12 +109,13 @@ class _Outbox:
             return
         try:
             enqueue_jobs(batch)
-        except (redis.RedisError, OSError, kombu.exceptions.KombuError) as exc:
+        except Exception as exc:  # whatever it was, the batch is held again: never dropped here
             with self._lock:
                 self._down_until = time.monotonic() + BROKER_PAUSE_S
                 self._hold(batch)
             self._ensure_retrying()
-            log.warning("enqueue deferred: broker unavailable",
+            expected = isinstance(exc, (redis.RedisError, OSError, kombu.exceptions.KombuError))
+            log.warning("enqueue deferred: broker unavailable" if expected else "enqueue deferred: send failed",
                         extra={"jobs": len(batch), "error_type": type(exc).__name__})
             return
         if len(batch) > len(fresh):
@@ -160,6 +161,11 @@ class _Outbox:
 
 
 _outbox = _Outbox()
+
+
+def held_messages() -> int:
+    """Jobs this process accepted whose messages wait for the broker (0 in normal operation)."""
+    return _outbox.held()
 
 
 def enqueue_or_defer(created: list[dict]) -> None:
