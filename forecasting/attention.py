@@ -103,10 +103,10 @@ def _infer(model: WindowAttention, grid: torch.Tensor, context: torch.Tensor, re
     args = _kernel_args(model)
     if args is None:
         return model.readout(model.encoder(x, src_key_padding_mask=pad), last)
-    # the encoder turns the boolean padding mask into this additive one before its layers
-    mask = torch.zeros_like(pad, dtype=x.dtype).masked_fill_(pad, float("-inf"))
+    # The encoder hands its layers an additive 0/-inf float mask; the kernel takes the boolean one as is,
+    # with the same softmax bit for bit and without the cost of the float mask (~30 us a layer).
     for layer_args in args:
-        x = torch._transformer_encoder_layer_fwd(x, **layer_args, mask=mask, mask_type=1)  # 1: key padding
+        x = torch._transformer_encoder_layer_fwd(x, **layer_args, mask=pad, mask_type=1)  # 1: key padding
     return model.readout(x, last)
 
 

@@ -37,6 +37,9 @@ def _weekly_if_dense(days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, 
     return week_days[keep], grid[keep]
 
 
+_LAST_VALUE = np.eye(len(MEMBERS))[MEMBERS.index("last_value")]  # member weights of the naive forecast
+
+
 class ForecastPredictor:
     kind = "forecast"
 
@@ -51,16 +54,18 @@ class ForecastPredictor:
         point, share = self.model.served_last(windows)
         half = self.model.half_width(req.instrument)
         anchor = req.observations[-1].timestamp
-        naive = np.eye(len(MEMBERS))[MEMBERS.index("last_value")]
-        weights = share[:, None] * self.model.weights + (1 - share[:, None]) * naive  # what was served
+        weights = share[:, None] * self.model.weights + (1 - share[:, None]) * _LAST_VALUE  # what was served
         integer = inst.integer_scores and bool(np.all(values == np.round(values)))
         pts, lows, highs = inst.interval(point[: req.horizon], half[: req.horizon], integer)
+        # Python floats row by row: indexing numpy arrays element-wise costs more than the rest of the dict
+        served = share[: req.horizon].tolist(), weights[: req.horizon].tolist()
+        rows = zip(pts.tolist(), lows.tolist(), highs.tolist(), *served, strict=True)
         steps = [{
             "week": h, "date": (anchor + timedelta(weeks=h)).date().isoformat(),
-            "point": _r(pts[h - 1]), "lower": _r(lows[h - 1]), "upper": _r(highs[h - 1]),
-            "ensemble_share": _r(share[h - 1], 3),  # 0: the last value, 1: the ensemble as fitted
-            "weights": {m: _r(w) for m, w in zip(MEMBERS, weights[h - 1], strict=True) if w > 0},
-        } for h in range(1, req.horizon + 1)]
+            "point": _r(p), "lower": _r(lo), "upper": _r(hi),
+            "ensemble_share": _r(s, 3),  # 0: the last value, 1: the ensemble as fitted
+            "weights": {m: _r(w) for m, w in zip(MEMBERS, ws, strict=True) if w > 0},
+        } for h, (p, lo, hi, s, ws) in enumerate(rows, 1)]
         used = weights[: req.horizon].mean(0)
         return {
             "model_name": self.name,
@@ -79,8 +84,8 @@ class ForecastPredictor:
             "fallback": "per horizon, the last value plus the share of the ensemble's move that paid off on this "
                         f"series' own previous {CHECK_ORIGINS} forecast origins, shrunk by {SHRINK:g} pseudo-checks "
                         f"toward the model's prior share (below {MIN_CHECKS} known outcomes: the prior alone)",
-            "prior_share": [_r(x, 2) for x in self.model.prior_share[: req.horizon]],
-            "models": [{"name": m, "mean_weight": _r(w, 3)} for m, w in zip(MEMBERS, used, strict=True) if w > 0],
+            "prior_share": [_r(x, 2) for x in self.model.prior_share[: req.horizon].tolist()],
+            "models": [{"name": m, "mean_weight": _r(w, 3)} for m, w in zip(MEMBERS, used.tolist(), strict=True) if w > 0],
         }
 
 
