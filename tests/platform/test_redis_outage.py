@@ -2,7 +2,7 @@
 and sent when Redis is back), and an event stream ends cleanly instead of dying in a traceback."""
 from __future__ import annotations
 
-import time
+import logging
 
 from jobstore import runtime
 from mindq.embedded import start_redis
@@ -11,21 +11,23 @@ from tests.platform.conftest import wait_job, wait_until
 
 
 def test_submissions_during_a_redis_outage_answer_at_once_and_run_afterwards(api, client, keys, services,
-                                                                            cpu_worker):
+                                                                            cpu_worker, caplog):
     svc = services["redis"]
     port = int(svc.url.rsplit(":", 1)[1].split("/")[0])
     svc.stop()
     try:
-        ids, took = [], []
-        for i in range(6):
-            started = time.monotonic()
-            status, body, _ = api("POST", "/v1/jobs", {"type": "scrub", "text": f"outage {i} call 555-010-{1000 + i}"})
-            took.append(time.monotonic() - started)
-            assert status == 202, body  # durable in PostgreSQL: accepted
-            assert body["state"] == "queued"
-            ids.append(body["id"])
-        # the first pays kombu's publish retries once (about 0.5 s); the rest skip the broker
-        assert took[0] < 3.0 and max(took[1:]) < 0.8 and sum(took[1:]) / 5 < 0.4, took  # was 2.9 s each
+        ids = []
+        with caplog.at_level(logging.WARNING, logger="mindq.intake"):
+            for i in range(6):
+                status, body, _ = api("POST", "/v1/jobs", {"type": "scrub", "text": f"outage {i} call 555-010-{1000 + i}"})
+                assert status == 202, body  # durable in PostgreSQL: accepted
+                assert body["state"] == "queued"
+                ids.append(body["id"])
+        # why they answer at once: the first one tried the broker (kombu's publish retries, once);
+        # the others skipped it and were held, none waiting out retries of its own
+        tried = [r for r in caplog.records if r.getMessage().startswith("enqueue deferred")
+                 and r.threadName != "intake-outbox"]  # the outbox's own retries do not hold up a request
+        assert len(tried) == 1 and intake.held_messages() == 6, [r.getMessage() for r in tried]
 
         # a stream opened now ends cleanly with a comment telling the client to come back
         resp = client.get(f"/v1/jobs/{ids[0]}/events", headers={"Authorization": f"Bearer {keys['clinic-a']}"})
