@@ -78,10 +78,11 @@ def _kernel_args(model: WindowAttention) -> list[dict[str, Any]] | None:
     """Per encoder layer, ``_layer_kernel_args``; None where the modules would not use the fused kernel.
 
     Calling the kernel directly skips about 0.25 ms of per-call checks in the encoder's and its layers'
-    Python forward (a third of a served forecast); the result is the same tensor, bit for bit
-    (tests/forecasting/test_forecast.py). The arguments are cached on the model (they reference its
-    parameters, which training and ``load_state_dict`` update in place); the checks that can change
-    between calls are repeated on each.
+    Python forward (an eighth of a served forecast); the result is the same tensor, bit for bit
+    (tests/forecasting/test_fallback.py). The arguments are cached on the model: they reference its
+    parameters, which training and ``load_state_dict`` update in place (replacing them with new objects,
+    e.g. ``load_state_dict(assign=True)``, needs ``model.__dict__.pop("_kernel_cache")``). The checks that
+    can change between calls are repeated on each.
     """
     cached = model.__dict__.get("_kernel_cache")
     if cached is None:
