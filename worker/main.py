@@ -17,8 +17,11 @@ from core import config
 from core.logs import configure_logging
 from core.procs import arm_in_process
 from jobstore import runtime
-from tasks.app import app  # noqa: F401  (the app celery -A loads)
+from tasks.app import app  # the app celery -A loads
 from worker import heartbeat
+from worker.consumer import Consumer
+
+app.conf.worker_consumer = f"{Consumer.__module__}:{Consumer.__qualname__}"
 
 log = logging.getLogger("mindq.worker")
 WORKER_KIND = config.settings().worker_kind  # cpu | gpu, fixed for the process
