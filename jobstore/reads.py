@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from jobstore import statements
@@ -32,6 +33,13 @@ class JobReads:
 
     def payload(self, job: Row) -> dict[str, Any]:
         return self.cipher.decrypt_json(job["input_ciphertext"])
+
+    def symptom_payloads(self, types: Sequence[str], tenant_id: uuid.UUID | None = None) -> Iterator[tuple[str, dict]]:
+        """(patient key, payload) of each succeeded job of ``types`` whose input the retention purge
+        has not erased: the patient's keyed-hash ref, or the job id for a job sent without one."""
+        for row in self.sql.all(statements.SYMPTOM_INPUTS, {"types": list(types), "tenant_id": tenant_id}):
+            stored = self.cipher.decrypt_json(row["input_ciphertext"])
+            yield row["patient_ref_hash"] or str(row["id"]), stored.get("payload") or {}
 
     def counts_by_state(self) -> dict[str, int]:
         """Jobs of every tenant by state, for /metrics."""

@@ -58,6 +58,11 @@ def ensure_tenant(engine: sa.Engine, name: str) -> uuid.UUID:
         return conn.execute(sa.select(tenants.c.id).where(tenants.c.name == name)).scalar_one()
 
 
+def find_tenant(engine: sa.Engine, name: str) -> uuid.UUID | None:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(tenants.c.id).where(tenants.c.name == name)).scalar_one_or_none()
+
+
 class KeyRevoked(Exception):
     """The key was revoked: storing it again must not bring it back."""
 

@@ -93,14 +93,17 @@ def cmd_model(args) -> int:
     if args.model_cmd == "train-demo":
         return _train_demo(args)
     if args.model_cmd == "train":
-        from tasks.forecast_models import ForecastModelError, train_and_register, train_from_file
+        from tasks.forecast_models import ForecastModelError, train_and_register, train_from_database, train_from_file
 
         _require_db()
-        if args.source is None:
+        if args.tenant is not None and not args.from_db:
+            sys.exit("mindq model train: --tenant goes with --from-db")
+        if args.source is None and not args.from_db:
             info = train_and_register(args.kind, _settings())
         else:
             try:
-                info = train_from_file(args.kind, args.source, _settings())
+                info = (train_from_database(args.kind, _settings(), args.tenant) if args.from_db
+                        else train_from_file(args.kind, args.source, _settings()))
             except (ForecastModelError, ValueError, OSError) as exc:
                 sys.exit(f"mindq model train: {exc}")
         print(json.dumps(info, default=str))
@@ -207,9 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--limit", type=int, default=None, help="cap the training examples (a quick smoke build)")
     t = msub.add_parser("train", help="train and register a forecasting model")
     t.add_argument("kind", choices=["forecast", "deterioration"])
-    t.add_argument("--from", dest="source", type=Path, metavar="FILE.jsonl",
-                   help="train on the deployment's series (one job payload a line) instead of simulated patients; "
-                        "active only if its backtest beats the last value and the active version")
+    origin = t.add_mutually_exclusive_group()
+    origin.add_argument("--from", dest="source", type=Path, metavar="FILE.jsonl",
+                        help="train on the deployment's series (one job payload a line) instead of simulated "
+                             "patients; active only if its backtest beats the last value and the active version")
+    origin.add_argument("--from-db", action="store_true",
+                        help="train, with the same promotion rule, on the series that succeeded forecast and "
+                             "deterioration jobs brought in (one history per patient ref and instrument)")
+    t.add_argument("--tenant", help="with --from-db: only this tenant's jobs (default: every tenant's)")
     p.set_defaults(func=cmd_model)
     p = sub.add_parser("tenant", help="tenants and their API keys")
     tsub = p.add_subparsers(dest="action", required=True)

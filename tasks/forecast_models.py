@@ -62,7 +62,35 @@ def train_from_file(kind: Kind, source: Path, settings: Settings) -> dict:
     """Train ``kind`` on a JSONL file of the deployment's series and register it, active only if its
     backtest wins: forecast, lower MAE than the last value and the active version at every horizon;
     deterioration, higher AUROC than chance, its logistic baseline and the active version."""
-    from forecasting.backtest import read_jsonl
+    with open(source, encoding="utf-8") as fh:
+        return train_from_lines(kind, [line for line in fh if line.strip()], str(source), settings)
+
+
+SYMPTOM_JOB_TYPES = ("forecast", "deterioration")  # the job types whose input is a patient's series
+
+
+def train_from_database(kind: Kind, settings: Settings, tenant: str | None = None) -> dict:
+    """Train ``kind`` as ``train_from_file`` does, on the series that forecast and deterioration
+    jobs have brought in (``tenant``'s, or every tenant's): one history per patient and
+    instrument, merged from the patient's requests. Inputs the retention purge erased are gone."""
+    from forecasting.history import patient_histories
+    from jobstore import runtime, tenants
+
+    tenant_id = None
+    if tenant is not None:
+        tenant_id = tenants.find_tenant(runtime.db(), tenant)
+        if tenant_id is None:
+            raise ValueError(f"no tenant named {tenant!r}")
+    lines, unreadable = patient_histories(runtime.job_reads().symptom_payloads(SYMPTOM_JOB_TYPES, tenant_id))
+    if not lines:
+        raise ValueError("the database holds no succeeded forecast or deterioration job with its input")
+    info = train_from_lines(kind, lines, f"database:{tenant or 'every tenant'}", settings)
+    return {**info, "patients": len({line["patient"] for line in lines}), "unreadable_inputs": unreadable}
+
+
+def train_from_lines(kind: Kind, lines: list[Any], source: str, settings: Settings) -> dict:
+    """Train and register ``kind`` from series lines (JSON text or dicts); see train_from_file."""
+    from forecasting.backtest import parse_series
     from forecasting.deterioration_backtest import parse_deterioration
     from forecasting.predictors import DeteriorationPredictor, ForecastPredictor
     from forecasting.training import load, train_deterioration_from_series, train_from_series
@@ -70,10 +98,9 @@ def train_from_file(kind: Kind, source: Path, settings: Settings) -> dict:
     from jobstore.model_registry import active, register
 
     if kind == "forecast":
-        series, skipped = read_jsonl(Path(source))
+        series, skipped = parse_series(lines)
     else:
-        with open(source, encoding="utf-8") as fh:
-            series, skipped = parse_deterioration(line for line in fh if line.strip())  # type: ignore[assignment]
+        series, skipped = parse_deterioration(lines)  # type: ignore[assignment]
     row = active(runtime.db(), model_name(kind))
     incumbent = None
     if row is not None:
@@ -83,11 +110,11 @@ def train_from_file(kind: Kind, source: Path, settings: Settings) -> dict:
             log.warning("active %s model %s cannot be loaded (%s); comparing with the last value only",
                         kind, row["version"], type(exc).__name__)
     if kind == "forecast":
-        info, decision = train_from_series(series, artefact_root(settings), source=str(source), threads=2,
+        info, decision = train_from_series(series, artefact_root(settings), source=source, threads=2,
                                            active=incumbent if isinstance(incumbent, ForecastPredictor) else None)
     else:
         info, decision = train_deterioration_from_series(
-            series, artefact_root(settings), source=str(source), threads=2,
+            series, artefact_root(settings), source=source, threads=2,
             active=incumbent if isinstance(incumbent, DeteriorationPredictor) else None)
     register(runtime.db(), name=info.name, version=info.version, metrics=info.metrics, path=str(info.path),
              sha256=info.sha256, created_at=info.created_at, decision=decision["decision"],

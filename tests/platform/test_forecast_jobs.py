@@ -215,3 +215,50 @@ def test_train_deterioration_from_file(proc_env, tmp_path):
             register(runtime.db(), name=before["name"], version=before["version"], metrics=before["metrics"],
                      path=before["artefact_path"], sha256=before["artefact_hash"], created_at=before["created_at"],
                      activate=True, decision=before["decision"], backtest=before["backtest"])
+
+
+def test_train_from_the_database_learns_each_patients_history_once(api, proc_env, cpu_worker):
+    """`mindq model train forecast --from-db --tenant T`: the series T's forecast jobs brought in,
+    one per patient however many requests repeated it, judged and registered as --from is."""
+    import json
+    import subprocess
+    import sys
+
+    from forecasting.families import generate
+    from jobstore import runtime, tenants
+    from jobstore.model_registry import active, register, versions
+
+    key = tenants.add_key(runtime.db(), tenants.ensure_tenant(runtime.db(), "clinic-history"))
+    ids = []
+    for i, series in enumerate(generate("mean_reverting", 30, 5)):
+        visits = series["observations"]
+        for upto in (len(visits) // 2, len(visits)):  # each visit sends the history to date
+            status, job, _ = api("POST", "/v1/jobs", {"type": "forecast", "patient_ref": f"MRN-{i:04d}", "payload": {
+                "instrument": "PHQ-9", "observations": visits[:upto]}}, key=key)
+            assert status == 202, job
+            ids.append(job["id"])
+    status, job, _ = api("POST", "/v1/jobs", {"type": "forecast", "payload": weekly([9, 8, 8, 7, 6])}, key=key)
+    ids.append(job["id"])  # sent without a patient ref: a patient of its own
+    for job_id in ids:
+        assert wait_job(lambda *a, **kw: api(*a, key=key, **kw), job_id, timeout=120)["state"] == "succeeded"
+
+    before = active(runtime.db(), "symptom-forecast")
+    cmd = [sys.executable, "-m", "mindq.cli", "model", "train", "forecast", "--from-db"]
+    try:
+        done = subprocess.run([*cmd, "--tenant", "clinic-history"], env=proc_env, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        assert out["patients"] == 31 and out["unreadable_inputs"] == 0 and out["skipped_lines"] == 0, out
+        assert len(out["backtest"]) == 8
+        row = next(r for r in versions(runtime.db(), "symptom-forecast") if r["version"] == out["version"])
+        assert row["state"] == out["state"] and row["backtest"] == out["backtest"]
+        assert row["metrics"]["n_series"] == 31  # one series a patient, not one a request
+    finally:
+        if before is not None:  # give the other tests back the model they expect
+            register(runtime.db(), name=before["name"], version=before["version"], metrics=before["metrics"],
+                     path=before["artefact_path"], sha256=before["artefact_hash"], created_at=before["created_at"],
+                     activate=True, decision=before["decision"], backtest=before["backtest"])
+    unknown = subprocess.run([*cmd, "--tenant", "no-such-clinic"], env=proc_env, capture_output=True, text=True,
+                             timeout=120)
+    assert unknown.returncode != 0 and "no tenant named 'no-such-clinic'" in unknown.stderr
