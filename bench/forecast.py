@@ -8,7 +8,10 @@
 included) against the last value on every generator family of ``forecasting.families``: the
 default model (fitted on ``forecasting.simulator``), and a model trained like
 `mindq model train forecast --from` on 300 series of each ``--train-on`` family (seed 1234) with its
-backtest verdict. Test series are drawn with ``--eval-seed`` (never used to fit or tune anything).
+backtest verdict; then the same for the deterioration model (the default, and one trained like
+`mindq model train deterioration --from` on each ``--train-on`` family), AUROC and ECE of the
+served model beside its logistic baseline on every family. Test series are drawn with
+``--eval-seed`` (never used to fit or tune anything).
 
 Trains the default forecast and deterioration artefacts (timed), then prints: MAE per
 horizon of the ensemble, its members and the naive baselines; the gain over the best
@@ -106,6 +109,42 @@ def _families(args) -> dict:
                 print(f"{name:26s} {fam:15s}  {a['gain_vs_last_value']:+.3f}   {b['gain_vs_last_value']:+.3f}   "
                       f"{a['mae']:6.3f}  {a['mae_last_value']:6.3f}  {b['mae']:6.3f}  {b['mae_last_value']:6.3f}  "
                       f"{a['coverage']:.3f}   {b['coverage']:.3f}")
+        out["deterioration_families"] = _deterioration_families(args, Path(tmp))
+    return out
+
+
+def _deterioration_families(args, tmp: Path) -> dict:
+    """The deterioration models off their own population: the default (simulator) and one trained
+    on each --train-on family, scored on every family's held-out series beside the logistic
+    baseline fitted with them (AUROC: ranking; ECE: calibration of the served probability)."""
+    from forecasting.deterioration_backtest import parse_deterioration, samples_from, scores
+    from forecasting.families import FAMILIES, generate
+    from forecasting.training import train_deterioration_from_series
+
+    t0 = time.perf_counter()
+    models = {"default": load("deterioration", train("deterioration", tmp, seed=args.seed).path)}
+    print(f"\ndefault deterioration model trained in {time.perf_counter() - t0:.1f} s (simulator, seed {args.seed})")
+    for fam in [f for f in (args.train_on or "").split(",") if f]:
+        series = parse_deterioration(generate(fam, 300, 1234))[0]
+        info, decision = train_deterioration_from_series(series, tmp, threads=2)
+        models[f"trained:{fam}"] = load("deterioration", info.path)
+        print(f"deterioration trained on {fam} (300 series): {decision['decision']} {decision['reasons'][:2]}")
+    tests = {f: samples_from(parse_deterioration(generate(f, args.eval_patients, args.eval_seed))[0]) for f in FAMILIES}
+    print(f"\n== deterioration, {args.eval_patients} series per family, seed {args.eval_seed}: served model vs its "
+          "logistic baseline ==")
+    print(f"{'model':26s} {'family':15s} visits  pos rate  AUROC served  AUROC logistic  ECE served  ECE logistic")
+    out: dict = {}
+    for name, predictor in models.items():
+        for fam, test in tests.items():
+            proba = predictor.models.proba(test)
+            served, logistic = scores(test.label, proba[predictor.models.served]), scores(test.label, proba["logistic"])
+            out.setdefault(name, {})[fam] = {"n_samples": len(test), "positive_rate": float(test.label.mean()),
+                                             "served": served, "logistic": logistic}
+            if served["auroc"] is None or logistic["auroc"] is None:
+                print(f"{name:26s} {fam:15s} {len(test):6d}  one outcome class only")
+                continue
+            print(f"{name:26s} {fam:15s} {len(test):6d}  {test.label.mean():8.3f}  {served['auroc']:12.3f}  "
+                  f"{logistic['auroc']:14.3f}  {served['ece']:10.3f}  {logistic['ece']:12.3f}")
     return out
 
 
