@@ -1,7 +1,8 @@
-"""Re-analysis runs on the real llm worker (threads pool + engine, the default tiny model): every
-pair analysed exactly once per version, with two runs at once and across a killed worker; a
-version change re-runs only its type; a planted deterioration raises flags and the signed
-callback; PHI canaries in entries never reach PostgreSQL or Redis in clear."""
+"""Re-analysis runs on the real llm worker (threads pool + engine, the shipped demo model): every
+pair of a few hundred entries analysed exactly once per version, with two runs at once and across
+a killed worker; a version change re-runs only its type; a deterioration the demo model itself
+reads in a patient's entries raises flags, and a planted one the signed callback; PHI canaries in
+entries never reach PostgreSQL or Redis in clear."""
 from __future__ import annotations
 
 import concurrent.futures
@@ -11,6 +12,7 @@ import http.server
 import json
 import threading
 import uuid
+from pathlib import Path
 
 import psutil
 import pytest
@@ -24,7 +26,8 @@ from tests.platform.test_phi_canary import CANARIES, _leaks, _postgres_dump, _re
 
 # a few minutes on an idle two-core machine; a busy one (every helper's tests at once) needs more
 pytestmark = pytest.mark.timeout(900)
-BUDGET = 4  # tokens per answer: the tiny model's noise costs prefill, not decoding
+FRESH_POSTS = Path(__file__).resolve().parents[1] / "data" / "fresh_posts.jsonl"
+BUDGET = 4  # tokens per answer: enough for the demo model's "yes." / "no.", and a run's cost is its prefill
 MOODS = ["Slept a little better, walked the dog.", "Tired all day, skipped lunch.",
          "Could not get out of bed until noon.", "Felt calm after talking to my sister."]
 
@@ -85,25 +88,25 @@ def _analyses(patients: list[str], type_name: str | None = None) -> list[dict]:
 def test_a_run_analyses_each_pair_once_streams_progress_and_leaks_no_phi(api, key, llm_worker, web_server):
     planted = (f"Mr. {CANARIES['name']} (MRN: {CANARIES['mrn']}, SSN {CANARIES['ssn']}) wrote from "
                f"{CANARIES['email']}; call {CANARIES['phone']}. I feel hopeless tonight.")
-    texts = [planted if i % 10 == 3 else f"Night {i} (canary). {MOODS[i % 4]}" for i in range(40)]
-    patients = [_journal(api, key, 40, texts), _journal(api, key, 40)]
+    texts = [planted if i % 10 == 3 else f"Night {i} (canary). {MOODS[i % 4]}" for i in range(100)]
+    patients = [_journal(api, key, 100, texts), _journal(api, key, 100), _journal(api, key, 100)]  # 300 entries
     run = _run(api, key, {"types": ["risk", "sentiment"], "patient_refs": patients})
-    assert run["counts"]["selected"] == 160 and run["state"] == "running"
+    assert run["counts"]["selected"] == 600 and run["state"] == "running"
     assert run["versions"]["risk"]["prompt_version"] == "risk@1"
     events = [e for e in read_sse(f"{web_server}/v1/reanalysis-runs/{run['id']}/events", key, timeout=300)
               if "data" in e]
     final = _wait_run(api, key, run["id"])
     assert final["state"] == "succeeded", final
-    assert final["counts"] == {"selected": 160, "done": 160, "failed": 0} and final["progress"] == 100
+    assert final["counts"] == {"selected": 600, "done": 600, "failed": 0} and final["progress"] == 100
     progress = [e["data"]["progress"] for e in events]
     assert progress == sorted(progress) and events[-1]["event"] == "end"
     assert events[-1]["data"]["state"] == "succeeded" and len(events) >= 3
     rows = _analyses(patients)
-    assert len(rows) == 160 and {r["state"] for r in rows} == {"succeeded"}
+    assert len(rows) == 600 and {r["state"] for r in rows} == {"succeeded"}
     assert {r["attempts"] for r in rows} == {1}  # nothing analysed twice
     assert {r["versions"]["max_new_tokens"] for r in rows} == {str(BUDGET)}
     cached = sum(bool(runtime.cipher().decrypt_json(r["result_ciphertext"]).get("cached")) for r in rows)
-    assert cached <= 6, cached  # the engine answered; only the planted text's repeats may come from the cache
+    assert cached <= 2 * 9, cached  # the engine answered; only the planted text's 9 repeats a type may be cached
     status, journal, _ = api("GET", f"/v1/patients/{patients[0]}/journal", key=key)
     analyses = journal["entries"][0]["analyses"]
     assert {a["type"] for a in analyses} == {"risk", "sentiment"}
@@ -178,6 +181,28 @@ def test_a_killed_worker_mid_run_resumes_and_analyses_each_pair_once(api, key, l
     if in_flight:  # the killed worker's claims were retaken after their leases lapsed
         retaken = {r["id"]: r["attempts"] for r in rows}
         assert all(retaken[r["id"]] == 2 for r in in_flight)
+
+
+def test_a_deterioration_the_demo_model_reads_raises_flags(api, key, llm_worker):
+    """No planted answers: hand-written posts no training set saw (tests/data/fresh_posts.jsonl),
+    three everyday ones then three plainly depressed ones, and the demo model's own imhi.dr
+    labels (it reads these six right, scrubbed, at this budget) make the flags."""
+    fresh = {p["id"]: p for p in map(json.loads, FRESH_POSTS.read_text().splitlines())}
+    chosen = ["f01", "f05", "f06", "f21", "f22", "f23"]
+    assert [fresh[i]["depression"] for i in chosen] == ["no"] * 3 + ["yes"] * 3
+    patient = _journal(api, key, 6, [f"{fresh[i]['text']} ({uuid.uuid4().hex[:4]})" for i in chosen])
+    final = _wait_run(api, key, _run(api, key, {"types": ["imhi.dr"], "patient_refs": [patient]})["id"])
+    assert final["state"] == "succeeded" and final["counts"]["done"] == 6, final
+    status, journal, _ = api("GET", f"/v1/patients/{patient}/journal", key=key)
+    assert status == 200
+    labels = {e["entry_id"]: e["analyses"][0]["label"] for e in journal["entries"]}
+    assert [labels[f"n{i}"] for i in range(6)] == ["no"] * 3 + ["yes"] * 3, labels
+    rows = _analyses([patient])
+    assert not any(runtime.cipher().decrypt_json(r["result_ciphertext"]).get("cached") for r in rows)  # all the engine's
+    got = {(f["entry_id"], f["kind"]): (f["from"], f["to"], f["requires_attention"]) for f in final["flags"]}
+    assert config.settings().trend_window == 3
+    assert got == {("n3", "label_change"): ("no", "yes", False), ("n3", "negative_trend"): ("no", "yes", False),
+                   ("n4", "negative_trend"): ("no", "yes", False)}, got
 
 
 def _prime_cache(texts: list[str], labels: list[str]) -> None:
