@@ -133,6 +133,25 @@ def _ends_like_a_street(text: str, start: int, end: int) -> bool:
     return word in _GLUED_ENDINGS or text[start].isupper() and lexicon.load().classify(word) == "unknown"
 
 
+_GLUED_TAILS = frozenset(ending[-2:] for ending in _GLUED_ENDINGS)
+
+
+def _may_end_like_a_street(text: str) -> bool:
+    """Some word ends like a street name right before a number (spaces between): what every
+    "Hauptstraße 7" holds; looked for at the digit runs of an ASCII text (its words' last two
+    letters first), instead of scanning every word of the text for a street."""
+    if not text.isascii():
+        return True
+    lower = anchors.lower(text)
+    for digit in anchors.digit_starts(text):
+        end = digit
+        while end and lower[end - 1] in " \t":
+            end -= 1
+        if end < digit and lower[end - 2:end] in _GLUED_TAILS and lower.endswith(_GLUED_ENDINGS, 0, end):
+            return True
+    return False
+
+
 def _with_street_name(text: str, start: int, end: int) -> tuple[int, int]:
     """"Petőfi utca 12", "Anastasios-Trüb-Gasse 31": the name before a separate street word (or
     joined by a hyphen) belongs to the street, and so does a house number before it."""
@@ -167,7 +186,7 @@ class AddressDetector(PatternDetector):
                 r"[ \t](?:Sokak|Sokağı|Sk\.|Caddesi|Cad\.|Cd\.|Bulvarı|Blv\.|Mahallesi|Mah\.|Yolu)\b",
                 words=("sok", "cad", "cd.", "sk.", "bulvar", "blv", "mah", "yolu")),
                 trim=_TRAILING, extend=_with_house_number),
-        Pattern("unit", _UNIT_ALONE, 0.8, needs=holds(r"(?:apt|apartment|suite|ste|unit|flat)\.?\s*#?\s*[A-Z0-9\-]*\d",
+        Pattern("unit", _UNIT_ALONE, 0.8, needs=holds(r"(?:apt|apartment|suite|ste|unit|flat)\.?\s*#?\s*[a-z0-9\-]*\d",
                 re.IGNORECASE, words=("apt", "apartment", "suite", "ste", "unit", "flat")), trim=_TRAILING,
                 extend=_with_house_number),
         Pattern("po-box", _PO_BOX, 0.9, needs=("box",), trim=_TRAILING, extend=_with_house_number),
@@ -175,7 +194,8 @@ class AddressDetector(PatternDetector):
                 trim=_TRAILING, extend=_with_house_number),
         Pattern("uk-postcode", _UK_POSTCODE, 0.7, needs=holds(r"[A-Z]\d[A-Z\d]?\s*\d[A-Z]{2}"),
                 trim=_TRAILING, extend=_with_house_number),
-        Pattern("suffix-after-name", _WORD_NUMBER, 0.8, validate=_ends_like_a_street, extend=_with_street_name),
+        Pattern("suffix-after-name", _WORD_NUMBER, 0.8, needs=_may_end_like_a_street, validate=_ends_like_a_street,
+                extend=_with_street_name),
         Pattern("street-after-address-word", _STREET_AFTER_CONTEXT, 0.85, needs=_ADDRESS_WORDS),
         Pattern("intersection", _INTERSECTION, 0.8, needs=_joins_two_streets),
         Pattern("postcode-context", _SHORT_POSTCODE, 0.8, needs=("zip", "post")),

@@ -10,13 +10,15 @@
 
 ``PatternDetector.hits`` runs the patterns in order. For each one it skips the pattern when the
 text lacks what it ``needs`` (words, a digit); matches it only at its ``at`` offsets (``anchors``)
-or else scans the text; takes named group ``v`` (or ``w``) when it took part, else the whole
-match; drops ``trim`` characters from the end; keeps the hit when ``validate`` holds (a checksum,
-a real address), ``invalidate`` does not (an impossible value, a dose, a rating) and, for
-``context=True``, one of the detector's ``context`` words is in the window before it
-(``phi.context``: the one context policy); then ``extend`` may grow it (a house number before a
-street). Each hit becomes a ``PhiSpan`` naming the detector and the pattern. Patterns that share
-a regex and ``at`` (one shape told apart by its checks: Luhn-valid or not) match the text once.
+or else scans the text (only the parts ``within`` names, when it names some: the lines with a
+credential), an ASCII text in lower case by an IGNORECASE regex's twin (``anchors.lowered_twin``);
+takes named group ``v`` (or ``w``) when it took part, else the whole match; drops ``trim``
+characters from the end; keeps the hit when ``validate`` holds (a checksum, a real address),
+``invalidate`` does not (an impossible value, a dose, a rating) and, for ``context=True``, one of
+the detector's ``context`` words is in the window before it (``phi.context``: the one context
+policy); then ``extend`` may grow it (a house number before a street). Each hit becomes a
+``PhiSpan`` naming the detector and the pattern. Patterns that share a regex and ``at`` (one shape
+told apart by its checks: Luhn-valid or not) match the text once.
 
 A detector with logic no pattern can say (names, places, ages around a number) overrides ``find``
 and adds its own spans to those of its patterns; it too looks around a match only through
@@ -37,6 +39,7 @@ from ..spans import PhiSpan
 Check = Callable[[str, int, int], bool]              # (text, start, end) of the hit -> verdict
 Extend = Callable[[str, int, int], tuple[int, int]]  # (text, start, end) -> the hit's new extent
 Starts = Callable[[str], tuple[int, ...]]            # text -> offsets where a match may begin
+Spans = Callable[[str], tuple[tuple[int, int], ...]]  # text -> (start, end) of the parts where a match may lie
 Gate = tuple[str, ...] | Callable[[str], bool]       # lower-case substrings (any one) or a test of the text
 
 
@@ -47,6 +50,7 @@ class Pattern:
     score: float = 1.0               # on overlap the surer hit names the merged span
     kind: str | None = None          # default: the detector's kind
     at: Starts | None = None         # match only at these offsets (None: scan the text)
+    within: Spans | None = None      # else scan only these parts of the text (no match crosses their ends)
     needs: Gate = ()                 # a cheap test of the text; failed, the pattern is skipped
     needs_digit: bool = False        # another: the text holds a digit
     context: bool = False            # kept only with one of the detector's context words near
@@ -68,13 +72,17 @@ def holds(source: str, flags: int = 0, words: tuple[str, ...] = (),
     that cannot hold a match skips the pattern at a fraction of the cost. Being a necessary part, the
     gate never changes what the pattern finds."""
     regex = re.compile(source, flags)
+    twin = anchors.lowered_twin(regex)
 
     def gate(text: str) -> bool:
         if words:
             lower = anchors.lower(text)
             if not any(word in lower for word in words):
                 return False
-        return (test is None or test(text)) and regex.search(text) is not None
+        if test is not None and not test(text):
+            return False
+        scan, string = anchors.folded(regex, twin, text)
+        return scan.search(string) is not None
     return gate
 
 
@@ -115,7 +123,7 @@ class PatternDetector(PhiDetector):
             return found
         lower: str | None = None
         shared: dict[int, list[re.Match[str]]] = {}
-        for p, regex, at, digit, words, test, share, keep, groups in self._plan:
+        for p, regex, twin, at, digit, words, test, share, keep, groups in self._plan:
             if digit and not anchors.digit_starts(text):
                 continue
             if words:
@@ -131,7 +139,13 @@ class PatternDetector(PhiDetector):
             if share in shared:
                 matches = shared[share]
             else:
-                matches = list(regex.finditer(text)) if at is None else anchors.matches_at(regex, text, at(text))
+                scan, string = anchors.folded(regex, twin, text)
+                if at is not None:
+                    matches = anchors.matches_at(scan, string, at(text))
+                elif p.within is not None:
+                    matches = [m for start, end in p.within(text) for m in scan.finditer(string, start, end)]
+                else:
+                    matches = list(scan.finditer(string))
                 if keep:
                     shared[share] = matches
             if not matches:
@@ -156,17 +170,18 @@ class PatternDetector(PhiDetector):
         return found
 
 
-_Step = tuple[Pattern, re.Pattern[str], Starts | None, bool, tuple[str, ...], Callable[[str], bool] | None, int, bool,
-              bool]
+_Step = tuple[Pattern, re.Pattern[str], re.Pattern[str] | None, Starts | None, bool, tuple[str, ...],
+              Callable[[str], bool] | None, int, bool, bool]
 
 
 def _plan(patterns: tuple[Pattern, ...]) -> tuple[_Step, ...]:
-    """Per pattern, what ``hits`` reads for every text: the pattern, its regex and anchors, its gates
-    (a digit, words, a test), the pattern whose matches it reuses (same regex and anchors), whether
-    a later pattern reuses its own, and whether the regex has a value group."""
+    """Per pattern, what ``hits`` reads for every text: the pattern, the regex to scan with and its
+    lowered twin (``anchors.lowered_twin``), its anchors, its gates (a digit, words, a test), the
+    pattern whose matches it reuses (same regex and anchors), whether a later pattern reuses its
+    own, and whether the regex has a value group."""
     first: dict[tuple[int, Starts | None], int] = {}
     shares = [first.setdefault((id(p.regex), p.at), i) for i, p in enumerate(patterns)]
-    return tuple((p, p.regex, p.at, p.needs_digit, p.needs if isinstance(p.needs, tuple) else (),
-                  None if isinstance(p.needs, tuple) else p.needs, shares[i], shares.count(shares[i]) > 1,
-                  bool({"v", "w"} & set(p.regex.groupindex)))
+    return tuple((p, p.regex, anchors.lowered_twin(p.regex), p.at, p.needs_digit,
+                  p.needs if isinstance(p.needs, tuple) else (), None if isinstance(p.needs, tuple) else p.needs,
+                  shares[i], shares.count(shares[i]) > 1, bool({"v", "w"} & set(p.regex.groupindex)))
                  for i, p in enumerate(patterns))

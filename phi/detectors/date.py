@@ -62,7 +62,7 @@ _YEAR_ABBREV = re.compile(r"\b(?:in|since|of|from|until|class)\s+(?P<v>'\d{2})\b
 _SEASON_YEAR = re.compile(r"\b(?:spring|summer|fall|autumn|winter)\s+(?:of\s+)?" + _YEAR_ANY + r"\b", _FLAGS)
 
 # words near an m/d or a bare number that make it a score, a ratio or a pressure, not a date
-_MEASURE_BEFORE = re.compile(
+_MEASURE_BEFORE = re.compile(anchors.boundary_after_first_letter(
     r"(?:\bbp|blood pressure|pressure|\bscore[sd]?|\brated?|rating|\bpain|\bscale|strength|out of|phq|gad|"
     r"reflex(?:es)?|motor|ratio|\bdose|\bmg|\btabs?|\bsats?|spo2|\bo2|\bhr|pulse|\bvs|vitals|\bgcs|moca|mmse|"
     r"\bpcl|\bbdi|\bcssrs|\baudit|\bdast|\bgrade|\bi:e|\bx|\bhgb|\bwbc|\bplt|\bna|\bk|"
@@ -70,7 +70,7 @@ _MEASURE_BEFORE = re.compile(
     r"\bcpap|\bpeep|\bpsv?|\bpcv?|\ba/?c|\bsimv|\bimv|\bprvc|\baprv|\bipap|\bepap|bipap|\bvent|settings?|"
     r"\bfio2?|\bvt|\btv|\brr|\babgs?|\bvbg|\bgas(?:es)?|\bph|\bpa?o2|\bpa?co2|\bmap|\bcvp|\bpap|\bpas|\bnbp|"
     r"\babp|\bart|\bsbp|\btmax|\bpip|\bplat|\bpeak|\brsbi|\bi/o|\bi&o|\bci|\bsvr|\d\s*x)\W{0,3}(?:of\s+|was\s+|is\s+|at\s+|"
-    r"=\s*|:\s*)?$", re.IGNORECASE)
+    r"=\s*|:\s*)?$"), re.IGNORECASE)
 _MEASURE_AFTER = re.compile(r"\s*(?:mmhg|strength|mg|mcg|ml|tabs?|tablets?|pills?|of\s+(?:the|a|my|his|her|them|"
                             r"those|these|\d)|pain|on the|scale|\+|cups?|doses?|ppd|packs?|oz|times|x\b|bpm|score|"
                             r"points?|days?\s+(?:a|per)|hours?|hrs?|nights?|weeks?\s+(?:a|per)|servings?|drinks?|beers?)",

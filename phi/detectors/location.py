@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from .. import gazetteer, lexicon
+from .. import anchors, gazetteer, lexicon
 from ..context import after, label_after
 from ..spans import PhiSpan
 from .base import Pattern, PatternDetector, holds
@@ -37,7 +37,6 @@ _AFTER_PLACE_PHRASE = re.compile(r"\b(?:flew\s+to|moved\s+(?:here\s+)?(?:to|from
                                  r"university\s+of|city)\s+(?P<v>[^\W\d_][\w'’\-]+)", re.IGNORECASE)
 _PLACE_PHRASE_WORDS = ("flew", "moved", "from", "based", "live", "living", "born", "grew", "arrived",
                        "relocated", "travel", "visit", "year in", "university", "city")
-_LINE = re.compile(r"^[ \t>]*(?P<body>[^\n]*?)[ \t]*$", re.MULTILINE)
 _STREETISH = re.compile(r"^[\s>]*\d{1,6}[A-Za-z]?\s+\S|\b(?:suite|apt|unit|box)\b|\d{1,6}[A-Za-z]?\s*$",
                         re.IGNORECASE)
 _CREDENTIALS = frozenset("MD PA DO RN NP OR ME IN OK HI ID DE".split())
@@ -49,6 +48,19 @@ _GENERIC_FACILITY_WORDS = frozenset("the a an this that our my his her their sta
 _STATE_ABBREVIATION = re.compile(r"(?:(?<=, )|(?<=,)|(?<=\n))\s*(?P<v>[A-Z]{2})\b(?=\s*(?:\d{5}|$|\n|,|\.))"
                                  r"|\b(?P<w>[A-Z]{2})(?=\s+\d{5}\b)", re.MULTILINE)
 _ZIP_AFTER = re.compile(r"\s*\d{5}")
+# the second shape's start, with its \b after the first capital: re jumps to capitals
+_STATE_BEFORE_ZIP = re.compile(r"[A-Z](?<!\w\w)[A-Z](?=\s+\d{5}\b)")
+_COMMA_OR_NEWLINE = re.compile(r", ?|\n")
+
+
+def _state_starts(text: str) -> tuple[int, ...]:
+    """Where a state abbreviation may begin: after a comma (and its space) or a newline, or two
+    capitals before a ZIP."""
+    starts = {m.start() for m in _STATE_BEFORE_ZIP.finditer(text)}
+    for m in _COMMA_OR_NEWLINE.finditer(text):
+        starts.add(m.start() + 1)
+        starts.add(m.end())
+    return tuple(sorted(starts))
 # a hospital or ward by its short name after a movement word: "transferred to MGH", "from BI",
 # "via NEBH"; a ward called by a surname and its number: "to Finard 4", "back to Farr 10"
 _MOVE = r"\b(?i:to|at|from|via|transferred\s+to|transfer\s+to|tx(?:'?d)?\s+to|sent\s+to|admitted\s+to|back\s+to)"
@@ -57,13 +69,15 @@ _WARD = re.compile(r"(?:" + _MOVE + r"|\b(?i:on))\s+(?P<v>[A-Za-z][A-Za-z]{2,}(?
                    r"(?!\s*(?:mg|mcg|ml|cc|units?|mins?|hrs?|hours?|days?|l\b|lpm|meq|kg|%|/|x\b)|\.\d)"
                    r"|\b(?i:transferred\s+to|transfer\s+to|tx(?:'?d)?\s+to|sent\s+to)\s+(?P<w>[A-Z][a-z]{2,})\b")
 _MOVE_WORDS = (" to ", " at ", "from ", " via ")
-_MOVE_START = re.compile(r"\b(?:to|at|from|via|on|transfer(?:red)?|tx|sent|admitted|back)\b", re.IGNORECASE)
+_MOVE_START = re.compile(anchors.boundary_after_first_letter(
+    r"(?:\bto|\bat|\bfrom|\bvia|\bon|\btransfer(?:red)?|\btx|\bsent|\badmitted|\bback)\b"), re.IGNORECASE)
 
 
 @lru_cache(maxsize=8)
 def _move_starts(text: str) -> tuple[int, ...]:
     """Where a movement word begins: the three patterns below are tried there alone."""
-    return tuple(m.start() for m in _MOVE_START.finditer(text))
+    regex, string = anchors.folded(_MOVE_START, anchors.lowered_twin(_MOVE_START), text)
+    return tuple(m.start() for m in regex.finditer(string))
 # the same short name in a note all in lower case: "transferred to mgh", "from nebh"
 _HOSPITAL_ABBREVIATION_LOWER = re.compile(r"\b(?:to|at|from|via)\s+(?:the\s+)?(?P<v>[a-z]{2,5})\b(?![\-/'’]\w|\.\w)")
 _STATE_AFTER = re.compile(r",\s*[A-Z]{2}\b")  # "Springfield, IL"
@@ -133,7 +147,7 @@ class LocationDetector(PatternDetector):
     name = "location"
     kind = "LOCATION"
     patterns = (
-        Pattern("state-abbreviation", _STATE_ABBREVIATION, 0.8, validate=_state, invalidate=_degree),
+        Pattern("state-abbreviation", _STATE_ABBREVIATION, 0.8, at=_state_starts, validate=_state, invalidate=_degree),
         # "flew to LEPPEN", "originally from ΕΓΚΩΜΗ", "based in Kurzenkirchen": a word no list knows,
         # right after a travel or origin phrase, is a place
         Pattern("unknown-after-place-phrase", _AFTER_PLACE_PHRASE, 0.7,
@@ -234,15 +248,27 @@ class LocationDetector(PatternDetector):
 
     def _address_block_lines(self, text: str) -> Iterator[PhiSpan]:
         # a short line of capitalised words right under a street or suite line is the town:
-        # "3784 Archwood Avenue\nLAPPEENRANTA\nSK 53650"
-        lines = list(_LINE.finditer(text))
-        for before, line in zip(lines, lines[1:], strict=False):
-            body = line.group("body")
-            if not body or not _STREETISH.search(before.group()):
-                continue
-            words = body.replace(",", " ").split()
-            if body[-1] in ",.?!:;" or not any(self.lex.classify(w.lower()) in ("unknown", "name") for w in words):
+        # "3784 Archwood Avenue\nLAPPEENRANTA\nSK 53650"; the line's own tests come first, the
+        # street test of the line above only for the few short lines that pass them
+        lines = _lines(text)
+        for (_, above), (start, line) in zip(lines, lines[1:], strict=False):
+            lead = len(line) - len(line.lstrip(" \t>"))
+            body = line[lead:].rstrip(" \t")
+            if not body or body[-1] in ",.?!:;":
                 continue  # "Thanks," under a sentence with a number is a sign-off, not a town
-            if 1 <= len(words) <= 4 and all(w[0].isupper() and w.isalpha() or w == "nan" for w in words) and \
-                    not any(self.lex.classify(w.lower()) == "allow" for w in words):
-                yield self.span(line.start("body"), line.end("body"), "address-block-line", 0.6)
+            words = body.replace(",", " ").split()
+            if not 1 <= len(words) <= 4 or not all(w[0].isupper() and w.isalpha() or w == "nan" for w in words):
+                continue
+            if not any(self.lex.classify(w.lower()) in ("unknown", "name") for w in words) or \
+                    any(self.lex.classify(w.lower()) == "allow" for w in words) or not _STREETISH.search(above):
+                continue
+            yield self.span(start + lead, start + lead + len(body), "address-block-line", 0.6)
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    """(offset, line) of each line, without its newline."""
+    lines, start = [], 0
+    for line in text.split("\n"):
+        lines.append((start, line))
+        start += len(line) + 1
+    return lines

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .. import lexicon
+from .. import anchors, lexicon
 from ..context import after, before, label_after
 from ..spans import PhiSpan
 from .base import Pattern, PatternDetector, holds
@@ -80,6 +80,22 @@ _SIGNATURE = re.compile(
     r",?[ ]+(?:" + _CREDENTIALS + r")\b(?![.\-/]\w)", re.IGNORECASE | re.MULTILINE)
 
 _SIGNATURE_NEEDS = tuple(sorted({" " + c[:2] for c in _CREDENTIALS.split("|")}))
+_CREDENTIAL = re.compile(r"[ ](?:" + _CREDENTIALS + r")\b(?![.\-/]\w)", re.IGNORECASE)
+
+
+def _credential_lines(text: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) of each line with a credential after a space, its newline included: a signature
+    ends with one and never crosses a line, so scanning these lines alone finds every signature
+    (its lookarounds still see the text around a line)."""
+    regex, string = anchors.folded(_CREDENTIAL, anchors.lowered_twin(_CREDENTIAL), text)
+    lines: list[tuple[int, int]] = []
+    for m in regex.finditer(string):
+        start = text.rfind("\n", 0, m.start()) + 1
+        if lines and lines[-1][0] == start:
+            continue
+        end = text.find("\n", m.end())
+        lines.append((start, len(text) if end < 0 else end + 1))
+    return tuple(lines)
 
 NOT_A_NAME = ""  # a rule's verdict: decided, not a name (None: the rule has no say)
 
@@ -559,8 +575,8 @@ class NameDetector(PatternDetector):
     kind = "NAME"
     patterns = (
         Pattern("initials", _INITIALS, 0.8, needs=holds(r"[A-Z]\.[ ]?[A-Z]\.", words=(".",)), validate=_after_signing_word),
-        Pattern("signature", _SIGNATURE, 0.8, needs=holds(r"[ ](?:" + _CREDENTIALS + r")\b(?![.\-/]\w)", re.IGNORECASE,
-                                                        _SIGNATURE_NEEDS), validate=_signed_surname),
+        Pattern("signature", _SIGNATURE, 0.8, needs=_SIGNATURE_NEEDS, within=_credential_lines,
+                validate=_signed_surname),
     )
 
     def __init__(self, **kwargs: Any) -> None:
