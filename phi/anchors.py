@@ -4,14 +4,16 @@ Most patterns start at a digit run or at a month name; matching them at those fe
 (``pattern.match(text, pos)``) instead of scanning every character is what keeps the scrubber
 above 500 documents/s per core. The last few texts are cached: every detector asks for the same one.
 
-An IGNORECASE regex tries every position the slow way (no literal or character-set prefix to jump
-to); its case-sensitive twin (``lowered_twin``) on the lower-cased text finds the same matches at
-the same offsets when the text is ASCII (``folded`` picks which to run).
+On a plain ASCII text (``plain_ascii``) every regex runs as its twin (``folded``): compiled with
+``re.ASCII``, whose classes (\\w, \\d, [^\\W\\d_]) are table look-ups instead of Unicode ones, and, for
+an IGNORECASE regex that cannot tell case apart, without IGNORECASE on the lower-cased text:
+re's case-insensitive scan has no literal or character-set prefix to jump to and no fast test of
+an alternative's first letter. Same matches at the same offsets, about twice as fast.
 """
 from __future__ import annotations
 
 import re
-from functools import cache, lru_cache
+from functools import lru_cache
 
 _DIGIT_RUN = re.compile(r"\d+")
 # "(?<![^\W\d_])jan" written "j(?<![^\W\d_].)an": no letter before the word either way, but each
@@ -19,46 +21,63 @@ _DIGIT_RUN = re.compile(r"\d+")
 _MONTH_WORD = re.compile("|".join(month[0] + r"(?<![^\W\d_].)" + month[1:] for month in (
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")), re.IGNORECASE)
 
-# What would make a case-sensitive match on lower-cased text differ from the IGNORECASE one:
-# capitals (a class like [A-Z]; group names aside), a group that turns IGNORECASE off, a
-# character given by its code, the non-ASCII letters that match i, k or s when case is ignored
-# (ı İ ſ K) and a range that holds capitals or reaches those letters (read conservatively: any
-# "x-y" in the pattern counts as a range).
+# Where a twin could differ. re.ASCII: \\s leaves out the separators \\x1c-\\x1f (so a plain ASCII
+# text has none), and ignoring case no longer matches i, k, s to ı İ, K, ſ (so a regex that ignores
+# case must hold none of them: by code, as a letter or inside a range reaching them). Lower-cased
+# text without IGNORECASE: nothing may ask for a capital (a class like [A-Z], a range over capitals,
+# a group that turns IGNORECASE off); group names and escapes aside.
+_SEPARATORS = re.compile(r"[\x1c-\x1f]")
 _ESCAPE_OR_GROUP_NAME = re.compile(r"\\[^xuUN0]|\(\?P[<=]\w+>?")
-_CASE_SENSITIVE_PART = re.compile(r"[A-Z]|\(\?[a-zA-Z]*-|\\|[\u0130\u0131\u017f\u212a]")
+_FOLDS_ONTO_ASCII = re.compile(r"\\|[\u0130\u0131\u017f\u212a]")
+_ASKS_FOR_CAPITALS = re.compile(r"[A-Z]|\(\?[a-zA-Z]*-")
 _RANGE = re.compile(r"(?=(.)-(.))", re.DOTALL)
+_TWINS: dict[int, tuple[re.Pattern[str], re.Pattern[str], bool]] = {}
 
 
-@cache
-def lowered_twin(regex: re.Pattern[str]) -> re.Pattern[str] | None:
-    """``regex`` without IGNORECASE, when it finds on lower-cased ASCII text exactly what ``regex``
-    finds on the text; None when ``regex`` is case-sensitive or may tell case apart (made once
-    per regex)."""
-    if not regex.flags & re.IGNORECASE:
-        return None
+@lru_cache(maxsize=8)
+def plain_ascii(text: str) -> bool:
+    """ASCII without the separators \\x1c-\\x1f: a text on which every twin finds what its regex finds."""
+    return text.isascii() and not _SEPARATORS.search(text)
+
+
+def twin(regex: re.Pattern[str]) -> tuple[re.Pattern[str], bool]:
+    """The twin of ``regex`` for plain ASCII text, and whether it runs on the lower-cased text; made
+    once per regex (keyed by identity: hashing a compiled regex hashes its whole program)."""
+    entry = _TWINS.get(id(regex))
+    if entry is None or entry[0] is not regex:
+        entry = _TWINS[id(regex)] = (regex, *_make_twin(regex))
+    return entry[1], entry[2]
+
+
+def _make_twin(regex: re.Pattern[str]) -> tuple[re.Pattern[str], bool]:
     source = _ESCAPE_OR_GROUP_NAME.sub("", regex.pattern)
-    if _CASE_SENSITIVE_PART.search(source) or any(
-            low <= "Z" and high >= "A" or high >= "\u0130" for low, high in _RANGE.findall(source)):
-        return None
-    return re.compile(regex.pattern, regex.flags & ~re.IGNORECASE)
+    ranges = _RANGE.findall(source)
+    ignores_case = bool(regex.flags & re.IGNORECASE) or "(?i" in regex.pattern
+    if ignores_case and (_FOLDS_ONTO_ASCII.search(source) or any(high >= "\u0130" for _, high in ranges)):
+        return regex, False
+    flags = regex.flags & ~re.UNICODE | re.ASCII
+    if regex.flags & re.IGNORECASE and not _ASKS_FOR_CAPITALS.search(source) and \
+            not any(low <= "Z" and high >= "A" for low, high in ranges):
+        return re.compile(regex.pattern, flags & ~re.IGNORECASE), True
+    return re.compile(regex.pattern, flags), False
 
 
-def folded(regex: re.Pattern[str], twin: re.Pattern[str] | None, text: str) -> tuple[re.Pattern[str], str]:
-    """The regex and string to scan: ``twin`` on the lower-cased text when there is one and the text
-    is ASCII (lower-casing keeps every offset), else ``regex`` on the text."""
-    if twin is not None and text.isascii():
-        return twin, lower(text)
+def folded(regex: re.Pattern[str], text: str) -> tuple[re.Pattern[str], str]:
+    """The regex and string to scan: on a plain ASCII text the twin, on the lower-cased text when it
+    is a lowered one (lower-casing ASCII keeps every offset); else ``regex`` on the text."""
+    if plain_ascii(text):
+        scan, lowered = twin(regex)
+        return scan, lower(text) if lowered else text
     return regex, text
 
 
-_MONTH_TWIN = lowered_twin(_MONTH_WORD)
 _WORD_START = re.compile(r"\\b([a-z])")
 
 
 def boundary_after_first_letter(source: str) -> str:
     """``\\bbp`` written ``b(?<!\\w\\w)p``: the same matches (before a letter, a boundary means no word
     character before it), but each alternative of a long list now begins with its letter, which
-    ``re`` compares before trying the alternative at all (case-sensitive regexes only: the twins)."""
+    ``re`` compares before trying the alternative at all (case-sensitive regexes only: lowered twins)."""
     return _WORD_START.sub(r"\1(?<!\\w\\w)", source)
 
 
@@ -71,13 +90,14 @@ def lower(text: str) -> str:
 @lru_cache(maxsize=8)
 def digit_starts(text: str) -> tuple[int, ...]:
     """Start offsets of every run of digits."""
-    return tuple(m.start() for m in _DIGIT_RUN.finditer(text))
+    regex, string = folded(_DIGIT_RUN, text)
+    return tuple(m.start() for m in regex.finditer(string))
 
 
 @lru_cache(maxsize=8)
 def month_starts(text: str) -> tuple[int, ...]:
     """Start offsets of words that begin like a month name (March, mar, Sept...)."""
-    regex, string = folded(_MONTH_WORD, _MONTH_TWIN, text)
+    regex, string = folded(_MONTH_WORD, text)
     return tuple(m.start() for m in regex.finditer(string))
 
 

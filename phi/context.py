@@ -49,14 +49,14 @@ def label_before(label: re.Pattern[str], text: str, start: int) -> re.Match[str]
     """``label`` (a regex ending in ``$``) in the window before ``start``, ending at ``start``.
 
     Searched in place (``pos``/``endpos``), so a ``\\b`` or lookbehind at the window's edge sees
-    the real text; an ASCII text, by an IGNORECASE label's twin, in lower case (``anchors.folded``:
-    same offsets, but the match's string is the lower-cased text)."""
-    regex, string = anchors.folded(label, anchors.lowered_twin(label), text)
+    the real text; a plain ASCII text by the label's twin (``anchors.folded``: same offsets, but the
+    match's string may be the lower-cased text)."""
+    regex, string = anchors.folded(label, text)
     return regex.search(string, max(0, start - WINDOW), start)
 
 
 def label_after(label: re.Pattern[str], text: str, end: int) -> re.Match[str] | None:
     """``label`` matched from ``end`` on, within the window after it (no ``^``: it starts at ``end``);
     in lower case like ``label_before``."""
-    regex, string = anchors.folded(label, anchors.lowered_twin(label), text)
+    regex, string = anchors.folded(label, text)
     return regex.match(string, end, end + WINDOW)

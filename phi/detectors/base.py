@@ -11,7 +11,7 @@
 ``PatternDetector.hits`` runs the patterns in order. For each one it skips the pattern when the
 text lacks what it ``needs`` (words, a digit); matches it only at its ``at`` offsets (``anchors``)
 or else scans the text (only the parts ``within`` names, when it names some: the lines with a
-credential), an ASCII text in lower case by an IGNORECASE regex's twin (``anchors.lowered_twin``);
+credential), a plain ASCII text by the regex's faster twin (``anchors.folded``);
 takes named group ``v`` (or ``w``) when it took part, else the whole match; drops ``trim``
 characters from the end; keeps the hit when ``validate`` holds (a checksum, a real address),
 ``invalidate`` does not (an impossible value, a dose, a rating) and, for ``context=True``, one of
@@ -72,7 +72,6 @@ def holds(source: str, flags: int = 0, words: tuple[str, ...] = (),
     that cannot hold a match skips the pattern at a fraction of the cost. Being a necessary part, the
     gate never changes what the pattern finds."""
     regex = re.compile(source, flags)
-    twin = anchors.lowered_twin(regex)
 
     def gate(text: str) -> bool:
         if words:
@@ -81,7 +80,7 @@ def holds(source: str, flags: int = 0, words: tuple[str, ...] = (),
                 return False
         if test is not None and not test(text):
             return False
-        scan, string = anchors.folded(regex, twin, text)
+        scan, string = anchors.folded(regex, text)
         return scan.search(string) is not None
     return gate
 
@@ -123,7 +122,7 @@ class PatternDetector(PhiDetector):
             return found
         lower: str | None = None
         shared: dict[int, list[re.Match[str]]] = {}
-        for p, regex, twin, at, digit, words, test, share, keep, groups in self._plan:
+        for p, regex, at, digit, words, test, share, keep, groups in self._plan:
             if digit and not anchors.digit_starts(text):
                 continue
             if words:
@@ -139,7 +138,7 @@ class PatternDetector(PhiDetector):
             if share in shared:
                 matches = shared[share]
             else:
-                scan, string = anchors.folded(regex, twin, text)
+                scan, string = anchors.folded(regex, text)
                 if at is not None:
                     matches = anchors.matches_at(scan, string, at(text))
                 elif p.within is not None:
@@ -170,18 +169,17 @@ class PatternDetector(PhiDetector):
         return found
 
 
-_Step = tuple[Pattern, re.Pattern[str], re.Pattern[str] | None, Starts | None, bool, tuple[str, ...],
-              Callable[[str], bool] | None, int, bool, bool]
+_Step = tuple[Pattern, re.Pattern[str], Starts | None, bool, tuple[str, ...], Callable[[str], bool] | None, int, bool,
+              bool]
 
 
 def _plan(patterns: tuple[Pattern, ...]) -> tuple[_Step, ...]:
-    """Per pattern, what ``hits`` reads for every text: the pattern, the regex to scan with and its
-    lowered twin (``anchors.lowered_twin``), its anchors, its gates (a digit, words, a test), the
-    pattern whose matches it reuses (same regex and anchors), whether a later pattern reuses its
-    own, and whether the regex has a value group."""
+    """Per pattern, what ``hits`` reads for every text: the pattern, its regex and anchors, its gates
+    (a digit, words, a test), the pattern whose matches it reuses (same regex and anchors), whether
+    a later pattern reuses its own, and whether the regex has a value group."""
     first: dict[tuple[int, Starts | None], int] = {}
     shares = [first.setdefault((id(p.regex), p.at), i) for i, p in enumerate(patterns)]
-    return tuple((p, p.regex, anchors.lowered_twin(p.regex), p.at, p.needs_digit,
-                  p.needs if isinstance(p.needs, tuple) else (), None if isinstance(p.needs, tuple) else p.needs,
-                  shares[i], shares.count(shares[i]) > 1, bool({"v", "w"} & set(p.regex.groupindex)))
+    return tuple((p, p.regex, p.at, p.needs_digit, p.needs if isinstance(p.needs, tuple) else (),
+                  None if isinstance(p.needs, tuple) else p.needs, shares[i], shares.count(shares[i]) > 1,
+                  bool({"v", "w"} & set(p.regex.groupindex)))
                  for i, p in enumerate(patterns))

@@ -76,7 +76,7 @@ _MOVE_START = re.compile(anchors.boundary_after_first_letter(
 @lru_cache(maxsize=8)
 def _move_starts(text: str) -> tuple[int, ...]:
     """Where a movement word begins: the three patterns below are tried there alone."""
-    regex, string = anchors.folded(_MOVE_START, anchors.lowered_twin(_MOVE_START), text)
+    regex, string = anchors.folded(_MOVE_START, text)
     return tuple(m.start() for m in regex.finditer(string))
 # the same short name in a note all in lower case: "transferred to mgh", "from nebh"
 _HOSPITAL_ABBREVIATION_LOWER = re.compile(r"\b(?:to|at|from|via)\s+(?:the\s+)?(?P<v>[a-z]{2,5})\b(?![\-/'’]\w|\.\w)")
@@ -176,7 +176,8 @@ class LocationDetector(PatternDetector):
             yield from self._address_block_lines(text)
 
     def _places(self, text: str) -> Iterator[PhiSpan]:
-        tokens = list(_TOKEN.finditer(text))
+        scan, string = anchors.folded(_TOKEN, text)  # case-sensitive: the string is the text
+        tokens = list(scan.finditer(string))
         first_words = self.gaz.first_words
         i = 0
         while i < len(tokens):

@@ -87,7 +87,7 @@ def _credential_lines(text: str) -> tuple[tuple[int, int], ...]:
     """(start, end) of each line with a credential after a space, its newline included: a signature
     ends with one and never crosses a line, so scanning these lines alone finds every signature
     (its lookarounds still see the text around a line)."""
-    regex, string = anchors.folded(_CREDENTIAL, anchors.lowered_twin(_CREDENTIAL), text)
+    regex, string = anchors.folded(_CREDENTIAL, text)
     lines: list[tuple[int, int]] = []
     for m in regex.finditer(string):
         start = text.rfind("\n", 0, m.start()) + 1
@@ -724,7 +724,8 @@ class NameDetector(PatternDetector):
 def _tokens(text: str, classes: dict[str, str]) -> list[_Token]:
     """The text's tokens; "DAUGHTER-LUCY" is two: a relative word and a name."""
     tokens: list[_Token] = []
-    for m in _TOKEN.finditer(text):
+    scan, string = anchors.folded(_TOKEN, text)  # case-sensitive: the string is the text
+    for m in scan.finditer(string):
         surface = m.group()
         if "-" in surface:
             head = surface.partition("-")[0]

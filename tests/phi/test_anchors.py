@@ -17,31 +17,47 @@ _TEXTS = [
 
 
 @pytest.mark.parametrize("regex", [
-    anchors._MONTH_WORD, location._MOVE_START, date._MEASURE_BEFORE, name._SIGNATURE, name._CREDENTIAL,
+    anchors._MONTH_WORD, location._MOVE_START, date._MEASURE_BEFORE, name._SIGNATURE, name._CREDENTIAL, name._TOKEN,
+    location._TOKEN, location._STATE_ABBREVIATION, date._NUMERIC,
 ], ids=lambda r: r.pattern[:30])
-def test_a_lowered_twin_finds_what_the_regex_finds_on_ascii_text(regex):
-    twin = anchors.lowered_twin(regex)
-    assert twin is not None
+def test_a_twin_finds_what_the_regex_finds_on_plain_ascii_text(regex):
+    twin, lowered = anchors.twin(regex)
+    assert twin is not regex and twin.flags & re.ASCII
     for text in _TEXTS + [t.upper() for t in _TEXTS] + [t.title() for t in _TEXTS]:
-        if text.isascii():
-            assert [m.span() for m in twin.finditer(text.lower())] == [m.span() for m in regex.finditer(text)]
+        if anchors.plain_ascii(text):
+            string = text.lower() if lowered else text
+            assert [m.span() for m in twin.finditer(string)] == [m.span() for m in regex.finditer(text)]
 
 
-@pytest.mark.parametrize("source, flags", [
-    (r"[A-Z]{2}", re.IGNORECASE),      # capitals: on lower-cased text they never match
-    (r"[0-Z]", re.IGNORECASE),         # a range that holds capitals
-    (r"a(?-i:b)", re.IGNORECASE),      # case-sensitive inside
-    (r"\x41", re.IGNORECASE),          # "A" by its code
-    ("\u017f", re.IGNORECASE),         # long s, which matches "s" when case is ignored
-    (r"abc", 0),                       # case-sensitive already
+def test_ignoring_case_runs_on_lower_cased_text():
+    assert anchors.twin(date._MEASURE_BEFORE)[1] and not anchors.twin(date._NUMERIC)[1]
+    assert anchors.folded(date._MEASURE_BEFORE, "BP 120")[1] == "bp 120"
+    assert anchors.folded(date._MEASURE_BEFORE, "Zürich BP 120")[1] == "Zürich BP 120"  # not ASCII: the regex itself
+    assert anchors.folded(date._MEASURE_BEFORE, "BP\x1c120")[0] is date._MEASURE_BEFORE  # \s differs in re.ASCII
+
+
+@pytest.mark.parametrize("source, flags, lowered", [
+    (r"[A-Z]{2}", re.IGNORECASE, False),    # capitals: on lower-cased text they never match
+    (r"[0-Z]", re.IGNORECASE, False),       # a range that holds capitals
+    (r"a(?-i:b)", re.IGNORECASE, False),    # case-sensitive inside
+    (r"abc", 0, False),                     # case-sensitive already
+    (r"abc", re.IGNORECASE, True),
 ])
-def test_no_twin_where_case_may_matter(source, flags):
-    assert anchors.lowered_twin(re.compile(source, flags)) is None
+def test_a_twin_runs_on_lower_cased_text_only_where_case_cannot_matter(source, flags, lowered):
+    regex = re.compile(source, flags)
+    twin, on_lower_case = anchors.twin(regex)
+    assert on_lower_case == lowered and twin.flags & re.ASCII
+
+
+@pytest.mark.parametrize("source", [r"\x41", "\u017f", "a(?i:\u212a)", "[\u0100-\u0200]"])
+def test_no_twin_where_ignoring_case_matches_non_ascii_letters_to_ascii(source):
+    regex = re.compile(source, re.IGNORECASE if "(?i" not in source else 0)
+    assert anchors.twin(regex) == (regex, False)
 
 
 def test_the_twin_keeps_group_names():
-    twin = anchors.lowered_twin(re.compile(r"(?P<v>ab)(?P=v)", re.IGNORECASE))
-    assert twin is not None and twin.search("xabab").span("v") == (1, 3)
+    twin, lowered = anchors.twin(re.compile(r"(?P<v>ab)(?P=v)", re.IGNORECASE))
+    assert lowered and twin.search("xabab").span("v") == (1, 3)
 
 
 def test_a_boundary_after_the_first_letter_matches_the_same():

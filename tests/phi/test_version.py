@@ -18,7 +18,7 @@ FINGERPRINTS = {
     # 1.2.3: faster on long nursing notes (IGNORECASE scans run case-sensitive on lower-cased ASCII text,
     # cheaper anchors and gates, signatures looked for on credential lines only); byte-identical output
     # on the generated nursing, clinical and journal sets, the presidio set and odd inputs
-    "1.2.3": "25c5d71dc59588a024fc19d74f402228cced29c0ff1c7a46ac6652d356dc9b18",
+    "1.2.3": "0f785f754396e658bb21fdca7c662a0b30c5a920866f8fd457349c68babcddb7",
 }
 _ROOT = Path(phi.__file__).parent
 _SKIPPED = {"__init__.py", "__main__.py", "README.md", "SOURCES.md", "LICENSE.scowl.txt"}
