@@ -122,6 +122,7 @@ class PatternDetector(PhiDetector):
             return found
         lower: str | None = None
         shared: dict[int, list[re.Match[str]]] = {}
+        tested: dict[int, bool] = {}  # a test that several patterns need (iban, iban-shape) runs once
         for p, regex, at, digit, words, test, share, keep, groups in self._plan:
             if digit and not anchors.digit_starts(text):
                 continue
@@ -133,8 +134,12 @@ class PatternDetector(PhiDetector):
                         break
                 else:
                     continue  # none of the words the pattern needs
-            if test is not None and not test(text):
-                continue
+            if test is not None:
+                passed = tested.get(id(test))
+                if passed is None:
+                    passed = tested[id(test)] = test(text)
+                if not passed:
+                    continue
             if share in shared:
                 matches = shared[share]
             else:

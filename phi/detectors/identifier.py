@@ -91,19 +91,23 @@ def _leading_literals(words: str) -> tuple[str, ...]:
     return tuple(literals)
 
 
-_MRN_LITERALS = _leading_literals(_MRN_WORDS)
-_ID_LITERALS = _leading_literals(_ID_WORDS)
+def _any_of(literals: tuple[str, ...]) -> re.Pattern[str]:
+    """Finds one of ``literals`` (what ``any(literal in window ...)`` says, in one scan)."""
+    return re.compile("|".join(map(re.escape, literals)))
 
 
-def _may_have_label(text: str, start: int, literals: tuple[str, ...]) -> bool:
+_MRN_LITERALS = _any_of(_leading_literals(_MRN_WORDS))
+_ID_LITERALS = _any_of(_leading_literals(_ID_WORDS))
+
+
+def _may_have_label(text: str, start: int, literals: re.Pattern[str]) -> bool:
     """A cheap test before the label regex (~40 us: dozens of alternatives tried at each position of
     the window), asked of every token with a digit: a label needs one of its words' literal starts in
     the window. Only for ASCII windows, where a case-insensitive match is a match in lower case."""
     window = before(text, start)
     if not window.isascii():
         return True
-    window = window.lower()
-    return any(literal in window for literal in literals)
+    return literals.search(window.lower()) is not None
 
 
 def _mrn_label(text: str, start: int, end: int) -> bool:

@@ -50,17 +50,21 @@ _STATE_ABBREVIATION = re.compile(r"(?:(?<=, )|(?<=,)|(?<=\n))\s*(?P<v>[A-Z]{2})\
 _ZIP_AFTER = re.compile(r"\s*\d{5}")
 # the second shape's start, with its \b after the first capital: re jumps to capitals
 _STATE_BEFORE_ZIP = re.compile(r"[A-Z](?<!\w\w)[A-Z](?=\s+\d{5}\b)")
-_COMMA_OR_NEWLINE = re.compile(r", ?|\n")
+# after a comma or newline, what the first shape's start needs next: spaces and two capitals
+_BREAK_BEFORE_CAPITALS = re.compile(r"[,\n](?=\s*[A-Z]{2}\b)")
 
 
 def _state_starts(text: str) -> tuple[int, ...]:
     """Where a state abbreviation may begin: after a comma (and its space) or a newline, or two
     capitals before a ZIP."""
     starts = {m.start() for m in _STATE_BEFORE_ZIP.finditer(text)}
-    for m in _COMMA_OR_NEWLINE.finditer(text):
-        starts.add(m.start() + 1)
+    for m in _BREAK_BEFORE_CAPITALS.finditer(text):
         starts.add(m.end())
+        if text.startswith(", ", m.start()):
+            starts.add(m.end() + 1)
     return tuple(sorted(starts))
+
+
 # a hospital or ward by its short name after a movement word: "transferred to MGH", "from BI",
 # "via NEBH"; a ward called by a surname and its number: "to Finard 4", "back to Farr 10"
 _MOVE = r"\b(?i:to|at|from|via|transferred\s+to|transfer\s+to|tx(?:'?d)?\s+to|sent\s+to|admitted\s+to|back\s+to)"

@@ -261,9 +261,8 @@ def _clinical_word(doc: _Doc, tok: _Token) -> str | None:
     """An allow-listed word, a drug before its dose, an eponym before its head word (Bell's palsy):
     a name only after a title, a first name after a relative (Dr. Bell, my therapist June), or an
     allow-listed word after an initial (K. Hickman)."""
-    following = doc.after(tok)
     if tok.word_class == "allow" or label_after(_DOSE_AFTER, doc.text, tok.end) or \
-            doc.lex.is_eponym_use(tok.lower, following):
+            doc.lex.is_eponym_use(tok.lower, doc.after(tok)):
         context = doc.context(tok)
         if tok.cap and (context == "title" or context == "kin" and tok.lower in doc.lex.first_names):
             return context
@@ -684,15 +683,14 @@ class NameDetector(PatternDetector):
         first_names = self.lex.first_names
         for i in range(1, len(tokens)):
             a, b = tokens[i - 1], tokens[i]
-            caps_pair = a.surface.isupper() and b.surface.isupper() and len(a.surface) > 1
-            if not a.name and b.name and b.lower in first_names and text[a.end:b.start] == ", " and \
-                    a.surface[0].isupper() and a.word_class != "allow" and a.lower not in _KIN_BARE and (
-                        caps_pair and a.word_class != "word" or (
-                        _starts_sentence(text, a.start) and
-                        (i + 1 >= len(tokens) or tokens[i + 1].lower in _AFTER_LAST_FIRST))):
-                a.name, a.pattern = True, "last-comma-first"
-                continue
             if not a.name:
+                if b.name and b.lower in first_names and text[a.end:b.start] == ", " and \
+                        a.surface[0].isupper() and a.word_class != "allow" and a.lower not in _KIN_BARE and (
+                            a.surface.isupper() and b.surface.isupper() and len(a.surface) > 1 and
+                            a.word_class != "word" or (
+                            _starts_sentence(text, a.start) and
+                            (i + 1 >= len(tokens) or tokens[i + 1].lower in _AFTER_LAST_FIRST))):
+                    a.name, a.pattern = True, "last-comma-first"
                 continue
             if not b.name and text[a.end:b.start] == ", " and b.surface[:1].isupper() and \
                     a.surface.isupper() == b.surface.isupper() and (

@@ -18,7 +18,7 @@ FINGERPRINTS = {
     # 1.2.3: faster on long nursing notes (IGNORECASE scans run case-sensitive on lower-cased ASCII text,
     # cheaper anchors and gates, signatures looked for on credential lines only); byte-identical output
     # on the generated nursing, clinical and journal sets, the presidio set and odd inputs
-    "1.2.3": "0f785f754396e658bb21fdca7c662a0b30c5a920866f8fd457349c68babcddb7",
+    "1.2.3": "0a18ecfce6160dbad25716601f8badc8d201f35a427a769003f0bae72d654106",
 }
 _ROOT = Path(phi.__file__).parent
 _SKIPPED = {"__init__.py", "__main__.py", "README.md", "SOURCES.md", "LICENSE.scowl.txt"}
