@@ -28,6 +28,8 @@ def merge_spans(spans: Iterable[PhiSpan]) -> list[PhiSpan]:
 
 
 def _resolve(group: list[PhiSpan]) -> PhiSpan:
+    if len(group) == 1:
+        return group[0]  # already what the merge would build (most spans overlap nothing)
     best = max(group, key=lambda s: (s.score, s.end - s.start, -_SPECIFICITY[s.kind]))
     start = min(s.start for s in group)
     end = max(s.end for s in group)

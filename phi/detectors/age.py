@@ -4,12 +4,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from .. import anchors
 from ..context import WINDOW
 from ..spans import PhiSpan
 from .base import Pattern, PatternDetector, holds, value_span
 
 _OLD = r"(?P<v>(?:9\d|1[0-2]\d)(?:\.\d)?)"
-_OLD_NUMBER = re.compile(r"(?<!\d)(?:9\d|1[0-2]\d)(?!\d|,\d|\.\d\d)")
+# (?<!\d) checked after the first digit, "9(?<!\d\d)": the same numbers, but re jumps to 9s and 1s
+_OLD_NUMBER = re.compile(r"(?:9(?<!\d\d)\d|1(?<!\d\d)[0-2]\d)(?!\d|,\d|\.\d\d)")
 _OLD_WORDS = ("nonagenarian", "centenarian", "nineties", "90s", "100s", "ninety", "hundred")
 _YEARS_OLD = re.compile(_OLD + r"\s*[\-\s]?\s*(?:years?|yrs?|y)[\-\s]*(?:old|of\s+age)?\b|" + _OLD.replace("v", "w")
                         + r"\s*(?:yo|y/o|y\.o\.?|yrs?\.?)(?!\w)", re.IGNORECASE)
@@ -44,10 +46,12 @@ class AgeDetector(PatternDetector):
     )
 
     def find(self, text: str) -> Iterator[PhiSpan]:
-        numbers = [m.start() for m in _OLD_NUMBER.finditer(text)]
+        scan, string = anchors.folded(_OLD_NUMBER, text)
+        numbers = [m.start() for m in scan.finditer(string)]
         for p in self.around_number:
+            scan, string = anchors.folded(p.regex, text)
             for pos in numbers:
-                for m in p.regex.finditer(text, max(0, pos - WINDOW), min(len(text), pos + WINDOW)):
+                for m in scan.finditer(string, max(0, pos - WINDOW), min(len(text), pos + WINDOW)):
                     if m.start("v") <= pos < m.end("v") or m.start("v") == -1:
                         yield self.span(*value_span(m), p.name, p.score)
         yield from super().find(text)

@@ -92,7 +92,7 @@ _EVENT_WORDS = frozenset(
 _TWO_DIGITS = re.compile(r"(?<![\d.,/\-])\d{2}(?![\w%/:'’\-]|\.\d|\s*(?:mg|mcg|ml|cc|units?|mm|cm|x\b|hrs?|min|mins|yo|"
                          r"y/o|years?|yrs?|days?|wks?|weeks?|months?|mos?|times|%|/))", re.IGNORECASE)
 # '88, '97: an apostrophe and two digits, not after a digit or letter (5'10") nor before one
-_APOSTROPHE_YEAR = re.compile(r"(?<![\w'’])['’]\d{2}(?![\w'’\"”%])")
+_APOSTROPHE_YEAR = re.compile(r"['’](?<![\w'’].)\d{2}(?![\w'’\"”%])")  # the lookbehind after the quote: re jumps to quotes
 # "on 14/6", "from 6/14": a short date right after a date word, day or month first
 _DATE_WORDS = frozenset(("on", "since", "until", "till", "dated", "from", "thru", "through"))
 _SHORT_DATE = re.compile(r"(?<![\d/\-.:,])(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|[12]\d|3[01])(?![\d/%]|\.\d)")

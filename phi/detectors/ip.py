@@ -26,8 +26,11 @@ def _is_time(text: str, start: int, end: int) -> bool:
     return all(part.isdigit() and len(part) <= 2 for part in text[start:end].split(":"))  # 10:30:00
 
 
+_COLON_PAIR = re.compile(r":[0-9A-Fa-f]{0,4}:")  # in every IPv6 shape: two colons, at most four hex digits between
+
+
 def _may_hold_v6(text: str) -> bool:
-    return "::" in text or text.count(":") >= 3
+    return ("::" in text or text.count(":") >= 3) and _COLON_PAIR.search(text) is not None
 
 
 class IpDetector(PatternDetector):

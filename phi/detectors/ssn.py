@@ -10,7 +10,10 @@ from .base import Pattern, PatternDetector, holds
 _DASHED = re.compile(r"(?<![\w\-])\d{3}-\d{2}-\d{4}(?![\w\-])")
 _SPACED = re.compile(r"(?<![\w\-])\d{3}[ .]\d{2}[ .]\d{4}(?![\w\-])")
 _PLAIN = re.compile(r"(?<![\w\-])\d{9}(?![\w\-])")
-_MASKED = re.compile(r"(?<![\w\-])(?:[xX*#]{3}|\d{3})[\- ]?(?:[xX*#]{2}|\d{2})[\- ]?\d{4}(?![\w\-])")
+# (?<![\w\-])(?:[xX*#]{3}|\d{3}) written so that the regex begins with a class re can jump to: the
+# first mask or digit, then the lookbehind, then two more of the same kind
+_MASKED = re.compile(r"[xX*#\d](?<![\w\-].)(?:(?<=[xX*#])[xX*#]{2}|(?<=\d)\d{2})[\- ]?(?:[xX*#]{2}|\d{2})[\- ]?\d{4}"
+                     r"(?![\w\-])")
 _ENDING_IN = re.compile(r"\b(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?|ss#)\s*(?:#|number)?\s*"
                         r"(?:ending|ends)\s+(?:in|with)\s+(?P<v>\d{4})\b", re.IGNORECASE)
 _LAST4 = re.compile(r"(?<![\w\-])\d{4}(?![\w\-])")
