@@ -166,6 +166,7 @@ def test_recent_jobs_filter_and_cancel(browser, web_server, api, clinician, llm_
     Select(browser.find_element("id", "recent-state")).select_by_visible_text("cancelled")
     WebDriverWait(browser, 20).until(lambda d: "depression · cancelled" in _text(d, "recent"))
     assert all("· cancelled" in li.text for li in browser.find_elements("css selector", "#recent li"))
+    shot(browser, "ui-cancelled-job-and-recent-filter")
     Select(browser.find_element("id", "recent-type")).select_by_value("scrub")
     WebDriverWait(browser, 20).until(lambda d: _text(d, "recent") == "no jobs match")
 
@@ -197,6 +198,7 @@ def test_the_page_reconnects_after_the_web_server_restarts(browser, proc_env, lo
             WebDriverWait(browser, 20).until(lambda d: len(d.find_elements("css selector", "#events li")) >= 1)
             web.stop()
             WebDriverWait(browser, 30).until(lambda d: "reconnecting" in _text(d, "connection"))
+            shot(browser, "ui-reconnecting")
         web = start()  # the job runs meanwhile or after: its events reach the page either way
         WebDriverWait(browser, 120).until(lambda d: _text(d, "connection") == "finished")
     finally:
