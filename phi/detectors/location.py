@@ -182,26 +182,32 @@ class LocationDetector(PatternDetector):
     def _places(self, text: str) -> Iterator[PhiSpan]:
         scan, string = anchors.folded(_TOKEN, text)  # case-sensitive: the string is the text
         tokens = list(scan.finditer(string))
-        first_words = self.gaz.first_words
         i = 0
-        while i < len(tokens):
+        for k in self._may_start_places(text, scan, tokens):
+            if k < i:
+                continue  # inside the place before
+            i = k
             first = tokens[i].group()
-            hit = None
-            lowercase_ok = False
-            if first.rstrip(".").lower() in first_words:  # the rare token that can start a place: look closer
-                # lower-case place names only right after "in", "to", "from"...: "moved to denver"
-                lowercase_ok = i > 0 and tokens[i - 1].group().lower() in _PLACE_WORDS and \
-                    text[tokens[i - 1].end():tokens[i].start()] == " "
-                if first[0].isupper() or lowercase_ok:
-                    hit = self._longest_place(text, tokens, i, lowercase_ok)
+            # lower-case place names only right after "in", "to", "from"...: "moved to denver"
+            lowercase_ok = i > 0 and tokens[i - 1].group().lower() in _PLACE_WORDS and \
+                text[tokens[i - 1].end():tokens[i].start()] == " "
+            hit = self._longest_place(text, tokens, i, lowercase_ok) if first[0].isupper() or lowercase_ok else None
             if not hit:
-                i += 1
                 continue
             j, kind = hit
             end = tokens[j].end() - (tokens[j].group().endswith(".") and kind != "country")
             score = self._score(text, tokens, i, j, kind, lowercase_ok)
             yield self.span(tokens[i].start(), end, kind, score)
             i = j + 1
+
+    def _may_start_places(self, text: str, scan: re.Pattern[str], tokens: list[re.Match[str]]) -> list[int]:
+        """Indices of the rare tokens that can start a place (the first word of one): on an ASCII text
+        read from the same tokens of the lower-cased text, found in one scan."""
+        first_words = self.gaz.first_words
+        if anchors.plain_ascii(text):
+            words = scan.findall(anchors.lower(text))
+            return [k for k, word in enumerate(words) if word.rstrip(".") in first_words]
+        return [k for k, m in enumerate(tokens) if m.group().rstrip(".").lower() in first_words]
 
     def _longest_place(self, text: str, tokens: list[re.Match[str]], i: int,
                        lowercase_ok: bool) -> tuple[int, str] | None:

@@ -18,12 +18,13 @@ The word lists are ``phi/data/name_*.txt``.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from .. import anchors, lexicon
-from ..context import after, before, label_after
+from ..context import WINDOW, after, before, label_after
 from ..spans import PhiSpan
 from .base import Pattern, PatternDetector, holds
 
@@ -98,6 +99,7 @@ def _credential_lines(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(lines)
 
 NOT_A_NAME = ""  # a rule's verdict: decided, not a name (None: the rule has no say)
+_UNKNOWN = "?"   # a context not worked out yet
 
 
 @dataclass(slots=True)
@@ -152,12 +154,20 @@ class _Doc:
     def context(self, tok: _Token) -> str | None:
         """What the one to three words before the token say: "title", "intro", "kin", "label", "weak"."""
         i = tok.index
-        if i not in self._contexts:
-            self._contexts[i] = _context(self.text, self.tokens, i)
-        return self._contexts[i]
+        found = self._contexts.get(i, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._contexts[i] = _context(self.text, self.tokens, i)
+        return found
 
     def after(self, tok: _Token) -> str:
         return after(self.text, tok.end)
+
+    def dose_after(self, tok: _Token) -> bool:
+        """A dose right after the token: "Zoloft 50 mg". A dose holds a digit, so the dose regex is
+        tried only when a digit run begins in the window after the token (which ends in a letter)."""
+        starts = anchors.digit_starts(self.text)
+        k = bisect_left(starts, tok.end)
+        return k < len(starts) and starts[k] < tok.end + WINDOW and label_after(_DOSE_AFTER, self.text, tok.end) is not None
 
     def starts_sentence(self, tok: _Token) -> bool:
         return _starts_sentence(self.text, tok.start)
@@ -261,7 +271,7 @@ def _clinical_word(doc: _Doc, tok: _Token) -> str | None:
     """An allow-listed word, a drug before its dose, an eponym before its head word (Bell's palsy):
     a name only after a title, a first name after a relative (Dr. Bell, my therapist June), or an
     allow-listed word after an initial (K. Hickman)."""
-    if tok.word_class == "allow" or label_after(_DOSE_AFTER, doc.text, tok.end) or \
+    if tok.word_class == "allow" or doc.dose_after(tok) or \
             doc.lex.is_eponym_use(tok.lower, doc.after(tok)):
         context = doc.context(tok)
         if tok.cap and (context == "title" or context == "kin" and tok.lower in doc.lex.first_names):

@@ -18,7 +18,7 @@ FINGERPRINTS = {
     # 1.2.3: faster on long nursing notes (IGNORECASE scans run case-sensitive on lower-cased ASCII text,
     # cheaper anchors and gates, signatures looked for on credential lines only); byte-identical output
     # on the generated nursing, clinical and journal sets, the presidio set and odd inputs
-    "1.2.3": "f4a4d40782d1651e202a362ad9e21f773388286e9d355d51db099e2626e8c2f5",
+    "1.2.3": "28fcc7de72b9d7909710186079cc44f0e06f42284c0b700c55a188a622ccea4c",
 }
 _ROOT = Path(phi.__file__).parent
 _SKIPPED = {"__init__.py", "__main__.py", "README.md", "SOURCES.md", "LICENSE.scowl.txt"}
