@@ -44,13 +44,9 @@ def _when(value: str) -> dt.datetime:
 
 
 def _tenant_id(name: str):
-    import sqlalchemy as sa
+    from jobstore import runtime, tenants
 
-    from jobstore import runtime
-    from jobstore.tables import tenants
-
-    with runtime.db().connect() as conn:
-        found = conn.execute(sa.select(tenants.c.id).where(tenants.c.name == name)).scalar_one_or_none()
+    found = tenants.find_tenant(runtime.db(), name)
     if found is None:
         sys.exit(f"mindq journals: no tenant named {name!r}")
     return found
