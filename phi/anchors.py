@@ -16,10 +16,10 @@ import re
 from functools import lru_cache
 
 _DIGIT_RUN = re.compile(r"\d+")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 # "(?<![^\W\d_])jan" written "j(?<![^\W\d_].)an": no letter before the word either way, but each
 # alternative begins with its letter, so that re jumps to those letters (see boundary_after_first_letter)
-_MONTH_WORD = re.compile("|".join(month[0] + r"(?<![^\W\d_].)" + month[1:] for month in (
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")), re.IGNORECASE)
+_MONTH_WORD = re.compile("|".join(month[0] + r"(?<![^\W\d_].)" + month[1:] for month in _MONTHS), re.IGNORECASE)
 
 # Where a twin could differ. re.ASCII: \\s leaves out the separators \\x1c-\\x1f (so a plain ASCII
 # text has none), and ignoring case no longer matches i, k, s to ı İ, K, ſ (so a regex that ignores
@@ -96,9 +96,22 @@ def digit_starts(text: str) -> tuple[int, ...]:
 
 @lru_cache(maxsize=8)
 def month_starts(text: str) -> tuple[int, ...]:
-    """Start offsets of words that begin like a month name (March, mar, Sept...)."""
-    regex, string = folded(_MONTH_WORD, text)
-    return tuple(m.start() for m in regex.finditer(string))
+    """Start offsets of words that begin like a month name (March, mar, Sept...). On a plain ASCII text
+    each month's three letters are found by str.find in the lower-cased text (the letters a, s, o, n,
+    d that begin months are everywhere, so a regex stops almost everywhere); a start needs no letter
+    before it. Two starts never overlap (each is three letters with no letter before), so this finds
+    what the regex finds."""
+    if not plain_ascii(text):
+        return tuple(m.start() for m in _MONTH_WORD.finditer(text))
+    lower_text = lower(text)
+    starts = []
+    for month in _MONTHS:
+        pos = lower_text.find(month)
+        while pos >= 0:
+            if not (pos and lower_text[pos - 1].isalpha()):
+                starts.append(pos)
+            pos = lower_text.find(month, pos + 1)
+    return tuple(sorted(starts))
 
 
 def matches_at(pattern: re.Pattern[str], text: str, starts: tuple[int, ...]) -> list[re.Match[str]]:

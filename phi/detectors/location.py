@@ -50,6 +50,7 @@ _STATE_ABBREVIATION = re.compile(r"(?:(?<=, )|(?<=,)|(?<=\n))\s*(?P<v>[A-Z]{2})\
 _ZIP_AFTER = re.compile(r"\s*\d{5}")
 # the second shape's start, with its \b after the first capital: re jumps to capitals
 _STATE_BEFORE_ZIP = re.compile(r"[A-Z](?<!\w\w)[A-Z](?=\s+\d{5}\b)")
+_SPACE_ZIP = re.compile(r"\s\d{5}\b")  # what it needs, found fast before scanning every capital
 # after a comma or newline, what the first shape's start needs next: spaces and two capitals
 _BREAK_BEFORE_CAPITALS = re.compile(r"[,\n](?=\s*[A-Z]{2}\b)")
 
@@ -57,7 +58,7 @@ _BREAK_BEFORE_CAPITALS = re.compile(r"[,\n](?=\s*[A-Z]{2}\b)")
 def _state_starts(text: str) -> tuple[int, ...]:
     """Where a state abbreviation may begin: after a comma (and its space) or a newline, or two
     capitals before a ZIP."""
-    starts = {m.start() for m in _STATE_BEFORE_ZIP.finditer(text)}
+    starts = {m.start() for m in _STATE_BEFORE_ZIP.finditer(text)} if _SPACE_ZIP.search(text) else set()
     for m in _BREAK_BEFORE_CAPITALS.finditer(text):
         starts.add(m.end())
         if text.startswith(", ", m.start()):

@@ -82,3 +82,8 @@ def test_state_abbreviations_begin_only_where_they_are_tried():
         whole = [m.span() for m in location._STATE_ABBREVIATION.finditer(text)]
         at = [m.span() for m in anchors.matches_at(location._STATE_ABBREVIATION, text, location._state_starts(text))]
         assert at == whole
+
+
+def test_month_starts_found_by_find_are_the_regex_matches():
+    for text in _TEXTS + [t.upper() for t in _TEXTS] + ["janjan jan-feb 3mar _apr Ämay may", "decdec\ndec"]:
+        assert anchors.month_starts(text) == tuple(m.start() for m in anchors._MONTH_WORD.finditer(text))
