@@ -8,6 +8,7 @@ Lake" (unit first), "Via Roma, 12" / "rue de la Paix 5" / "ul. Kwiatowa 12/3" (k
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .. import anchors, lexicon
 from ..context import label_before
@@ -102,9 +103,21 @@ _ADDRESS_WORDS = ("address", "live", "living", "located", "sent to", "mail", "si
 _TRAILING = " ,\t\n"
 
 
+@lru_cache(maxsize=8)
+def _has_keyword_word(text: str) -> bool:
+    """Some word of the lower-cased text (split at whitespace) is a street keyword."""
+    return not _KEYWORD_WORDS.isdisjoint(anchors.lower(text).split())
+
+
+def _may_have_number_keyword(text: str) -> bool:
+    """"12 rue Dupont": the keyword stands between spaces, so it is a word of the text; on a plain
+    ASCII text (where ignoring case is comparing in lower case) the pattern is skipped without one."""
+    return not anchors.plain_ascii(text) or _has_keyword_word(text)
+
+
 def _keyword_starts(text: str) -> tuple[int, ...]:
     """Where a street keyword (calle, rue, via, ul.) begins: keyword-first streets start there."""
-    if not set(anchors.lower(text).split()) & _KEYWORD_WORDS:
+    if not _has_keyword_word(text):
         return ()
     return tuple(m.start() for m in _WORD.finditer(text) if m.group().lower() in _KEYWORD_WORDS)
 
@@ -181,7 +194,8 @@ class AddressDetector(PatternDetector):
         Pattern("unit-first", _UNIT_FIRST, 0.9, needs=("flat", "studio", "apt", "apartment", "unit", "suite", "h.no",
                                                           "hno", "h. no"), trim=_TRAILING, extend=_with_house_number),
         Pattern("keyword-first", _KEYWORD_FIRST, 0.85, at=_keyword_starts, trim=_TRAILING, extend=_with_house_number),
-        Pattern("number-keyword", _NUMBER_KEYWORD, 0.85, at=_DIGITS, trim=_TRAILING, extend=_with_house_number),
+        Pattern("number-keyword", _NUMBER_KEYWORD, 0.85, at=_DIGITS, needs=_may_have_number_keyword, trim=_TRAILING,
+                extend=_with_house_number),
         Pattern("turkish-street", _TURKISH, 0.8, needs=holds(
                 r"[ \t](?:Sokak|Sokağı|Sk\.|Caddesi|Cad\.|Cd\.|Bulvarı|Blv\.|Mahallesi|Mah\.|Yolu)\b",
                 words=("sok", "cad", "cd.", "sk.", "bulvar", "blv", "mah", "yolu")),
