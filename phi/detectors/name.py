@@ -21,6 +21,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .. import anchors, lexicon
@@ -767,7 +768,8 @@ def _names_an_organisation(text: str, tokens: list[_Token], last: int) -> bool:
     return tokens[last + 1].lower in _ORGANISATION_WORDS
 
 
-def _irregular_case(surface: str) -> bool:
+@lru_cache(maxsize=4096)
+def _irregular_case(surface: str) -> bool:  # asked of most capitalised tokens; notes repeat their words
     return not surface.isupper() and any(part[1:] != part[1:].lower() for part in surface.split("-"))
 
 

@@ -18,7 +18,7 @@ FINGERPRINTS = {
     # 1.2.3: faster on long nursing notes (IGNORECASE scans run case-sensitive on lower-cased ASCII text,
     # cheaper anchors and gates, signatures looked for on credential lines only); byte-identical output
     # on the generated nursing, clinical and journal sets, the presidio set and odd inputs
-    "1.2.3": "23617a19aaee1f6c467cc5bd6fc5af6df84f0b5423ade42ad1a0d634d623b220",
+    "1.2.3": "b9f71e8f9b39c6118f6fce033ad9dbe8739c1e239d1a99d033f8820388f1df8b",
 }
 _ROOT = Path(phi.__file__).parent
 _SKIPPED = {"__init__.py", "__main__.py", "README.md", "SOURCES.md", "LICENSE.scowl.txt"}
