@@ -9,19 +9,21 @@ from typing import Any
 from .. import anchors, gazetteer, lexicon
 from ..context import after, label_after
 from ..spans import PhiSpan
-from .base import Pattern, PatternDetector, holds
+from .base import Pattern, PatternDetector, holds_one_of
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’.][^\W\d_]+)*\.?")
 _CONNECTORS = frozenset("de del la las los le les da do di della des du of on upon am an der im sur el y and".split())
 _PLACE_WORDS = frozenset("in to from near at visit visited visiting moved live lives lived living born up trip "
                          "travel traveled travelled flew drove back outside around toward towards via left "
                          "relocated stay stayed staying".split())
-_FACILITY_HEAD = (r"(?:Hospital|Medical\s+Cent(?:er|re)|Health\s+Cent(?:er|re)|Health\s+System|Health(?:care)?|Clinic|"
-                  r"Infirmary|Hospice|Sanatorium|Rehab(?:ilitation)?(?:\s+(?:Center|Hospital))?|Nursing\s+Home|"
-                  r"Behavioral\s+Health(?:\s+(?:Center|Hospital))?|Psychiatric\s+(?:Center|Hospital|Institute)|"
-                  r"Mental\s+Health\s+Cent(?:er|re)|Medical\s+Group|Urgent\s+Care|Children'?s|Memorial|"
-                  r"Regional\s+Medical\s+Center|Pharmacy|Counseling\s+Cent(?:er|re)|Treatment\s+Cent(?:er|re)|"
-                  r"Recovery\s+Cent(?:er|re)|University|College|School|Academy|VA|VAMC|Manor|Village)")
+_FACILITY_HEADS = (
+    r"Hospital", r"Medical\s+Cent(?:er|re)", r"Health\s+Cent(?:er|re)", r"Health\s+System", r"Health(?:care)?", r"Clinic",
+    r"Infirmary", r"Hospice", r"Sanatorium", r"Rehab(?:ilitation)?(?:\s+(?:Center|Hospital))?", r"Nursing\s+Home",
+    r"Behavioral\s+Health(?:\s+(?:Center|Hospital))?", r"Psychiatric\s+(?:Center|Hospital|Institute)",
+    r"Mental\s+Health\s+Cent(?:er|re)", r"Medical\s+Group", r"Urgent\s+Care", r"Children'?s", r"Memorial",
+    r"Regional\s+Medical\s+Center", r"Pharmacy", r"Counseling\s+Cent(?:er|re)", r"Treatment\s+Cent(?:er|re)",
+    r"Recovery\s+Cent(?:er|re)", r"University", r"College", r"School", r"Academy", r"VA", r"VAMC", r"Manor", r"Village")
+_FACILITY_HEAD = "(?:" + "|".join(_FACILITY_HEADS) + ")"
 _FACILITY = re.compile(r"\b(?:(?:St|Saint|Mt|Mount)\.?\s+)?(?:[A-Z][\w'’&.\-]*\s+(?:of\s+(?:the\s+)?)?){1,5}"
                        + _FACILITY_HEAD + r"\b(?:\s+(?:of|at|in)\s+[A-Z][\w'’\-]+(?:\s+[A-Z][\w'’\-]+){0,2})?")
 _FACILITY_WORDS = ("hospital", "medical", "health", "clinic", "infirmary", "hospice", "sanatorium", "rehab",
@@ -31,10 +33,12 @@ _FACILITY_WORDS = ("hospital", "medical", "health", "clinic", "infirmary", "hosp
 _FACILITY_LOWER = re.compile(r"\b(?:st\.?|saint|mount|mt\.?)\s+[a-z]+(?:['’]s)?\s+"
                              r"(?:hospital|medical\s+center|clinic)\b", re.IGNORECASE)
 _BIG_CITY = 500_000
-_AFTER_PLACE_PHRASE = re.compile(r"\b(?:flew\s+to|moved\s+(?:here\s+)?(?:to|from)|originally\s+from|based\s+in|"
-                                 r"lives?\s+in|living\s+in|born\s+in|grew\s+up\s+in|arrived\s+at|arrived\s+in|"
-                                 r"relocated\s+to|travel(?:l?ed|l?ing)\s+to|visit(?:ed|ing)|year\s+in|"
-                                 r"university\s+of|city)\s+(?P<v>[^\W\d_][\w'’\-]+)", re.IGNORECASE)
+_PLACE_PHRASES = (
+    r"flew\s+to", r"moved\s+(?:here\s+)?(?:to|from)", r"originally\s+from", r"based\s+in", r"lives?\s+in", r"living\s+in",
+    r"born\s+in", r"grew\s+up\s+in", r"arrived\s+at", r"arrived\s+in", r"relocated\s+to", r"travel(?:l?ed|l?ing)\s+to",
+    r"visit(?:ed|ing)", r"year\s+in", r"university\s+of", r"city")
+_PLACE_AFTER_PHRASE = r"\s+(?P<v>[^\W\d_][\w'’\-]+)"
+_AFTER_PLACE_PHRASE = re.compile(r"\b(?:" + "|".join(_PLACE_PHRASES) + ")" + _PLACE_AFTER_PHRASE, re.IGNORECASE)
 _PLACE_PHRASE_WORDS = ("flew", "moved", "from", "based", "live", "living", "born", "grew", "arrived",
                        "relocated", "travel", "visit", "year in", "university", "city")
 _STREETISH = re.compile(r"^[\s>]*\d{1,6}[A-Za-z]?\s+\S|\b(?:suite|apt|unit|box)\b|\d{1,6}[A-Za-z]?\s*$",
@@ -156,9 +160,11 @@ class LocationDetector(PatternDetector):
         # "flew to LEPPEN", "originally from ΕΓΚΩΜΗ", "based in Kurzenkirchen": a word no list knows,
         # right after a travel or origin phrase, is a place
         Pattern("unknown-after-place-phrase", _AFTER_PLACE_PHRASE, 0.7,
-                needs=holds(_AFTER_PLACE_PHRASE.pattern[2:], re.IGNORECASE, _PLACE_PHRASE_WORDS),
+                needs=holds_one_of(_PLACE_PHRASES, after=_PLACE_AFTER_PHRASE, flags=re.IGNORECASE,
+                                   words=_PLACE_PHRASE_WORDS),
                 validate=_unknown_word),
-        Pattern("facility", _FACILITY, 0.9, needs=holds(r"\s" + _FACILITY_HEAD + r"\b", words=(*_FACILITY_WORDS, " va")),
+        Pattern("facility", _FACILITY, 0.9, needs=holds_one_of(_FACILITY_HEADS, before=r"\s", after=r"\b",
+                                                              words=(*_FACILITY_WORDS, " va")),
                 invalidate=_generic_facility),
         Pattern("facility-lowercase", _FACILITY_LOWER, 0.8, needs=("hospital", "medical", "clinic")),
         Pattern("saint-possessive", _SAINT_POSSESSIVE, 0.8, needs=_names_a_saint),

@@ -87,3 +87,16 @@ def test_state_abbreviations_begin_only_where_they_are_tried():
 def test_month_starts_found_by_find_are_the_regex_matches():
     for text in _TEXTS + [t.upper() for t in _TEXTS] + ["janjan jan-feb 3mar _apr Ämay may", "decdec\ndec"]:
         assert anchors.month_starts(text) == tuple(m.start() for m in anchors._MONTH_WORD.finditer(text))
+
+
+def test_one_alternative_at_a_time_answers_what_the_alternation_does():
+    from phi.detectors.base import holds, holds_one_of
+    for alternatives, before, after, flags, words in [
+        (location._PLACE_PHRASES, "", location._PLACE_AFTER_PHRASE, re.IGNORECASE, location._PLACE_PHRASE_WORDS),
+        (location._FACILITY_HEADS, r"\s", r"\b", 0, (*location._FACILITY_WORDS, " va")),
+    ]:
+        one_by_one = holds_one_of(alternatives, before, after, flags, words)
+        whole = holds(before + "(?:" + "|".join(alternatives) + ")" + after, flags, words)
+        for text in _TEXTS + ["moved to Lyon", "MOVED  TO LYON", "Lives in Oslo", "from the VA", "at Mass General Hospital",
+                              "originally from Zürich", "lived in\tParis", "Nursing Home", "nursing\tHome", "baſed in Kyiv"]:
+            assert one_by_one(text) == whole(text), text
