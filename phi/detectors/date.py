@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from .. import anchors
 from ..context import before, label_after, label_before
-from .base import Pattern, PatternDetector, holds
+from .base import Pattern, PatternDetector, holds, holds_one_of
 
 _MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
@@ -44,11 +44,13 @@ _ORDINAL_DAY = re.compile(r"\bthe\s+(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)\b(?!
 _HOLIDAYS = ("christmas", "xmas", "thanksgiving", "easter", "halloween", "hanukkah", "kwanzaa", "ramadan", "eid",
              "diwali", "passover", "yom", "rosh", "new year", "valentine", "mother", "father", "independence",
              "memorial", "labor", "veterans", "fourth", "patrick")
-_HOLIDAY = re.compile(r"\b(?:Christmas(?:\s+Eve|\s+Day)?|Xmas|Thanksgiving|Easter|Halloween|Hanukkah|"
-                      r"Kwanzaa|Ramadan|Eid|Diwali|Passover|Yom\s+Kippur|Rosh\s+Hashanah|"
-                      r"New\s+Year'?s(?:\s+Eve|\s+Day)?|Valentine'?s\s+Day|Mother'?s\s+Day|Father'?s\s+Day|"
-                      r"Independence\s+Day|Memorial\s+Day|Labor\s+Day|Veterans\s+Day|Fourth\s+of\s+July|"
-                      r"St\.?\s+Patrick'?s\s+Day)(?:,?\s+(?:of\s+)?" + _YEAR_ANY + r")?\b")
+_HOLIDAY_NAMES = (
+    r"Christmas(?:\s+Eve|\s+Day)?", r"Xmas", r"Thanksgiving", r"Easter", r"Halloween", r"Hanukkah", r"Kwanzaa", r"Ramadan",
+    r"Eid", r"Diwali", r"Passover", r"Yom\s+Kippur", r"Rosh\s+Hashanah", r"New\s+Year'?s(?:\s+Eve|\s+Day)?",
+    r"Valentine'?s\s+Day", r"Mother'?s\s+Day", r"Father'?s\s+Day", r"Independence\s+Day", r"Memorial\s+Day",
+    r"Labor\s+Day", r"Veterans\s+Day", r"Fourth\s+of\s+July", r"St\.?\s+Patrick'?s\s+Day")
+_HOLIDAY_YEAR = r"(?:,?\s+(?:of\s+)?" + _YEAR_ANY + r")?\b"
+_HOLIDAY = re.compile(r"\b(?:" + "|".join(_HOLIDAY_NAMES) + ")" + _HOLIDAY_YEAR)
 _MONTH_ALONE = re.compile(r"\b(?:January|February|March|April|June|July|August|September|October|"
                           r"November|December|Jan|Feb|Aug|Sept|Oct|Nov|Dec)\b\.?")
 _MAY_ALONE = re.compile(r"\b(?i:in|of|since|until|till|early|late|mid|last|next|this|by)\s+(?P<v>May)\b"
@@ -203,7 +205,8 @@ class DateDetector(PatternDetector):
         Pattern("month-slash-year", _MONTH_SLASH_YEAR, 0.7, at=_AT_DIGIT, trim=_FULL_STOP, invalidate=_not_a_date),
         Pattern("month-day", _MONTH_DAY, 0.6, at=_AT_DIGIT, trim=_FULL_STOP, invalidate=_not_a_date),
         Pattern("ordinal-day", _ORDINAL_DAY, 0.8, needs=("the ",), needs_digit=True, trim=_FULL_STOP),
-        Pattern("holiday", _HOLIDAY, 0.8, needs=holds(_HOLIDAY.pattern[2:], words=_HOLIDAYS), trim=_FULL_STOP),
+        Pattern("holiday", _HOLIDAY, 0.8, needs=holds_one_of(_HOLIDAY_NAMES, after=_HOLIDAY_YEAR, words=_HOLIDAYS),
+                trim=_FULL_STOP),
         Pattern("month-alone", _MONTH_ALONE, 0.6, at=_AT_MONTH, trim=_FULL_STOP, invalidate=_is_abbreviation_word),
         Pattern("may-alone", _MAY_ALONE, 0.6, needs=("may",), trim=_FULL_STOP),
         Pattern("weekday-with-date", _WEEKDAY_WITH_DATE, 0.9, needs=("day ", "day,"), needs_digit=True,
