@@ -220,4 +220,4 @@ class AddressDetector(PatternDetector):
 
     def applies(self, text: str) -> bool:
         # every shape here has a number in it (any digit: "²" counts, as it always has)
-        return bool(anchors.digit_starts(text)) or any(ch.isdigit() for ch in text)
+        return bool(anchors.digit_starts(text)) or any(map(str.isdigit, text))

@@ -72,6 +72,7 @@ def holds(source: str, flags: int = 0, words: tuple[str, ...] = (),
     that cannot hold a match skips the pattern at a fraction of the cost. Being a necessary part, the
     gate never changes what the pattern finds."""
     regex = re.compile(source, flags)
+    twin, lowered = anchors.twin(regex)
 
     def gate(text: str) -> bool:
         if words:
@@ -80,8 +81,9 @@ def holds(source: str, flags: int = 0, words: tuple[str, ...] = (),
                 return False
         if test is not None and not test(text):
             return False
-        scan, string = anchors.folded(regex, text)
-        return scan.search(string) is not None
+        if anchors.plain_ascii(text):
+            return twin.search(anchors.lower(text) if lowered else text) is not None
+        return regex.search(text) is not None
     return gate
 
 
@@ -160,9 +162,10 @@ class PatternDetector(PhiDetector):
         if not self.applies(text):
             return found
         lower: str | None = None
+        plain = anchors.plain_ascii(text)  # scan with the twins (anchors.folded, looked up once in _plan)
         shared: dict[int, list[re.Match[str]]] = {}
         tested: dict[int, bool] = {}  # a test that several patterns need (iban, iban-shape) runs once
-        for p, regex, at, digit, words, test, share, keep, groups in self._plan:
+        for p, regex, twin, lowered, at, digit, words, test, share, keep, groups in self._plan:
             if digit and not anchors.digit_starts(text):
                 continue
             if words:
@@ -182,7 +185,9 @@ class PatternDetector(PhiDetector):
             if share in shared:
                 matches = shared[share]
             else:
-                scan, string = anchors.folded(regex, text)
+                scan, string = regex, text
+                if plain:
+                    scan, string = twin, anchors.lower(text) if lowered else text
                 if at is not None:
                     matches = anchors.matches_at(scan, string, at(text))
                 elif p.within is not None:
@@ -213,17 +218,18 @@ class PatternDetector(PhiDetector):
         return found
 
 
-_Step = tuple[Pattern, re.Pattern[str], Starts | None, bool, tuple[str, ...], Callable[[str], bool] | None, int, bool,
-              bool]
+_Step = tuple[Pattern, re.Pattern[str], re.Pattern[str], bool, Starts | None, bool, tuple[str, ...],
+              Callable[[str], bool] | None, int, bool, bool]
 
 
 def _plan(patterns: tuple[Pattern, ...]) -> tuple[_Step, ...]:
-    """Per pattern, what ``hits`` reads for every text: the pattern, its regex and anchors, its gates
-    (a digit, words, a test), the pattern whose matches it reuses (same regex and anchors), whether
-    a later pattern reuses its own, and whether the regex has a value group."""
+    """Per pattern, what ``hits`` reads for every text: the pattern, its regex, its twin and whether the
+    twin reads lower-cased text (``anchors.twin``), its anchors, its gates (a digit, words, a test),
+    the pattern whose matches it reuses (same regex and anchors), whether a later pattern reuses its
+    own, and whether the regex has a value group."""
     first: dict[tuple[int, Starts | None], int] = {}
     shares = [first.setdefault((id(p.regex), p.at), i) for i, p in enumerate(patterns)]
-    return tuple((p, p.regex, p.at, p.needs_digit, p.needs if isinstance(p.needs, tuple) else (),
+    return tuple((p, p.regex, *anchors.twin(p.regex), p.at, p.needs_digit, p.needs if isinstance(p.needs, tuple) else (),
                   None if isinstance(p.needs, tuple) else p.needs, shares[i], shares.count(shares[i]) > 1,
                   bool({"v", "w"} & set(p.regex.groupindex)))
                  for i, p in enumerate(patterns))

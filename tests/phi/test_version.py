@@ -18,7 +18,7 @@ FINGERPRINTS = {
     # 1.2.3: faster on long nursing notes (IGNORECASE scans run case-sensitive on lower-cased ASCII text,
     # cheaper anchors and gates, signatures looked for on credential lines only); byte-identical output
     # on the generated nursing, clinical and journal sets, the presidio set and odd inputs
-    "1.2.3": "aef9a750f0eae0fc4a0cc50b90e7f192a0e17b81d04d0396d9517455f35a0946",
+    "1.2.3": "a14c46172ed65ab03358712481227bc531caf333ca82d922eacadf763f81e6e4",
 }
 _ROOT = Path(phi.__file__).parent
 _SKIPPED = {"__init__.py", "__main__.py", "README.md", "SOURCES.md", "LICENSE.scowl.txt"}
