@@ -75,7 +75,8 @@ def _shape(candidate: str) -> str:
 
 def _shaped(shape: str) -> Check:
     def check(text: str, start: int, end: int) -> bool:
-        return _shape(text[start:end]) == shape
+        # under 5 characters, under 5 digits: no shape (most numbers of a note: 88, 120/80, 98%)
+        return end - start >= 5 and _shape(text[start:end]) == shape
     check.__name__ = f"is_{shape.replace('-', '_')}"
     return check
 

@@ -102,3 +102,13 @@ def test_one_alternative_at_a_time_answers_what_the_alternation_does():
                               "originally from Zürich", "lived in\tParis", "Nursing Home", "nursing\tHome", "baſed in Kyiv",
                               "my mother on Mother's Day 2019", "St Patricks Day", "Christmas, 1999"]:
             assert one_by_one(text) == whole(text), text
+
+
+def test_a_phone_candidate_under_five_characters_has_no_shape():
+    # the phone checks skip _shape below five characters: fewer than five digits is no phone shape
+    from itertools import product
+
+    from phi.detectors import phone
+    for n in range(5):
+        for chars in product("0 .-(x" if n == 4 else "0123 .-()+x/", repeat=n):
+            assert phone._shape("".join(chars)) == ""
