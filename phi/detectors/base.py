@@ -87,45 +87,6 @@ def holds(source: str, flags: int = 0, words: tuple[str, ...] = (),
     return gate
 
 
-_LEADING_LETTERS = re.compile(r"[A-Za-z]*")
-
-
-def holds_one_of(alternatives: tuple[str, ...], before: str = "", after: str = "", flags: int = 0,
-                 words: tuple[str, ...] = ()) -> Callable[[str], bool]:
-    """``holds(before + "(?:" + "|".join(alternatives) + ")" + after, flags, words)``, answered one
-    alternative at a time, each tried only when the text holds its leading letters (ignoring case,
-    only on a plain ASCII text, in the lower-cased text): a regex of many alternatives stops at every
-    letter that begins one of them, a substring search skips the note at C speed. The same answer:
-    the alternation matches where one of its alternatives does."""
-    ignores_case = bool(flags & re.IGNORECASE)
-    parts = []
-    for alternative in alternatives:
-        letters = _LEADING_LETTERS.match(alternative).group()  # type: ignore[union-attr]  # always matches
-        if alternative[len(letters):len(letters) + 1] in ("?", "*", "{"):
-            letters = letters[:-1]  # its last letter is optional
-        parts.append((letters.lower() if ignores_case else letters, re.compile(before + alternative + after, flags)))
-
-    def gate(text: str) -> bool:
-        if words:
-            lower = anchors.lower(text)
-            if not any(word in lower for word in words):
-                return False
-        if not ignores_case:
-            known: str | None = text
-        elif anchors.plain_ascii(text):
-            known = anchors.lower(text)
-        else:
-            known = None  # ignoring case may match letters that lower-casing turns into others (ı, ſ, K)
-        for letters, regex in parts:
-            if known is not None and letters not in known:
-                continue
-            scan, string = anchors.folded(regex, text)
-            if scan.search(string) is not None:
-                return True
-        return False
-    return gate
-
-
 def value_span(m: re.Match[str]) -> tuple[int, int]:
     """Group ``v`` or ``w`` when the regex has one that took part (context kept out), else the match."""
     groups = m.re.groupindex

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from .. import anchors
 from ..context import before, label_after, label_before
-from .base import Pattern, PatternDetector, holds, holds_one_of
+from .base import Pattern, PatternDetector, holds
 
 _MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
@@ -205,8 +205,7 @@ class DateDetector(PatternDetector):
         Pattern("month-slash-year", _MONTH_SLASH_YEAR, 0.7, at=_AT_DIGIT, trim=_FULL_STOP, invalidate=_not_a_date),
         Pattern("month-day", _MONTH_DAY, 0.6, at=_AT_DIGIT, trim=_FULL_STOP, invalidate=_not_a_date),
         Pattern("ordinal-day", _ORDINAL_DAY, 0.8, needs=("the ",), needs_digit=True, trim=_FULL_STOP),
-        Pattern("holiday", _HOLIDAY, 0.8, needs=holds_one_of(_HOLIDAY_NAMES, after=_HOLIDAY_YEAR, words=_HOLIDAYS),
-                trim=_FULL_STOP),
+        Pattern("holiday", _HOLIDAY, 0.8, needs=holds(_HOLIDAY.pattern[2:], words=_HOLIDAYS), trim=_FULL_STOP),
         Pattern("month-alone", _MONTH_ALONE, 0.6, at=_AT_MONTH, trim=_FULL_STOP, invalidate=_is_abbreviation_word),
         Pattern("may-alone", _MAY_ALONE, 0.6, needs=("may",), trim=_FULL_STOP),
         Pattern("weekday-with-date", _WEEKDAY_WITH_DATE, 0.9, needs=("day ", "day,"), needs_digit=True,

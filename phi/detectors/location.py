@@ -9,7 +9,7 @@ from typing import Any
 from .. import anchors, gazetteer, lexicon
 from ..context import after, label_after
 from ..spans import PhiSpan
-from .base import Pattern, PatternDetector, holds_one_of
+from .base import Pattern, PatternDetector, holds
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’.][^\W\d_]+)*\.?")
 _CONNECTORS = frozenset("de del la las los le les da do di della des du of on upon am an der im sur el y and".split())
@@ -160,11 +160,9 @@ class LocationDetector(PatternDetector):
         # "flew to LEPPEN", "originally from ΕΓΚΩΜΗ", "based in Kurzenkirchen": a word no list knows,
         # right after a travel or origin phrase, is a place
         Pattern("unknown-after-place-phrase", _AFTER_PLACE_PHRASE, 0.7,
-                needs=holds_one_of(_PLACE_PHRASES, after=_PLACE_AFTER_PHRASE, flags=re.IGNORECASE,
-                                   words=_PLACE_PHRASE_WORDS),
+                needs=holds(_AFTER_PLACE_PHRASE.pattern[2:], re.IGNORECASE, _PLACE_PHRASE_WORDS),
                 validate=_unknown_word),
-        Pattern("facility", _FACILITY, 0.9, needs=holds_one_of(_FACILITY_HEADS, before=r"\s", after=r"\b",
-                                                              words=(*_FACILITY_WORDS, " va")),
+        Pattern("facility", _FACILITY, 0.9, needs=holds(r"\s" + _FACILITY_HEAD + r"\b", words=(*_FACILITY_WORDS, " va")),
                 invalidate=_generic_facility),
         Pattern("facility-lowercase", _FACILITY_LOWER, 0.8, needs=("hospital", "medical", "clinic")),
         Pattern("saint-possessive", _SAINT_POSSESSIVE, 0.8, needs=_names_a_saint),

@@ -89,21 +89,6 @@ def test_month_starts_found_by_find_are_the_regex_matches():
         assert anchors.month_starts(text) == tuple(m.start() for m in anchors._MONTH_WORD.finditer(text))
 
 
-def test_one_alternative_at_a_time_answers_what_the_alternation_does():
-    from phi.detectors.base import holds, holds_one_of
-    for alternatives, before, after, flags, words in [
-        (location._PLACE_PHRASES, "", location._PLACE_AFTER_PHRASE, re.IGNORECASE, location._PLACE_PHRASE_WORDS),
-        (location._FACILITY_HEADS, r"\s", r"\b", 0, (*location._FACILITY_WORDS, " va")),
-        (date._HOLIDAY_NAMES, "", date._HOLIDAY_YEAR, 0, date._HOLIDAYS),
-    ]:
-        one_by_one = holds_one_of(alternatives, before, after, flags, words)
-        whole = holds(before + "(?:" + "|".join(alternatives) + ")" + after, flags, words)
-        for text in _TEXTS + ["moved to Lyon", "MOVED  TO LYON", "Lives in Oslo", "from the VA", "at Mass General Hospital",
-                              "originally from Zürich", "lived in\tParis", "Nursing Home", "nursing\tHome", "baſed in Kyiv",
-                              "my mother on Mother's Day 2019", "St Patricks Day", "Christmas, 1999"]:
-            assert one_by_one(text) == whole(text), text
-
-
 def test_a_phone_candidate_under_five_characters_has_no_shape():
     # the phone checks skip _shape below five characters: fewer than five digits is no phone shape
     from itertools import product
