@@ -36,10 +36,12 @@ class JobReads:
 
     def symptom_payloads(self, types: Sequence[str], tenant_id: uuid.UUID | None = None) -> Iterator[tuple[str, dict]]:
         """(patient key, payload) of each succeeded job of ``types`` whose input the retention purge
-        has not erased: the patient's keyed-hash ref, or the job id for a job sent without one."""
+        has not erased: the patient's keyed-hash ref within its tenant (one ref in two clinics is
+        two patients), or the job id for a job sent without one."""
         for row in self.sql.all(statements.SYMPTOM_INPUTS, {"types": list(types), "tenant_id": tenant_id}):
             stored = self.cipher.decrypt_json(row["input_ciphertext"])
-            yield row["patient_ref_hash"] or str(row["id"]), stored.get("payload") or {}
+            patient = f"{row['tenant_id']}:{row['patient_ref_hash']}" if row["patient_ref_hash"] else str(row["id"])
+            yield patient, stored.get("payload") or {}
 
     def counts_by_state(self) -> dict[str, int]:
         """Jobs of every tenant by state, for /metrics."""

@@ -60,7 +60,7 @@ JOBS_BY_STATE = "SELECT state, count(*) AS n FROM jobs GROUP BY state"
 BATCH_MEMBERS = "SELECT id, state FROM jobs WHERE batch_id = %(batch_id)s ORDER BY created_at, id"
 # the inputs that succeeded jobs of these types still hold (the retention purge erases them), oldest first
 SYMPTOM_INPUTS = """
-SELECT id, patient_ref_hash, input_ciphertext FROM jobs
+SELECT id, tenant_id, patient_ref_hash, input_ciphertext FROM jobs
  WHERE type = ANY(%(types)s) AND state = 'succeeded' AND input_ciphertext IS NOT NULL
    AND (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s)
  ORDER BY created_at, id"""
