@@ -120,10 +120,11 @@ class _Token:
 class _Doc:
     """One text, its tokens, and what the rules ask about them (computed once, when first asked)."""
 
-    __slots__ = ("text", "tokens", "lex", "_contexts", "_dialogue", "_style")
+    __slots__ = ("text", "tokens", "lex", "_shapes", "_contexts", "_dialogue", "_style")
 
-    def __init__(self, text: str, tokens: list[_Token], lex: lexicon.Lexicon):
+    def __init__(self, text: str, tokens: list[_Token], lex: lexicon.Lexicon, shapes: list[int]):
         self.text, self.tokens, self.lex = text, tokens, lex
+        self._shapes = shapes  # each token's _shape
         self._contexts: dict[int, str | None] = {}
         self._dialogue: bool | None = None
         self._style: str | None = None
@@ -132,7 +133,7 @@ class _Doc:
         """The note's case style: "upper" (all capitals), "lower" (no capitals) or "mixed". In the
         first two, case says nothing about names."""
         if self._style is None:
-            self._style = _case_style(self.tokens)
+            self._style = _case_style(self._shapes)
         return self._style
 
     def vetoed(self, tok: _Token) -> bool:
@@ -155,6 +156,11 @@ class _Doc:
     def context(self, tok: _Token) -> str | None:
         """What the one to three words before the token say: "title", "intro", "kin", "label", "weak"."""
         i = tok.index
+        if i == 0:
+            return None
+        prev = self.tokens[i - 1]
+        if prev.lower not in _CONTEXT_WORDS and len(prev.surface) != 1:
+            return None  # what _context finds without a context word or an initial before the token
         found = self._contexts.get(i, _UNKNOWN)
         if found is _UNKNOWN:
             found = self._contexts[i] = _context(self.text, self.tokens, i)
@@ -273,7 +279,7 @@ def _clinical_word(doc: _Doc, tok: _Token) -> str | None:
     a name only after a title, a first name after a relative (Dr. Bell, my therapist June), or an
     allow-listed word after an initial (K. Hickman)."""
     if tok.word_class == "allow" or doc.dose_after(tok) or \
-            doc.lex.is_eponym_use(tok.lower, doc.after(tok)):
+            tok.lower in doc.lex.eponyms and doc.lex.is_eponym_use(tok.lower, doc.after(tok)):
         context = doc.context(tok)
         if tok.cap and (context == "title" or context == "kin" and tok.lower in doc.lex.first_names):
             return context
@@ -300,24 +306,25 @@ def _titled_or_introduced(doc: _Doc, tok: _Token) -> str | None:
 @_scope()
 def _relative(doc: _Doc, tok: _Token) -> str | None:
     """my sister jenny, her therapist June: any name-like word, or a capitalised non-English one."""
-    if doc.context(tok) != "kin":
-        return None
-    if tok.word_class in ("name", "name-word", "unknown") or tok.lower in doc.lex.first_names or \
-            tok.cap and tok.word_class != "word":
-        return "kin"
-    return None
+    if not (tok.word_class in ("name", "name-word", "unknown") or tok.lower in doc.lex.first_names or
+            tok.cap and tok.word_class != "word"):
+        return None  # (the word itself first: many words are never asked for their context)
+    return "kin" if doc.context(tok) == "kin" else None
 
 
 @_scope(classes=("common-name", "name-word", "name", "unknown"))
 def _kin_word(doc: _Doc, tok: _Token) -> str | None:
     """"SON JIM", "daughter-lucy", "husband, tom,", "NIECE, CIARAN": a first name, or a census name or
     unknown word that no allow-list vetoes, right after a relative word, in any case."""
-    if tok.index == 0 or len(tok.lower) < 3:
+    low = tok.lower
+    if len(low) < 3 or not (low in doc.lex.first_names and low not in doc.lex.allow or
+                            tok.word_class in ("name", "unknown")):
+        return None  # no relative word before makes this word a name
+    if tok.index == 0:
         return None
     prev = doc.tokens[tok.index - 1]
     if prev.lower not in _KIN_BARE or not _KIN_GAP.match(doc.text, prev.end, tok.start):
         return None
-    low = tok.lower
     if low in doc.lex.first_names and low not in doc.lex.allow or \
             tok.word_class in ("name", "unknown") and not doc.vetoed(tok):
         return "kin-word"
@@ -328,16 +335,19 @@ def _kin_word(doc: _Doc, tok: _Token) -> str | None:
 def _lowercase_after_label(doc: _Doc, tok: _Token) -> str | None:
     """"attending: crystal hayes": a lower-case first name, census name or unknown word right after a
     form label ("Name:", "Attending:"), as in capitals ("NAME: SMITH")."""
-    if doc.context(tok) != "label" or len(tok.lower) < 3:
-        return None
     low = tok.lower
+    if len(low) < 3 or not (low in doc.lex.first_names and low not in doc.lex.allow or
+                            tok.word_class in ("name", "unknown")):
+        return None  # no label before makes this word a name
+    if doc.context(tok) != "label":
+        return None
     if low in doc.lex.first_names and low not in doc.lex.allow or \
             tok.word_class in ("name", "unknown") and not doc.vetoed(tok):
         return "lowercase-label"
     return None
 
 
-@_scope()
+@_scope(classes=("unknown", "name"))  # the classes vetoed() may veto
 def _allow_list_veto(doc: _Doc, tok: _Token) -> str | None:
     """Propofol, Lopressor, aggitation: a word an allow-list (Philter's whitelist, drug names) knows
     or a misspelling is no name on weak evidence; a title, relative, introduction or label still wins."""
@@ -557,6 +567,54 @@ def decide(doc: _Doc, tok: _Token) -> tuple[str, str]:
     return "", NOT_A_NAME
 
 
+class _SurfaceOnly:
+    """What a rule may read of a token that depends on its surface alone (no offsets, no index)."""
+
+    __slots__ = ("surface", "lower", "word_class", "cap")
+
+    def __init__(self, surface: str, lower: str, word_class: str, cap: bool):
+        self.surface, self.lower, self.word_class, self.cap = surface, lower, word_class, cap
+
+
+class _LexiconOnly:
+    """What a rule may read of a document that is the same in every document: the word lists."""
+
+    __slots__ = ("lex",)
+
+    def __init__(self, lex: lexicon.Lexicon):
+        self.lex = lex
+
+
+_SurfacePlan = tuple[tuple[tuple[str, Rule], ...], tuple[str, str] | None]
+_Part = tuple[int, str, str, str, bool, _SurfacePlan, int]
+_KNOWN_MAX = 50_000
+
+
+def _surface_plan(lex: lexicon.Lexicon, surface: str, lower: str, word_class: str, cap: bool) -> _SurfacePlan:
+    """decide() for every token with this surface, as far as the surface alone decides: the rules of
+    ``_PLAN`` that need the document (its text, tokens or context) to answer, in order, and (the rule,
+    its verdict) for the first rule after them that answers from the surface and word lists alone
+    (None: no rule does). Each rule is run on the surface alone (``_SurfaceOnly``, ``_LexiconOnly``):
+    one that reads anything else (an offset, a neighbour, the text) raises AttributeError and is kept;
+    one that returns None without has no say about such a token in any document and is dropped; one
+    that returns a verdict decides every such token the rules kept before it leave undecided. The
+    rules read nothing but the token and the document, so this asks the same rules the same questions
+    as decide() and gets the same verdicts, with most rules asked once per surface instead of once per
+    token."""
+    token: Any = _SurfaceOnly(surface, lower, word_class, cap)
+    doc: Any = _LexiconOnly(lex)
+    kept: list[tuple[str, Rule]] = []
+    for rule_name, rule in _PLAN[cap][word_class]:
+        try:
+            verdict = rule(doc, token)
+        except AttributeError:
+            kept.append((rule_name, rule))
+            continue
+        if verdict is not None:
+            return tuple(kept), (rule_name, verdict)
+    return tuple(kept), None
+
+
 def _after_signing_word(text: str, start: int, end: int) -> bool:
     """"Note written by L.J.", "cc: K.W.": initials alone are a name after a signing word."""
     words = before(text, start).lower().split()
@@ -592,6 +650,7 @@ class NameDetector(PatternDetector):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.lex = lexicon.load()
+        self._known: dict[str, tuple[_Part, ...]] = {}  # matched word -> its tokens' parts (_tokens)
 
     def find(self, text: str) -> Iterator[PhiSpan]:
         tokens = self._classified(text)
@@ -605,21 +664,64 @@ class NameDetector(PatternDetector):
         return [(t.surface, t.rule, t.pattern) for t in self._classified(text)]
 
     def _classified(self, text: str) -> list[_Token]:
-        classes = self.lex.classes
-        tokens = _tokens(text, classes)
-        doc = _Doc(text, tokens, self.lex)
-        for tok in tokens:  # decide(), inline: it runs for every token
-            settled = _SETTLED[tok.cap].get(tok.word_class)
-            if settled is not None:
-                tok.rule, tok.pattern = settled
-                tok.name = tok.pattern != NOT_A_NAME
-                continue
-            for rule_name, rule in _PLAN[tok.cap][tok.word_class]:
+        tokens, plans, shapes = self._tokens(text)
+        doc = _Doc(text, tokens, self.lex, shapes)
+        for tok, (rules, decided) in zip(tokens, plans, strict=True):  # decide(), inline: for every token
+            for rule_name, rule in rules:
                 verdict = rule(doc, tok)
                 if verdict is not None:
                     tok.rule, tok.pattern, tok.name = rule_name, verdict, verdict != NOT_A_NAME
                     break
+            else:
+                if decided is not None:
+                    tok.rule, tok.pattern = decided
+                    tok.name = tok.pattern != NOT_A_NAME
         return tokens
+
+    def _tokens(self, text: str) -> tuple[list[_Token], list[_SurfacePlan], list[int]]:
+        """The text's tokens ("DAUGHTER-LUCY" is two: a relative word and a name) and, for each, its
+        surface's plan (``_surface_plan``) and shape (``_shape``). A token's surface, class, plan and
+        shape depend on the matched word alone: worked out once per word (notes repeat their words) and
+        kept (up to ``_KNOWN_MAX`` words, then all forgotten at once)."""
+        known = self._known
+        tokens: list[_Token] = []
+        plans: list[_SurfacePlan] = []
+        shapes: list[int] = []
+        scan, string = anchors.folded(_TOKEN, text)  # case-sensitive: the string is the text
+        for m in scan.finditer(string):
+            parts = known.get(m.group())
+            if parts is None:
+                if len(known) >= _KNOWN_MAX:
+                    known.clear()
+                parts = known[m.group()] = self._parts(m.group())
+            start = m.start()
+            for offset, surface, lower, word_class, cap, plan, shape in parts:
+                begin = start + offset
+                tokens.append(_Token(begin, begin + len(surface), surface, lower, len(tokens), word_class, cap))
+                plans.append(plan)
+                shapes.append(shape)
+        return tokens, plans, shapes
+
+    def _parts(self, word: str) -> tuple[_Part, ...]:
+        """What ``_tokens`` makes of a matched word: one token, or two for "DAUGHTER-LUCY" (a relative
+        word and a name); each as (offset in the word, surface, lower case, word class, capitalised,
+        plan, shape)."""
+        classes = self.lex.classes
+        pieces = [(0, word)]
+        if "-" in word:
+            head = word.partition("-")[0]
+            if head.lower() in _KIN_BARE:
+                pieces = [(0, head), (len(head) + 1, word[len(head) + 1:])]
+        parts = []
+        for offset, surface in pieces:
+            if "'" in surface or "’" in surface:
+                surface = _POSSESSIVE.sub("", surface) or surface
+            lower = surface.lower()
+            word_class = classes.get(lower, "unknown")
+            cap = surface[0].isupper()
+            parts.append((offset, surface, lower, word_class, cap,
+                          _surface_plan(self.lex, surface, lower, word_class, cap), _shape(surface)))
+        return tuple(parts)
 
     def _same_name_elsewhere(self, tokens: list[_Token]) -> None:
         # a word found as a name once is that name everywhere in the document ("Duqyaha ... Duqyaha"),
@@ -636,8 +738,8 @@ class NameDetector(PatternDetector):
     def _extend(self, text: str, tokens: list[_Token]) -> None:
         """Initials, particles and capitalised neighbours join an adjacent name."""
         for _ in range(2):
-            candidates = {j for i, tok in enumerate(tokens) if tok.name for j in (i - 1, i + 1)
-                          if 0 <= j < len(tokens) and not tokens[j].name}
+            named = [i for i, tok in enumerate(tokens) if tok.name]
+            candidates = {j for i in named for j in (i - 1, i + 1) if 0 <= j < len(tokens) and not tokens[j].name}
             for i in sorted(candidates):
                 tok = tokens[i]
                 left = tokens[i - 1] if i > 0 and _adjacent(text, tokens[i - 1], tok) else None
@@ -691,30 +793,42 @@ class NameDetector(PatternDetector):
     def _join_caps_pairs(self, text: str, tokens: list[_Token]) -> None:
         # "SMITH, JOHN" and "Smith, John" in headers: the part after the comma joins a name before it;
         # "Costa, Isabelle was brought in": a capitalised word before ", <first name>" is the surname
+        # Each pair (tokens[i - 1], tokens[i]) is looked at in order, as a walk over every pair would,
+        # but only the pairs with a name in them (the others change nothing): i after a token named
+        # before the walk or at it, and i + 1 after a pair that named its second token.
         first_names = self.lex.first_names
-        for i in range(1, len(tokens)):
-            a, b = tokens[i - 1], tokens[i]
-            if not a.name:
-                if b.name and b.lower in first_names and text[a.end:b.start] == ", " and \
-                        a.surface[0].isupper() and a.word_class != "allow" and a.lower not in _KIN_BARE and (
-                            a.surface.isupper() and b.surface.isupper() and len(a.surface) > 1 and
-                            a.word_class != "word" or (
-                            _starts_sentence(text, a.start) and
-                            (i + 1 >= len(tokens) or tokens[i + 1].lower in _AFTER_LAST_FIRST))):
-                    a.name, a.pattern = True, "last-comma-first"
-                continue
-            if not b.name and text[a.end:b.start] == ", " and b.surface[:1].isupper() and \
-                    a.surface.isupper() == b.surface.isupper() and (
-                        b.word_class in ("name", "unknown") or a.surface.isupper() and
-                        b.word_class not in ("allow", "word") and len(b.surface) > 1):
-                b.name, b.pattern = True, "last-comma-first"
+        n = len(tokens)
+        named = [i for i, tok in enumerate(tokens) if tok.name]
+        i = 0
+        for start in sorted({j for k in named for j in (k, k + 1) if 0 < j < n}):
+            if start <= i:
+                continue  # looked at already
+            i = start
+            while True:
+                a, b = tokens[i - 1], tokens[i]
+                if not a.name:
+                    if b.name and b.lower in first_names and text[a.end:b.start] == ", " and \
+                            a.surface[0].isupper() and a.word_class != "allow" and a.lower not in _KIN_BARE and (
+                                a.surface.isupper() and b.surface.isupper() and len(a.surface) > 1 and
+                                a.word_class != "word" or (
+                                _starts_sentence(text, a.start) and
+                                (i + 1 >= n or tokens[i + 1].lower in _AFTER_LAST_FIRST))):
+                        a.name, a.pattern = True, "last-comma-first"
+                elif not b.name and text[a.end:b.start] == ", " and b.surface[:1].isupper() and \
+                        a.surface.isupper() == b.surface.isupper() and (
+                            b.word_class in ("name", "unknown") or a.surface.isupper() and
+                            b.word_class not in ("allow", "word") and len(b.surface) > 1):
+                    b.name, b.pattern = True, "last-comma-first"
+                if i + 1 < n and b.name:
+                    i += 1  # the next pair has a name in it
+                else:
+                    break
 
     def _spans(self, text: str, tokens: list[_Token]) -> Iterator[PhiSpan]:
-        i = 0
-        while i < len(tokens):
-            if not tokens[i].name:
-                i += 1
-                continue
+        following = 0  # the first token after the span before
+        for i in [k for k, tok in enumerate(tokens) if tok.name]:
+            if i < following:
+                continue  # inside the span before
             j = i
             while j + 1 < len(tokens) and tokens[j + 1].name and (
                     _adjacent(text, tokens[j], tokens[j + 1]) or text[tokens[j].end:tokens[j + 1].start] == ", "
@@ -727,38 +841,7 @@ class NameDetector(PatternDetector):
                            "neighbour")
             if not _names_an_organisation(text, tokens, j):
                 yield self.span(tokens[i].start, end, pattern, 0.6 if pattern == "unknown-capitalised" else 0.8)
-            i = j + 1
-
-
-def _tokens(text: str, classes: dict[str, str]) -> list[_Token]:
-    """The text's tokens; "DAUGHTER-LUCY" is two: a relative word and a name."""
-    tokens: list[_Token] = []
-    scan, string = anchors.folded(_TOKEN, text)  # case-sensitive: the string is the text
-    for m in scan.finditer(string):
-        surface = m.group()
-        if "-" in surface:
-            head = surface.partition("-")[0]
-            if head.lower() in _KIN_BARE:
-                start = m.start()
-                tokens.append(_make_token(text, start, start + len(head), len(tokens), classes))
-                tokens.append(_make_token(text, start + len(head) + 1, m.end(), len(tokens), classes))
-                continue
-        if "'" in surface or "’" in surface:
-            surface = _POSSESSIVE.sub("", surface) or surface
-        lower = surface.lower()
-        start = m.start()
-        tokens.append(_Token(start, start + len(surface), surface, lower, len(tokens), classes.get(lower, "unknown"),
-                             surface[0].isupper()))
-    return tokens
-
-
-def _make_token(text: str, start: int, end: int, index: int, classes: dict[str, str]) -> _Token:
-    surface = text[start:end]
-    if "'" in surface or "’" in surface:
-        surface = _POSSESSIVE.sub("", surface) or surface
-    lower = surface.lower()
-    return _Token(start, start + len(surface), surface, lower, index, classes.get(lower, "unknown"),
-                  surface[0].isupper())
+            following = j + 1
 
 
 def _names_an_organisation(text: str, tokens: list[_Token], last: int) -> bool:
@@ -777,8 +860,13 @@ def _is_contraction(surface: str) -> bool:
     return ("'" in surface or "’" in surface) and bool(_CONTRACTION.search(surface))
 
 
+# every context _context finds needs the word before the token to be one of these, or an initial
+_CONTEXT_WORDS = _LABELS | _TITLES | _INTRO_ONE | {second for _, second in _INTRO_TWO} | _KIN | {"named", "called"} | _WEAK
+
+
 def _context(text: str, tokens: list[_Token], i: int) -> str | None:
-    """What the one to three words before token i say about it."""
+    """What the one to three words before token i say about it (None, unless the word before it is in
+    ``_CONTEXT_WORDS`` or a single letter)."""
     if i == 0:
         return None
     prev = tokens[i - 1]
@@ -809,19 +897,23 @@ def _context(text: str, tokens: list[_Token], i: int) -> str | None:
     return None
 
 
-def _case_style(tokens: list[_Token]) -> str:
+_SHORT, _UPPER, _CAPITALISED, _OTHER = range(4)
+
+
+def _shape(surface: str) -> int:
+    """What _case_style counts of a token: under two letters, all in capitals, capitalised, other."""
+    if len(surface) < 2:
+        return _SHORT
+    return _UPPER if surface.isupper() else _CAPITALISED if surface[0].isupper() else _OTHER
+
+
+def _case_style(shapes: list[int]) -> str:
     """"upper" when 4 in 5 words of 2+ letters are in capitals, "lower" when under 1 in 50 starts
-    with a capital (ALL-CAPS shorthand aside), else "mixed"; short texts are "mixed"."""
-    words = upper = capitalised = 0
-    for t in tokens:
-        surface = t.surface
-        if len(surface) < 2:
-            continue
-        words += 1
-        if surface.isupper():
-            upper += 1
-        elif surface[0].isupper():
-            capitalised += 1
+    with a capital (ALL-CAPS shorthand aside), else "mixed"; short texts are "mixed". Read from the
+    tokens' shapes (``_shape``)."""
+    words = len(shapes) - shapes.count(_SHORT)
+    upper = shapes.count(_UPPER)
+    capitalised = shapes.count(_CAPITALISED)
     if words < 8:
         return "mixed"
     if upper >= 0.8 * words:
