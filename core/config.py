@@ -30,7 +30,7 @@ class ModelSettings:
     max_batch: int = 32
     max_new_tokens: int = 128
     max_context: int = 0  # 0: the model's own max_position_embeddings
-    cpu_threads: int = 0  # CPU engine's intra-op threads; 0: every usable core but one
+    cpu_threads: int = 0  # CPU engine's intra-op threads; 0: follow the measured load (llm/threads.py)
     # batch requests the engine runs beside interactive ones; -1: the device's default (0 on a
     # CPU, no cap on a GPU), otherwise that many (llm/scheduler.py says why)
     batch_beside_interactive: int = -1

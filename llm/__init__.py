@@ -14,6 +14,7 @@ What a GPU worker process uses::
 
 Modules: ``tiny`` (build the tiny/small model), ``loader`` (load_model, LoadedModel),
 ``scheduler`` (admission, no torch), ``runner`` (model + slot KV cache), ``engine`` (the loop),
-``truncation`` (fit_prompt), ``fp8`` (FP8 linears), ``synthetic`` (random 7B/33B for benchmarks),
+``truncation`` (fit_prompt), ``threads`` (the CPU team sized to the load), ``fp8`` (FP8 linears),
+``synthetic`` (random 7B/33B for benchmarks),
 ``gpu`` (pinning).
 """

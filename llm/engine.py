@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from typing import Any
 
 from llm.runner import ModelRunner, PrefillInput
 from llm.scheduler import PRIORITIES, Priority, ScheduledRequest, Scheduler, SchedulerLimits
+from llm.threads import LoadProbe, ThreadGovernor, usable_cores
 from llm.truncation import FittedPrompt, PromptTooLongError, fit_prompt
 
 log = logging.getLogger(__name__)
@@ -51,21 +51,23 @@ def kv_token_budget(loaded: Any, max_batch: int, memory_fraction: float = 0.8) -
 
 
 def resolve_cpu_threads(requested: int = 0) -> int:
-    """Intra-op threads for the engine's forward passes on a CPU: ``requested`` if > 0, else every
-    usable core but one.
-
-    The CPU worker shares its host with the rest of the stack (web, PostgreSQL, Redis, Celery's
-    own threads). An OpenMP team waits at every op's barrier for its slowest thread, so when one
-    of them is preempted the whole forward stalls: on 2 shared cores, decode steps with 2 threads
-    took 2-6x the wall time and ~4x the CPU time of 1 thread, and prefill was no faster
-    (bench/llm.py --engine-threads). The spare core keeps the team whole.
-    """
+    """Intra-op threads for the engine's forward passes on a CPU when load cannot be measured:
+    ``requested`` if > 0, else every usable core but one (see llm/threads.py: a team as wide as
+    the machine stalls whenever the rest of the stack takes a core)."""
     if requested > 0:
         return requested
     import torch
 
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(torch.get_num_threads(), usable - 1))
+    return max(1, min(torch.get_num_threads(), usable_cores() - 1))
+
+
+def _thread_governor(device: str, requested: int) -> ThreadGovernor | None:
+    """CPU with MODEL_CPU_THREADS=0 and a readable /proc: the team follows the measured load."""
+    if device.startswith("cuda") or requested > 0 or not LoadProbe.available():
+        return None
+    import torch
+
+    return ThreadGovernor(usable=max(1, min(torch.get_num_threads(), usable_cores())))
 
 
 class EngineError(RuntimeError):
@@ -159,7 +161,10 @@ class Engine:
         self.scheduler = Scheduler(limits)
         # CPU only (a GPU's kernels do not need host threads); set on the engine thread, whose
         # OpenMP/MKL thread count is its own, so the rest of the process keeps torch's default.
+        # MODEL_CPU_THREADS=0 lets the governor size the team from the measured load.
+        self._governor = _thread_governor(str(loaded.device), cpu_threads)
         self.threads: int | None = (None if str(loaded.device).startswith("cuda")
+                                    else self._governor.threads if self._governor
                                     else resolve_cpu_threads(cpu_threads))
         self.runner = ModelRunner(loaded.model, pad_token_id=self.tokenizer.pad_token_id,
                                   device=loaded.device)
@@ -176,7 +181,8 @@ class Engine:
         self._callbacks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mindq-llm-progress")
         self.stats: dict[str, int] = {"submitted": 0, "completed": 0, "failed": 0, "steps": 0,
                                       "prompt_tokens": 0, "generated_tokens": 0, "batch_rows": 0,
-                                      "preempted": 0, "step_ms": 0, "prefill_ms": 0, "decode_ms": 0}
+                                      "preempted": 0, "step_ms": 0, "prefill_ms": 0, "decode_ms": 0,
+                                      "thread_changes": 0}
         if start:
             self.start()
 
@@ -278,18 +284,32 @@ class Engine:
             import torch
 
             torch.set_num_threads(self.threads)
+        if self._governor:
+            self._governor.prime()
         while True:
             with self._cv:
                 while not (self._stopping or self._inbox or self._cancel or self.scheduler.has_work()):
                     self._cv.wait()
                 if self._stopping:
                     return
+            if self._governor:
+                self._follow_load(self._governor)
             started = time.perf_counter()
             try:
                 self.step()
             except Exception:  # never let the loop die; fail the batch instead
                 log.exception("engine step failed")
             self.stats["step_ms"] += round((time.perf_counter() - started) * 1000)
+
+    def _follow_load(self, governor: ThreadGovernor) -> None:
+        threads = governor.update()
+        if threads != self.threads:
+            import torch
+
+            log.info("engine threads %s -> %d (load of other work changed)", self.threads, threads)
+            torch.set_num_threads(threads)
+            self.threads = threads
+            self.stats["thread_changes"] += 1
 
     def step(self) -> None:
         """One iteration: admit → prefill new + decode running → sample → update/finish."""

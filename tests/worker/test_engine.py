@@ -328,3 +328,39 @@ def test_cpu_engine_thread_count_is_its_own(loaded):
     assert seen and set(seen) == {want}
     assert eng.snapshot()["threads"] == want
     assert torch.get_num_threads() == before
+
+
+def test_cpu_engine_follows_the_measured_load(loaded):
+    """MODEL_CPU_THREADS=0: the engine thread resizes its team when the governor says so (here
+    told that the machine went quiet, then busy), and the process around it keeps its count."""
+    from llm.threads import LoadProbe, ThreadGovernor
+
+    class Scripted(LoadProbe):
+        def __init__(self, loads):
+            super().__init__()
+            self.loads = loads
+
+        def sample(self):
+            return self.loads.pop(0) if self.loads else 0.0
+
+    before = torch.get_num_threads()
+    eng = Engine(loaded, max_batch=2, cpu_threads=0, start=False)
+    assert eng._governor is not None  # CPU, threads left to the engine, /proc readable
+    eng._governor = ThreadGovernor(usable=3, probe=Scripted([None, 0.0, 2.0]), interval_s=0)
+    seen: list[int] = []
+    prefill = eng.runner.prefill
+
+    def spy(inputs):
+        seen.append(torch.get_num_threads())
+        return prefill(inputs)
+
+    eng.runner.prefill = spy  # type: ignore[method-assign]
+    eng.start()
+    try:
+        eng.generate(PROMPTS[1], max_new_tokens=1)  # quiet: every core
+        eng.generate(PROMPTS[2], max_new_tokens=1)  # two cores taken by others: one thread
+    finally:
+        eng.shutdown()
+    assert seen == [3, 1]
+    assert eng.snapshot()["threads"] == 1 and eng.stats["thread_changes"] == 2
+    assert torch.get_num_threads() == before
