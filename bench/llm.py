@@ -16,6 +16,10 @@ bench/llm_engine.py builds it in GPU memory for the engine-level figure)
 A/B of the CPU engine's thread count in one run (same prompts, same baseline, a fresh stack each):
     .venv/bin/python -m bench.llm --engine-threads 2,0 --baseline-jobs 8   # 0: the engine's default
 --baseline-threads sets the baseline's torch threads (default: torch's, as a user would run it).
+
+Also in the same run, the reference the issue named: HF ``generate`` on static batches of
+--max-batch of the same prompts (--static-jobs 0 skips it). Run on a quiet machine: a baseline
+slowed by other work inflates every ratio (a helper's work beside it once turned 1.7x into 4x).
 """
 from __future__ import annotations
 
@@ -110,6 +114,32 @@ def baseline(loaded, texts: list[str], new_tokens: int) -> dict:
     return {"wall_s": wall, "tokens": done_tokens, "jobs": len(texts)}
 
 
+def static_batches(loaded, texts: list[str], new_tokens: int, batch: int) -> dict:
+    """The reference the engine has to match: plain HF ``generate`` on whole batches of the same
+    prompts (left-padded, greedy), the way a data team would run them offline."""
+    import torch
+
+    import prompts
+    from phi import Scrubber
+
+    scrub = Scrubber()
+    model, tok = loaded.model, loaded.tokenizer
+    side, tok.padding_side = tok.padding_side, "left"
+    done_tokens, t0 = 0, time.perf_counter()
+    try:
+        with torch.inference_mode():
+            for i in range(0, len(texts), batch):
+                rendered = [prompts.render(JOB_TYPE, scrub.scrub(t).text) for t in texts[i:i + batch]]
+                enc = tok(rendered, return_tensors="pt", padding=True).to(loaded.device)
+                out = model.generate(**enc, max_new_tokens=new_tokens, do_sample=False,
+                                     pad_token_id=tok.pad_token_id)
+                new = out[:, enc["input_ids"].shape[1]:]
+                done_tokens += int((new != tok.pad_token_id).sum())
+    finally:
+        tok.padding_side = side
+    return {"wall_s": time.perf_counter() - t0, "tokens": done_tokens, "jobs": len(texts)}
+
+
 def through_platform(api: str, key: str, texts: list[str], new_tokens: int) -> dict:
     import sqlalchemy as sa
 
@@ -168,6 +198,8 @@ def main() -> int:
     ap.add_argument("--engine-threads", default="0",
                     help="MODEL_CPU_THREADS for the worker; a comma list runs the platform once per value")
     ap.add_argument("--baseline-threads", type=int, default=0, help="torch threads for the baseline (0: default)")
+    ap.add_argument("--static-jobs", type=int, default=None,
+                    help="jobs for the HF static-batching reference (default: all; 0: skip it)")
     args = ap.parse_args()
 
     from core.config import ModelSettings
@@ -185,11 +217,18 @@ def main() -> int:
     base_threads = torch.get_num_threads()
     base_res = baseline(loaded, texts[:n_base], args.new_tokens)
     base_per_job = base_res["wall_s"] / n_base
+    n_static = args.jobs if args.static_jobs is None else args.static_jobs
+    static_res = static_batches(loaded, texts[:n_static], args.new_tokens, args.max_batch) if n_static else None
     del loaded
     print(f"model {args.shape} ({args.dtype}, quant {args.quant}), {args.jobs} jobs of {args.prompt_tokens} "
           f"prompt tokens, up to {args.new_tokens} new")
     print(f"HF generate one by one: {n_base} jobs in {base_res['wall_s']:.1f} s = {60 / base_per_job:.1f} jobs/min, "
           f"{base_res['tokens'] / base_res['wall_s']:.1f} tokens/s (torch threads {base_threads})", flush=True)
+    if static_res:
+        static_per_job = static_res["wall_s"] / n_static
+        print(f"HF generate in static batches of {args.max_batch} (the reference): {n_static} jobs in "
+              f"{static_res['wall_s']:.1f} s = {60 / static_per_job:.1f} jobs/min, ratio to one by one "
+              f"{base_per_job / static_per_job:.2f}x", flush=True)
     for threads in args.engine_threads.split(","):
         env = {"MODEL_BASE_PATH": str(base), "MODEL_ADAPTER_PATH": str(adapter), "MODEL_DTYPE": args.dtype,
                "MODEL_QUANT": args.quant, "MODEL_MAX_BATCH": str(args.max_batch), "MINDQ_GPUS": "auto",
@@ -214,6 +253,8 @@ def main() -> int:
               f"job latency p50 {res['p50_s']:.1f} s p95 {res['p95_s']:.1f} s, "
               f"queued until claimed p50 {res['wait_p50_s']:.1f} s max {res['wait_max_s']:.1f} s")
         print(f"ratio platform / HF generate (jobs per unit time): {base_per_job / plat_per_job:.2f}x", flush=True)
+        if static_res:
+            print(f"platform / HF static batches: {static_per_job / plat_per_job:.2f}x", flush=True)
         for stats in engine_stats:
             print(f"engine counters: {stats}", flush=True)
     return 0
