@@ -586,7 +586,7 @@ class _LexiconOnly:
 
 
 _SurfacePlan = tuple[tuple[tuple[str, Rule], ...], tuple[str, str] | None]
-_Part = tuple[int, str, str, str, bool, _SurfacePlan, int]
+_Part = tuple[int, int, str, str, str, bool, bool, str, str, _SurfacePlan | None, int]
 _KNOWN_MAX = 50_000
 
 
@@ -664,9 +664,9 @@ class NameDetector(PatternDetector):
         return [(t.surface, t.rule, t.pattern) for t in self._classified(text)]
 
     def _classified(self, text: str) -> list[_Token]:
-        tokens, plans, shapes = self._tokens(text)
+        tokens, undecided, shapes = self._tokens(text)
         doc = _Doc(text, tokens, self.lex, shapes)
-        for tok, (rules, decided) in zip(tokens, plans, strict=True):  # decide(), inline: for every token
+        for tok, (rules, decided) in undecided:  # decide(), inline, for the tokens their surface leaves open
             for rule_name, rule in rules:
                 verdict = rule(doc, tok)
                 if verdict is not None:
@@ -678,34 +678,39 @@ class NameDetector(PatternDetector):
                     tok.name = tok.pattern != NOT_A_NAME
         return tokens
 
-    def _tokens(self, text: str) -> tuple[list[_Token], list[_SurfacePlan], list[int]]:
-        """The text's tokens ("DAUGHTER-LUCY" is two: a relative word and a name) and, for each, its
-        surface's plan (``_surface_plan``) and shape (``_shape``). A token's surface, class, plan and
-        shape depend on the matched word alone: worked out once per word (notes repeat their words) and
-        kept (up to ``_KNOWN_MAX`` words, then all forgotten at once)."""
+    def _tokens(self, text: str) -> tuple[list[_Token], list[tuple[_Token, _SurfacePlan]], list[int]]:
+        """The text's tokens ("DAUGHTER-LUCY" is two: a relative word and a name), those whose surface
+        leaves rules to ask (with their plan: ``_surface_plan``), and each token's shape (``_shape``).
+        A token whose surface decides it is made decided. A token's surface, class, plan and shape
+        depend on the matched word alone: worked out once per word (notes repeat their words) and kept
+        (up to ``_KNOWN_MAX`` words, then all forgotten at once)."""
         known = self._known
         tokens: list[_Token] = []
-        plans: list[_SurfacePlan] = []
+        undecided: list[tuple[_Token, _SurfacePlan]] = []
         shapes: list[int] = []
         scan, string = anchors.folded(_TOKEN, text)  # case-sensitive: the string is the text
         for m in scan.finditer(string):
-            parts = known.get(m.group())
+            word = m.group()
+            parts = known.get(word)
             if parts is None:
                 if len(known) >= _KNOWN_MAX:
                     known.clear()
-                parts = known[m.group()] = self._parts(m.group())
+                parts = known[word] = self._parts(word)
             start = m.start()
-            for offset, surface, lower, word_class, cap, plan, shape in parts:
+            for offset, length, surface, lower, word_class, cap, name, pattern, rule, plan, shape in parts:
                 begin = start + offset
-                tokens.append(_Token(begin, begin + len(surface), surface, lower, len(tokens), word_class, cap))
-                plans.append(plan)
+                tok = _Token(begin, begin + length, surface, lower, len(tokens), word_class, cap, name, pattern, rule)
+                tokens.append(tok)
+                if plan is not None:
+                    undecided.append((tok, plan))
                 shapes.append(shape)
-        return tokens, plans, shapes
+        return tokens, undecided, shapes
 
     def _parts(self, word: str) -> tuple[_Part, ...]:
         """What ``_tokens`` makes of a matched word: one token, or two for "DAUGHTER-LUCY" (a relative
-        word and a name); each as (offset in the word, surface, lower case, word class, capitalised,
-        plan, shape)."""
+        word and a name); each as (offset in the word, length, surface, lower case, word class,
+        capitalised, then name, pattern and rule as decided by the surface alone when it decides, its
+        plan when it does not (else None), shape)."""
         classes = self.lex.classes
         pieces = [(0, word)]
         if "-" in word:
@@ -719,8 +724,15 @@ class NameDetector(PatternDetector):
             lower = surface.lower()
             word_class = classes.get(lower, "unknown")
             cap = surface[0].isupper()
-            parts.append((offset, surface, lower, word_class, cap,
-                          _surface_plan(self.lex, surface, lower, word_class, cap), _shape(surface)))
+            plan: _SurfacePlan | None = _surface_plan(self.lex, surface, lower, word_class, cap)
+            name, pattern, rule = False, "", ""  # undecided (no rule decides: a _Token's defaults)
+            if plan is not None and not plan[0]:  # no rule needs the document
+                if plan[1] is not None:
+                    rule, pattern = plan[1]
+                    name = pattern != NOT_A_NAME
+                plan = None
+            parts.append((offset, len(surface), surface, lower, word_class, cap, name, pattern, rule, plan,
+                          _shape(surface)))
         return tuple(parts)
 
     def _same_name_elsewhere(self, tokens: list[_Token]) -> None:
