@@ -40,6 +40,7 @@ def _clinical_number(text: str, start: int, end: int) -> bool:
     return bool(_CLOCK_RANGE.match(candidate) or _DECIMAL_START.match(candidate))
 
 
+@lru_cache(maxsize=8)  # asked by the shapes' regex and by the loose one, about the same text
 def _starts(text: str) -> tuple[int, ...]:
     """Digit runs, and a "+" or "(" right before a digit: where a phone number can begin."""
     starts = anchors.digit_starts(text)
