@@ -169,6 +169,13 @@ class _Doc:
     def after(self, tok: _Token) -> str:
         return after(self.text, tok.end)
 
+    def after_initial(self, tok: _Token) -> bool:
+        """Right after a capital initial and its dot: "K. Hickman"."""
+        if tok.index == 0:
+            return False
+        prev = self.tokens[tok.index - 1]
+        return len(prev.surface) == 1 and prev.surface.isupper() and self.text[prev.end:tok.start] in (". ", ".")
+
     def dose_after(self, tok: _Token) -> bool:
         """A dose right after the token: "Zoloft 50 mg". A dose holds a digit, so the dose regex is
         tried only when a digit run begins in the window after the token (which ends in a letter)."""
@@ -283,15 +290,11 @@ def _clinical_word(doc: _Doc, tok: _Token) -> str | None:
         context = doc.context(tok)
         if tok.cap and (context == "title" or context == "kin" and tok.lower in doc.lex.first_names):
             return context
-        if tok.cap and tok.index and tok.word_class == "allow" and _after_initial(doc, tok):
+        if tok.cap and tok.word_class == "allow" and doc.after_initial(tok):
             return "initial-and-surname"  # "Dictated by K. Hickman": a surname, not the catheter
         return NOT_A_NAME
     return None
 
-
-def _after_initial(doc: _Doc, tok: _Token) -> bool:
-    prev = doc.tokens[tok.index - 1]
-    return len(prev.surface) == 1 and prev.surface.isupper() and doc.text[prev.end:tok.start] in (". ", ".")
 
 
 @_scope()
@@ -585,12 +588,33 @@ class _LexiconOnly:
         self.lex = lex
 
 
+class _NoContext(_LexiconOnly):
+    """The same, for a token after a word that opens no context (``_opens_context``): then the
+    document says it has no context and follows no initial, whatever else it holds."""
+
+    __slots__ = ()
+
+    def context(self, tok: object) -> None:
+        return None  # (what _Doc.context answers there without looking further)
+
+    def after_initial(self, tok: object) -> bool:
+        return False
+
+
+def _opens_context(surface: str, lower: str) -> bool:
+    """Whether the token after one with this surface may have a context (_Doc.context) or follow an
+    initial (_Doc.after_initial): a context word or a single letter."""
+    return lower in _CONTEXT_WORDS or len(surface) == 1
+
+
 _SurfacePlan = tuple[tuple[tuple[str, Rule], ...], tuple[str, str] | None]
-_Part = tuple[int, int, str, str, str, bool, bool, str, str, _SurfacePlan | None, int]
+_Decision = tuple[bool, str, str, _SurfacePlan | None]  # name, pattern, rule; or the plan when undecided
+_Part = tuple[int, int, str, str, str, bool, bool, _Decision, _Decision, int]
 _KNOWN_MAX = 50_000
 
 
-def _surface_plan(lex: lexicon.Lexicon, surface: str, lower: str, word_class: str, cap: bool) -> _SurfacePlan:
+def _surface_plan(lex: lexicon.Lexicon, surface: str, lower: str, word_class: str, cap: bool,
+                  opened: bool = True) -> _SurfacePlan:
     """decide() for every token with this surface, as far as the surface alone decides: the rules of
     ``_PLAN`` that need the document (its text, tokens or context) to answer, in order, and (the rule,
     its verdict) for the first rule after them that answers from the surface and word lists alone
@@ -600,9 +624,10 @@ def _surface_plan(lex: lexicon.Lexicon, surface: str, lower: str, word_class: st
     that returns a verdict decides every such token the rules kept before it leave undecided. The
     rules read nothing but the token and the document, so this asks the same rules the same questions
     as decide() and gets the same verdicts, with most rules asked once per surface instead of once per
-    token."""
+    token. ``opened`` False: the plan for a token after a word that opens no context, where the rules
+    also learn that it has none (``_NoContext``)."""
     token: Any = _SurfaceOnly(surface, lower, word_class, cap)
-    doc: Any = _LexiconOnly(lex)
+    doc: Any = _LexiconOnly(lex) if opened else _NoContext(lex)
     kept: list[tuple[str, Rule]] = []
     for rule_name, rule in _PLAN[cap][word_class]:
         try:
@@ -681,13 +706,15 @@ class NameDetector(PatternDetector):
     def _tokens(self, text: str) -> tuple[list[_Token], list[tuple[_Token, _SurfacePlan]], list[int]]:
         """The text's tokens ("DAUGHTER-LUCY" is two: a relative word and a name), those whose surface
         leaves rules to ask (with their plan: ``_surface_plan``), and each token's shape (``_shape``).
-        A token whose surface decides it is made decided. A token's surface, class, plan and shape
-        depend on the matched word alone: worked out once per word (notes repeat their words) and kept
-        (up to ``_KNOWN_MAX`` words, then all forgotten at once)."""
+        A token whose surface decides it is made decided; after a word that opens no context
+        (``_opens_context``, and the first token) the surface decides more. A token's surface, class,
+        plans and shape depend on the matched word alone: worked out once per word (notes repeat their
+        words) and kept (up to ``_KNOWN_MAX`` words, then all forgotten at once)."""
         known = self._known
         tokens: list[_Token] = []
         undecided: list[tuple[_Token, _SurfacePlan]] = []
         shapes: list[int] = []
+        opened = False  # the token before opens a context (none before the first)
         scan, string = anchors.folded(_TOKEN, text)  # case-sensitive: the string is the text
         for m in scan.finditer(string):
             word = m.group()
@@ -697,20 +724,23 @@ class NameDetector(PatternDetector):
                     known.clear()
                 parts = known[word] = self._parts(word)
             start = m.start()
-            for offset, length, surface, lower, word_class, cap, name, pattern, rule, plan, shape in parts:
+            for offset, length, surface, lower, word_class, cap, opens, in_context, out_of_context, shape in parts:
+                name, pattern, rule, plan = in_context if opened else out_of_context
                 begin = start + offset
                 tok = _Token(begin, begin + length, surface, lower, len(tokens), word_class, cap, name, pattern, rule)
                 tokens.append(tok)
                 if plan is not None:
                     undecided.append((tok, plan))
                 shapes.append(shape)
+                opened = opens
         return tokens, undecided, shapes
 
     def _parts(self, word: str) -> tuple[_Part, ...]:
         """What ``_tokens`` makes of a matched word: one token, or two for "DAUGHTER-LUCY" (a relative
         word and a name); each as (offset in the word, length, surface, lower case, word class,
-        capitalised, then name, pattern and rule as decided by the surface alone when it decides, its
-        plan when it does not (else None), shape)."""
+        capitalised, whether it opens a context, its decision after a word that opens one and after
+        one that does not, shape). A decision is (name, pattern, rule) as decided by the surface alone
+        when it decides, else its plan."""
         classes = self.lex.classes
         pieces = [(0, word)]
         if "-" in word:
@@ -724,16 +754,22 @@ class NameDetector(PatternDetector):
             lower = surface.lower()
             word_class = classes.get(lower, "unknown")
             cap = surface[0].isupper()
-            plan: _SurfacePlan | None = _surface_plan(self.lex, surface, lower, word_class, cap)
-            name, pattern, rule = False, "", ""  # undecided (no rule decides: a _Token's defaults)
-            if plan is not None and not plan[0]:  # no rule needs the document
-                if plan[1] is not None:
-                    rule, pattern = plan[1]
-                    name = pattern != NOT_A_NAME
-                plan = None
-            parts.append((offset, len(surface), surface, lower, word_class, cap, name, pattern, rule, plan,
-                          _shape(surface)))
+            decisions = [self._decision(_surface_plan(self.lex, surface, lower, word_class, cap, opened))
+                         for opened in (True, False)]
+            parts.append((offset, len(surface), surface, lower, word_class, cap, _opens_context(surface, lower),
+                          decisions[0], decisions[1], _shape(surface)))
         return tuple(parts)
+
+    @staticmethod
+    def _decision(plan: _SurfacePlan) -> _Decision:
+        """(name, pattern, rule, None) when no rule needs the document (a _Token's defaults when no rule
+        decides), else (the defaults, the plan)."""
+        rules, decided = plan
+        if rules:
+            return False, "", "", plan
+        if decided is None:
+            return False, "", "", None
+        return decided[1] != NOT_A_NAME, decided[1], decided[0], None
 
     def _same_name_elsewhere(self, tokens: list[_Token]) -> None:
         # a word found as a name once is that name everywhere in the document ("Duqyaha ... Duqyaha"),
