@@ -77,9 +77,15 @@ def save_random(shape: str, model_dir: Path, lora_r: int = 8) -> tuple[Path, Pat
     return base, adapter
 
 
+def job_prompt(scrub, text: str) -> str:
+    """What the worker runs for a job: the scrubbed text in the job type's template."""
+    import prompts
+
+    return prompts.render(JOB_TYPE, scrub.scrub(text).text)
+
+
 def make_texts(n: int, prompt_tokens: int, tokenizer) -> list[str]:
     """Texts whose scrubbed, rendered prompt is ``prompt_tokens`` long (what the worker will run)."""
-    import prompts
     from phi import Scrubber
 
     scrub, rng, texts = Scrubber(), random.Random(0), []
@@ -87,7 +93,7 @@ def make_texts(n: int, prompt_tokens: int, tokenizer) -> list[str]:
         words = [f"entry{i}"]
         while True:
             text = " ".join(words)
-            length = len(tokenizer(prompts.render(JOB_TYPE, scrub.scrub(text).text))["input_ids"])
+            length = len(tokenizer(job_prompt(scrub, text))["input_ids"])
             if length >= prompt_tokens:
                 break
             words += rng.choices(WORDS, k=max(1, (prompt_tokens - length) // 3))
@@ -98,7 +104,6 @@ def make_texts(n: int, prompt_tokens: int, tokenizer) -> list[str]:
 def baseline(loaded, texts: list[str], new_tokens: int) -> dict:
     import torch
 
-    import prompts
     from phi import Scrubber
 
     scrub = Scrubber()
@@ -106,7 +111,7 @@ def baseline(loaded, texts: list[str], new_tokens: int) -> dict:
     done_tokens, t0 = 0, time.perf_counter()
     with torch.inference_mode():
         for text in texts:
-            ids = tok(prompts.render(JOB_TYPE, scrub.scrub(text).text), return_tensors="pt").to(loaded.device)
+            ids = tok(job_prompt(scrub, text), return_tensors="pt").to(loaded.device)
             out = model.generate(**ids, max_new_tokens=new_tokens, do_sample=False,
                                  pad_token_id=tok.pad_token_id)
             done_tokens += out.shape[1] - ids["input_ids"].shape[1]
@@ -119,7 +124,6 @@ def static_batches(loaded, texts: list[str], new_tokens: int, batch: int) -> dic
     prompts (left-padded, greedy), the way a data team would run them offline."""
     import torch
 
-    import prompts
     from phi import Scrubber
 
     scrub = Scrubber()
@@ -129,7 +133,7 @@ def static_batches(loaded, texts: list[str], new_tokens: int, batch: int) -> dic
     try:
         with torch.inference_mode():
             for i in range(0, len(texts), batch):
-                rendered = [prompts.render(JOB_TYPE, scrub.scrub(t).text) for t in texts[i:i + batch]]
+                rendered = [job_prompt(scrub, t) for t in texts[i:i + batch]]
                 enc = tok(rendered, return_tensors="pt", padding=True).to(loaded.device)
                 out = model.generate(**enc, max_new_tokens=new_tokens, do_sample=False,
                                      pad_token_id=tok.pad_token_id)

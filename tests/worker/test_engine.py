@@ -303,6 +303,19 @@ def test_on_a_cpu_batch_rows_pause_while_an_interactive_request_runs(loaded, alo
     assert alone[1].text.startswith(inter.result().text)
 
 
+def _threads_at_prefill(eng: Engine) -> list[int]:
+    """The intra-op thread count each prefill of ``eng`` runs with, appended as it runs."""
+    seen: list[int] = []
+    prefill = eng.runner.prefill
+
+    def spy(inputs):
+        seen.append(torch.get_num_threads())
+        return prefill(inputs)
+
+    eng.runner.prefill = spy  # type: ignore[method-assign]
+    return seen
+
+
 def test_cpu_engine_thread_count_is_its_own(loaded):
     """The engine thread runs its forwards with its own intra-op thread count (a core is left
     to the rest of the stack by default); the process around it keeps torch's setting."""
@@ -312,14 +325,7 @@ def test_cpu_engine_thread_count_is_its_own(loaded):
     before = torch.get_num_threads()
     want = 1 if before > 1 else 2
     eng = Engine(loaded, max_batch=2, cpu_threads=want, start=False)
-    seen: list[int] = []
-    prefill = eng.runner.prefill
-
-    def spy(inputs):
-        seen.append(torch.get_num_threads())
-        return prefill(inputs)
-
-    eng.runner.prefill = spy  # type: ignore[method-assign]
+    seen = _threads_at_prefill(eng)
     eng.start()
     try:
         eng.generate(PROMPTS[1], max_new_tokens=2)
@@ -347,14 +353,7 @@ def test_cpu_engine_follows_the_measured_load(loaded):
     eng = Engine(loaded, max_batch=2, cpu_threads=0, start=False)
     assert eng._governor is not None  # CPU, threads left to the engine, /proc readable
     eng._governor = ThreadGovernor(usable=3, probe=Scripted([None, 0.0, 2.0]), interval_s=0)
-    seen: list[int] = []
-    prefill = eng.runner.prefill
-
-    def spy(inputs):
-        seen.append(torch.get_num_threads())
-        return prefill(inputs)
-
-    eng.runner.prefill = spy  # type: ignore[method-assign]
+    seen = _threads_at_prefill(eng)
     eng.start()
     try:
         eng.generate(PROMPTS[1], max_new_tokens=1)  # quiet: every core
