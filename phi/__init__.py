@@ -10,6 +10,6 @@ from .spans import KINDS, PhiSpan, ScrubResult
 
 # Names what the scrubber finds (jobs record "phi@<version>"): bump it whenever a detector, a word
 # list or the merge may find something else; tests/phi/test_version.py holds it to a fingerprint.
-__version__ = "1.2.4"
+__version__ = "1.2.5"
 
 __all__ = ["KINDS", "PhiSpan", "ScrubResult", "Scrubber"]

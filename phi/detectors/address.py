@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from .. import anchors, lexicon
 from ..context import label_before
-from .base import Pattern, PatternDetector, holds
+from .base import Pattern, PatternDetector, holds, holds_near_digits
 
 # USPS street suffixes (and their abbreviations) plus common Indian and British ones
 _SUFFIX = (r"(?:street|streets|st|avenue|ave|av|road|roads|rd|boulevard|blvd|lane|ln|drive|drives|dr|court|courts|ct|"
@@ -185,6 +185,11 @@ def _zip_label(text: str, start: int, end: int) -> bool:
 _DIGITS = anchors.digit_starts
 
 
+def _capital_before(text: str, run: int) -> int:
+    """Where "[A-Z]\\d..." (a UK postcode) can begin for a run of digits: the capital just before it."""
+    return run - 1 if run and "A" <= text[run - 1] <= "Z" else -1
+
+
 class AddressDetector(PatternDetector):
     name = "address"
     kind = "ADDRESS"
@@ -197,8 +202,8 @@ class AddressDetector(PatternDetector):
         Pattern("number-keyword", _NUMBER_KEYWORD, 0.85, at=_DIGITS, needs=_may_have_number_keyword, trim=_TRAILING,
                 extend=_with_house_number),
         Pattern("turkish-street", _TURKISH, 0.8, needs=holds(
-                r"[ \t](?:Sokak|Sokağı|Sk\.|Caddesi|Cad\.|Cd\.|Bulvarı|Blv\.|Mahallesi|Mah\.|Yolu)\b",
-                words=("sok", "cad", "cd.", "sk.", "bulvar", "blv", "mah", "yolu")),
+                r"(?:Sokak|Sokağı|Sk\.|Caddesi|Cad\.|Cd\.|Bulvarı|Blv\.|Mahallesi|Mah\.|Yolu)\b",
+                words=("sok", "cad", "cd.", "sk.", "bulvar", "blv", "mah", "yolu"), lead=r"[ \t]"),
                 trim=_TRAILING, extend=_with_house_number),
         Pattern("unit", _UNIT_ALONE, 0.8, needs=holds(r"(?:apt|apartment|suite|ste|unit|flat)\.?\s*#?\s*[a-z0-9\-]*\d",
                 re.IGNORECASE, words=("apt", "apartment", "suite", "ste", "unit", "flat")), trim=_TRAILING,
@@ -206,7 +211,7 @@ class AddressDetector(PatternDetector):
         Pattern("po-box", _PO_BOX, 0.9, needs=("box",), trim=_TRAILING, extend=_with_house_number),
         Pattern("military", _MILITARY, 0.9, needs=("apo", "fpo", "dpo", "usns", "usnv", "uss ", "uscgc"),
                 trim=_TRAILING, extend=_with_house_number),
-        Pattern("uk-postcode", _UK_POSTCODE, 0.7, needs=holds(r"[A-Z]\d[A-Z\d]?\s*\d[A-Z]{2}"),
+        Pattern("uk-postcode", _UK_POSTCODE, 0.7, needs=holds_near_digits(r"[A-Z]\d[A-Z\d]?\s*\d[A-Z]{2}", _capital_before),
                 trim=_TRAILING, extend=_with_house_number),
         Pattern("suffix-after-name", _WORD_NUMBER, 0.8, needs=_may_end_like_a_street, validate=_ends_like_a_street,
                 extend=_with_street_name),

@@ -36,7 +36,8 @@ class AgeDetector(PatternDetector):
     kind = "AGE"
     patterns = (
         Pattern("decade", _DECADE, needs=holds(r"\s(?:late\s+|mid\s+)?(?:nineties|90s|100s)", re.IGNORECASE, _OLD_WORDS)),
-        Pattern("spelled", _SPELLED, needs=holds(r"[\-\s](?:years?|yrs?)[\-\s]*(?:old|of\s+age)", re.IGNORECASE, _OLD_WORDS)),
+        Pattern("spelled", _SPELLED, needs=holds(r"(?:years?|yrs?)[\-\s]*(?:old|of\s+age)", re.IGNORECASE, _OLD_WORDS,
+                                              lead=r"[\-\s]")),
         Pattern("word", _WORD, needs=holds(r"nonagenarian|centenarian", re.IGNORECASE, _OLD_WORDS)),
     )
     around_number = (

@@ -64,15 +64,23 @@ Hit = tuple[Pattern, int, int]  # which pattern, start, end
 
 
 def holds(source: str, flags: int = 0, words: tuple[str, ...] = (),
-          test: Callable[[str], bool] | None = None) -> Callable[[str], bool]:
+          test: Callable[[str], bool] | None = None, lead: str = "") -> Callable[[str], bool]:
     """A ``needs`` gate: the text holds ``source``, a part that every match of the pattern must contain
     (after the pattern's ``words`` and ``test``, when it had those). A regex that begins with ``\\b`` or a
     lookbehind is tried by ``re`` at every character of the text (~0.1 ms on a 2-3 KB note); one that
     begins with a character or a class is found by ``re``'s fast scan for that character, so a note
     that cannot hold a match skips the pattern at a fraction of the cost. Being a necessary part, the
-    gate never changes what the pattern finds."""
-    regex = re.compile(source, flags)
+    gate never changes what the pattern finds.
+
+    ``lead``, a class of one character that the regex ``lead + source`` begins with (``\\s``: a space
+    stops ``re`` everywhere), is tested apart on plain ASCII text: ``source`` is searched for alone
+    (its first characters are rarer) and each place it matches is kept when the character before it
+    is in ``lead``: the same test as searching ``lead + source``, which the gate does on other text."""
+    regex = re.compile(lead + source, flags)
     twin, lowered = anchors.twin(regex)
+    if lead:
+        twin, lowered = anchors.twin(re.compile(source, flags))
+        lead_twin, lead_lowered = anchors.twin(re.compile(lead, flags))
 
     def gate(text: str) -> bool:
         if words:
@@ -82,8 +90,36 @@ def holds(source: str, flags: int = 0, words: tuple[str, ...] = (),
         if test is not None and not test(text):
             return False
         if anchors.plain_ascii(text):
-            return twin.search(anchors.lower(text) if lowered else text) is not None
+            string = anchors.lower(text) if lowered else text
+            if not lead:
+                return twin.search(string) is not None
+            before = anchors.lower(text) if lead_lowered else text
+            m = twin.search(string, 1)
+            while m is not None:
+                start = m.start()
+                if lead_twin.match(before, start - 1) is not None:
+                    return True
+                m = twin.search(string, start + 1)
+            return False
         return regex.search(text) is not None
+    return gate
+
+
+def holds_near_digits(source: str, start: Callable[[str, int], int]) -> Callable[[str], bool]:
+    """A ``needs`` gate for a regex (case-sensitive, no lookbehind first) whose every match holds a run of
+    digits that begins at a place ``start`` can step back from to where some match begins: ``start(text,
+    run)`` is that place or -1. The regex is tried there only (``anchors.digit_starts``, found once per
+    text), not at every capital or digit of the text as ``re.search`` does; it answers what ``search``
+    would, as long as ``start`` gives -1 only where no match begins."""
+    regex = re.compile(source)
+
+    def gate(text: str) -> bool:
+        match = regex.match
+        for run in anchors.digit_starts(text):
+            begin = start(text, run)
+            if begin >= 0 and match(text, begin) is not None:
+                return True
+        return False
     return gate
 
 

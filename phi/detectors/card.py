@@ -6,12 +6,19 @@ import re
 from stdnum import iban, luhn
 
 from .. import anchors
-from .base import Pattern, PatternDetector, holds
+from .base import Pattern, PatternDetector, holds_near_digits
 
 _CARD = re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){12,18}(?![\d\-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b")
 _NOT_DIGIT = re.compile(r"\D")
-_IBAN_PART = holds(r"[A-Z]{2}\d{2}")
+
+
+def _two_capitals_before(text: str, run: int) -> int:
+    """Where "[A-Z]{2}\\d{2}" can begin for a run of digits: two before it, after a capital."""
+    return run - 2 if run > 1 and "A" <= text[run - 1] <= "Z" else -1
+
+
+_IBAN_PART = holds_near_digits(r"[A-Z]{2}\d{2}", _two_capitals_before)
 
 
 def _luhn(text: str, start: int, end: int) -> bool:

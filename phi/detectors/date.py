@@ -214,7 +214,8 @@ class DateDetector(PatternDetector):
         Pattern("event-year", _TWO_DIGITS, 0.7, at=_AT_DIGIT, validate=_after_event, extend=_with_apostrophe),
         Pattern("apostrophe-year", _APOSTROPHE_YEAR, 0.7, needs=("'", "’"), needs_digit=True),
         Pattern("date-after-word", _SHORT_DATE, 0.7, at=_AT_DIGIT, needs=("/",), validate=_short_date_ok),
-        Pattern("year-abbrev", _YEAR_ABBREV, 0.8, needs=holds(r"\s'\d\d", _FLAGS, ("'",)), needs_digit=True, trim=_FULL_STOP),
+        Pattern("year-abbrev", _YEAR_ABBREV, 0.8, needs=holds(r"'\d\d", _FLAGS, ("'",), lead=r"\s"), needs_digit=True,
+                trim=_FULL_STOP),
         Pattern("season-year", _SEASON_YEAR, 0.8, needs=("spring", "summer", "fall", "autumn", "winter"),
                 needs_digit=True, trim=_FULL_STOP),
     )

@@ -10,7 +10,7 @@ import re
 
 from .. import anchors
 from ..context import before, label_before
-from .base import Pattern, PatternDetector, holds
+from .base import Pattern, PatternDetector, holds, holds_near_digits
 
 _MRN_WORDS = (r"mrn|medical\s+record(?:\s+(?:number|no|num))?|med\s+rec|record\s*(?:number|no|num|#)|"
               r"chart(?:\s+(?:number|no|num))?|patient\s+id|pt\s+id|patient\s+number|hospital\s+(?:number|no)|"
@@ -127,6 +127,15 @@ def _short_or_mrn(text: str, start: int, end: int) -> bool:
         _VENT_SETTING.fullmatch(text, start, end) is not None
 
 
+def _code_start(text: str, run: int) -> int:
+    """Where "[A-Z](?:[A-Z\\-]*\\d){5}" can begin for a run of digits (the run of its first digit): the
+    capital before the run, hyphens between; a match that begins further left has one that begins there."""
+    begin = run - 1
+    while begin >= 0 and text[begin] == "-":
+        begin -= 1
+    return begin if begin >= 0 and "A" <= text[begin] <= "Z" else -1
+
+
 class IdentifierDetector(PatternDetector):
     name = "identifier"
     kind = "ID"
@@ -135,7 +144,7 @@ class IdentifierDetector(PatternDetector):
         Pattern("mrn-context", _CANDIDATE, 0.95, kind="MRN", at=_token_starts, validate=_mrn_label, invalidate=_short),
         Pattern("id-context", _CANDIDATE, 0.95, at=_token_starts, validate=_id_label, invalidate=_short_or_mrn),
         Pattern("long-number", _LONG_NUMBER, 0.5, at=anchors.digit_starts),
-        Pattern("alphanumeric-code", _CODE, 0.5, needs=holds(r"[A-Z](?:[A-Z\-]*\d){5}")),
+        Pattern("alphanumeric-code", _CODE, 0.5, needs=holds_near_digits(r"[A-Z](?:[A-Z\-]*\d){5}", _code_start)),
         Pattern("hash-number", _HASH_NUMBER, 0.5, needs=holds(r"#\s?\d{4}")),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from .base import Pattern, PatternDetector, holds
+from .base import Pattern, PatternDetector, holds_near_digits
 
 _V4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]\d)")
 _V6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
@@ -33,10 +33,15 @@ def _may_hold_v6(text: str) -> bool:
     return ("::" in text or text.count(":") >= 3) and _COLON_PAIR.search(text) is not None
 
 
+def _after_dot(text: str, run: int) -> int:
+    """Where "\\d\\.\\d..." can begin for a run of digits: the digit before the dot before it."""
+    return run - 2 if run > 1 and text[run - 1] == "." else -1
+
+
 class IpDetector(PatternDetector):
     name = "ip"
     kind = "IP"
     patterns = (
-        Pattern("ipv4", _V4, needs=holds(r"\d\.\d{1,3}\.\d{1,3}\.\d", words=(".",)), validate=_valid),
+        Pattern("ipv4", _V4, needs=holds_near_digits(r"\d\.\d{1,3}\.\d{1,3}\.\d", _after_dot), validate=_valid),
         Pattern("ipv6", _V6, needs=_may_hold_v6, validate=_valid_v6, invalidate=_is_time),
     )

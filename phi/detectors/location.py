@@ -162,7 +162,7 @@ class LocationDetector(PatternDetector):
         Pattern("unknown-after-place-phrase", _AFTER_PLACE_PHRASE, 0.7,
                 needs=holds(_AFTER_PLACE_PHRASE.pattern[2:], re.IGNORECASE, _PLACE_PHRASE_WORDS),
                 validate=_unknown_word),
-        Pattern("facility", _FACILITY, 0.9, needs=holds(r"\s" + _FACILITY_HEAD + r"\b", words=(*_FACILITY_WORDS, " va")),
+        Pattern("facility", _FACILITY, 0.9, needs=holds(_FACILITY_HEAD + r"\b", words=(*_FACILITY_WORDS, " va"), lead=r"\s"),
                 invalidate=_generic_facility),
         Pattern("facility-lowercase", _FACILITY_LOWER, 0.8, needs=("hospital", "medical", "clinic")),
         Pattern("saint-possessive", _SAINT_POSSESSIVE, 0.8, needs=_names_a_saint),
