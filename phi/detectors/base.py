@@ -64,7 +64,7 @@ Hit = tuple[Pattern, int, int]  # which pattern, start, end
 
 
 def holds(source: str, flags: int = 0, words: tuple[str, ...] = (),
-          test: Callable[[str], bool] | None = None, lead: str = "") -> Callable[[str], bool]:
+          test: Callable[[str], bool] | None = None, lead: str = "", heads: tuple[str, ...] = ()) -> Callable[[str], bool]:
     """A ``needs`` gate: the text holds ``source``, a part that every match of the pattern must contain
     (after the pattern's ``words`` and ``test``, when it had those). A regex that begins with ``\\b`` or a
     lookbehind is tried by ``re`` at every character of the text (~0.1 ms on a 2-3 KB note); one that
@@ -75,21 +75,47 @@ def holds(source: str, flags: int = 0, words: tuple[str, ...] = (),
     ``lead``, a class of one character that the regex ``lead + source`` begins with (``\\s``: a space
     stops ``re`` everywhere), is tested apart on plain ASCII text: ``source`` is searched for alone
     (its first characters are rarer) and each place it matches is kept when the character before it
-    is in ``lead``: the same test as searching ``lead + source``, which the gate does on other text."""
+    is in ``lead``: the same test as searching ``lead + source``, which the gate does on other text.
+
+    ``heads``: strings one of which begins every match of ``source`` (in lower case when the regex
+    ignores case: then the twin reads the lower-cased text). On plain ASCII text ``source`` is then
+    tried only where a head is (``str.find``: a long alternation of words stops ``re`` at each of their
+    first letters), before ``words`` and ``test``, which it makes unneeded where no head matches."""
     regex = re.compile(lead + source, flags)
     twin, lowered = anchors.twin(regex)
     if lead:
         twin, lowered = anchors.twin(re.compile(source, flags))
         lead_twin, lead_lowered = anchors.twin(re.compile(lead, flags))
+    if heads and flags & re.IGNORECASE and not lowered:
+        heads = ()  # the twin reads the text itself: lower-case heads would miss capitals
+    assert not (flags & re.IGNORECASE and heads) or all(head == head.lower() for head in heads)
+
+    def at_heads(text: str) -> bool:
+        string = anchors.lower(text) if lowered else text
+        before = (anchors.lower(text) if lead_lowered else text) if lead else ""
+        first = 1 if lead else 0
+        match = twin.match
+        for head in heads:
+            pos = string.find(head, first)
+            while pos >= 0:
+                if match(string, pos) is not None and (not lead or lead_twin.match(before, pos - 1) is not None):
+                    return True
+                pos = string.find(head, pos + 1)
+        return False
 
     def gate(text: str) -> bool:
+        plain = anchors.plain_ascii(text)
+        if heads and plain and not at_heads(text):
+            return False
         if words:
             lower = anchors.lower(text)
             if not any(word in lower for word in words):
                 return False
         if test is not None and not test(text):
             return False
-        if anchors.plain_ascii(text):
+        if plain:
+            if heads:
+                return True  # at_heads found a match
             string = anchors.lower(text) if lowered else text
             if not lead:
                 return twin.search(string) is not None
