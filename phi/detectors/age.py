@@ -35,10 +35,12 @@ class AgeDetector(PatternDetector):
     name = "age"
     kind = "AGE"
     patterns = (
-        Pattern("decade", _DECADE, needs=holds(r"\s(?:late\s+|mid\s+)?(?:nineties|90s|100s)", re.IGNORECASE, _OLD_WORDS)),
+        Pattern("decade", _DECADE, needs=holds(r"(?:late\s+|mid\s+)?(?:nineties|90s|100s)", re.IGNORECASE, _OLD_WORDS,
+                                            lead=r"\s", heads=("late", "mid", "nineties", "90s", "100s"))),
         Pattern("spelled", _SPELLED, needs=holds(r"(?:years?|yrs?)[\-\s]*(?:old|of\s+age)", re.IGNORECASE, _OLD_WORDS,
                                               lead=r"[\-\s]")),
-        Pattern("word", _WORD, needs=holds(r"nonagenarian|centenarian", re.IGNORECASE, _OLD_WORDS)),
+        Pattern("word", _WORD, needs=holds(r"nonagenarian|centenarian", re.IGNORECASE, _OLD_WORDS,
+                                        heads=("nonagenarian", "centenarian"))),
     )
     around_number = (
         Pattern("years-old", _YEARS_OLD),

@@ -18,5 +18,5 @@ class EmailDetector(PatternDetector):
         Pattern("email", _EMAIL, needs=("@",)),
         Pattern("spelled-out", _SPELLED, 0.8, needs=holds(
             r"(?:\(at\)|\[at\]| at )\s*[\w\-]+\s*(?:\.|\(dot\)|\[dot\]| dot )\s*(?:com|org|net|edu|gov)\b",
-            re.IGNORECASE, words=("(at)", "[at]", " at "))),
+            re.IGNORECASE, words=("(at)", "[at]", " at "), heads=("(at)", "[at]", " at "))),
     )
