@@ -35,8 +35,8 @@ class AgeDetector(PatternDetector):
     name = "age"
     kind = "AGE"
     patterns = (
-        Pattern("decade", _DECADE, needs=holds(r"(?:late\s+|mid\s+)?(?:nineties|90s|100s)", re.IGNORECASE, _OLD_WORDS,
-                                            lead=r"\s", heads=("late", "mid", "nineties", "90s", "100s"))),
+        Pattern("decade", _DECADE, needs=holds(r"(?:his|her|their)\s+(?:late\s+|mid\s+)?(?:nineties|90s|100s)", re.IGNORECASE,
+                                            _OLD_WORDS, lead=r"\s", heads=("his", "her", "their"))),
         Pattern("spelled", _SPELLED, needs=holds(r"(?:years?|yrs?)[\-\s]*(?:old|of\s+age)", re.IGNORECASE, _OLD_WORDS,
                                               lead=r"[\-\s]")),
         Pattern("word", _WORD, needs=holds(r"nonagenarian|centenarian", re.IGNORECASE, _OLD_WORDS,
