@@ -667,7 +667,8 @@ class NameDetector(PatternDetector):
     name = "name"
     kind = "NAME"
     patterns = (
-        Pattern("initials", _INITIALS, 0.8, needs=holds(r"[A-Z]\.[ ]?[A-Z]\.", words=(".",)), validate=_after_signing_word),
+        Pattern("initials", _INITIALS, 0.8, needs=holds(r"\.[ ]?[A-Z]\.", words=(".",), lead="[A-Z]"),
+                validate=_after_signing_word),
         Pattern("signature", _SIGNATURE, 0.8, needs=_SIGNATURE_NEEDS, within=_credential_lines,
                 validate=_signed_surname),
     )
