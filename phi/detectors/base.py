@@ -61,6 +61,7 @@ class Pattern:
 
 
 Hit = tuple[Pattern, int, int]  # which pattern, start, end
+_LITERAL_START = re.compile(r"[^\\.^$*+?{}\[\]|()]+")
 
 
 def holds(source: str, flags: int = 0, words: tuple[str, ...] = (),
@@ -129,6 +130,23 @@ def holds(source: str, flags: int = 0, words: tuple[str, ...] = (),
             return False
         return regex.search(text) is not None
     return gate
+
+
+def literal_heads(alternatives: tuple[str, ...], lower: bool = False) -> tuple[str, ...]:
+    """The literal text each regex alternative begins with, for ``holds(heads=...)``: derived from the
+    alternatives themselves, so a name added to a list is never missing from its gate's heads. A
+    character that a quantifier makes optional ("Children'?s") is left out."""
+    heads = []
+    for alternative in alternatives:
+        m = _LITERAL_START.match(alternative)
+        head = m.group(0) if m else ""
+        if head and alternative[len(head):len(head) + 1] in ("?", "*", "{"):
+            head = head[:-1]
+        if not head:
+            raise ValueError(f"regex alternative {alternative!r} begins with no literal text")
+        heads.append(head.lower() if lower else head)
+    # a head that a shorter one begins is found by that one's search already
+    return tuple(h for h in dict.fromkeys(heads) if not any(h != o and h.startswith(o) for o in heads))
 
 
 def holds_near_digits(source: str, start: Callable[[str, int], int]) -> Callable[[str], bool]:

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from .. import anchors
 from ..context import before, label_after, label_before
-from .base import Pattern, PatternDetector, holds
+from .base import Pattern, PatternDetector, holds, literal_heads
 
 _MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
@@ -49,10 +49,6 @@ _HOLIDAY_NAMES = (
     r"Eid", r"Diwali", r"Passover", r"Yom\s+Kippur", r"Rosh\s+Hashanah", r"New\s+Year'?s(?:\s+Eve|\s+Day)?",
     r"Valentine'?s\s+Day", r"Mother'?s\s+Day", r"Father'?s\s+Day", r"Independence\s+Day", r"Memorial\s+Day",
     r"Labor\s+Day", r"Veterans\s+Day", r"Fourth\s+of\s+July", r"St\.?\s+Patrick'?s\s+Day")
-# what each holiday's name begins with
-_HOLIDAY_STARTS = ("Christmas", "Xmas", "Thanksgiving", "Easter", "Halloween", "Hanukkah", "Kwanzaa", "Ramadan", "Eid", "Diwali",
-                   "Passover", "Yom", "Rosh", "New", "Valentine", "Mother", "Father", "Independence", "Memorial", "Labor",
-                   "Veterans", "Fourth", "St")
 _HOLIDAY_YEAR = r"(?:,?\s+(?:of\s+)?" + _YEAR_ANY + r")?\b"
 _HOLIDAY = re.compile(r"\b(?:" + "|".join(_HOLIDAY_NAMES) + ")" + _HOLIDAY_YEAR)
 _MONTH_ALONE = re.compile(r"\b(?:January|February|March|April|June|July|August|September|October|"
@@ -209,7 +205,8 @@ class DateDetector(PatternDetector):
         Pattern("month-slash-year", _MONTH_SLASH_YEAR, 0.7, at=_AT_DIGIT, trim=_FULL_STOP, invalidate=_not_a_date),
         Pattern("month-day", _MONTH_DAY, 0.6, at=_AT_DIGIT, trim=_FULL_STOP, invalidate=_not_a_date),
         Pattern("ordinal-day", _ORDINAL_DAY, 0.8, needs=("the ",), needs_digit=True, trim=_FULL_STOP),
-        Pattern("holiday", _HOLIDAY, 0.8, needs=holds(_HOLIDAY.pattern[2:], words=_HOLIDAYS, heads=_HOLIDAY_STARTS),
+        Pattern("holiday", _HOLIDAY, 0.8,
+                needs=holds(_HOLIDAY.pattern[2:], words=_HOLIDAYS, heads=literal_heads(_HOLIDAY_NAMES)),
                 trim=_FULL_STOP),
         Pattern("month-alone", _MONTH_ALONE, 0.6, at=_AT_MONTH, trim=_FULL_STOP, invalidate=_is_abbreviation_word),
         Pattern("may-alone", _MAY_ALONE, 0.6, needs=("may",), trim=_FULL_STOP),

@@ -9,7 +9,7 @@ from typing import Any
 from .. import anchors, gazetteer, lexicon
 from ..context import after, label_after
 from ..spans import PhiSpan
-from .base import Pattern, PatternDetector, holds
+from .base import Pattern, PatternDetector, holds, literal_heads
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’.][^\W\d_]+)*\.?")
 _CONNECTORS = frozenset("de del la las los le les da do di della des du of on upon am an der im sur el y and".split())
@@ -24,10 +24,6 @@ _FACILITY_HEADS = (
     r"Regional\s+Medical\s+Center", r"Pharmacy", r"Counseling\s+Cent(?:er|re)", r"Treatment\s+Cent(?:er|re)",
     r"Recovery\s+Cent(?:er|re)", r"University", r"College", r"School", r"Academy", r"VA", r"VAMC", r"Manor", r"Village")
 _FACILITY_HEAD = "(?:" + "|".join(_FACILITY_HEADS) + ")"
-# what each of the heads begins with ("Hosp": Hospital, Hospice; "VA": VA, VAMC)
-_FACILITY_STARTS = ("Hosp", "Medical", "Health", "Clinic", "Infirmary", "Sanatorium", "Rehab", "Nursing", "Behavioral",
-                    "Psychiatric", "Mental", "Urgent", "Children", "Memorial", "Regional", "Pharmacy", "Counseling",
-                    "Treatment", "Recovery", "University", "College", "School", "Academy", "VA", "Manor", "Village")
 _FACILITY = re.compile(r"\b(?:(?:St|Saint|Mt|Mount)\.?\s+)?(?:[A-Z][\w'’&.\-]*\s+(?:of\s+(?:the\s+)?)?){1,5}"
                        + _FACILITY_HEAD + r"\b(?:\s+(?:of|at|in)\s+[A-Z][\w'’\-]+(?:\s+[A-Z][\w'’\-]+){0,2})?")
 _FACILITY_WORDS = ("hospital", "medical", "health", "clinic", "infirmary", "hospice", "sanatorium", "rehab",
@@ -43,9 +39,6 @@ _PLACE_PHRASES = (
     r"visit(?:ed|ing)", r"year\s+in", r"university\s+of", r"city")
 _PLACE_AFTER_PHRASE = r"\s+(?P<v>[^\W\d_][\w'’\-]+)"
 _AFTER_PLACE_PHRASE = re.compile(r"\b(?:" + "|".join(_PLACE_PHRASES) + ")" + _PLACE_AFTER_PHRASE, re.IGNORECASE)
-# what each of the phrases begins with, in lower case ("liv": lives, living)
-_PLACE_PHRASE_STARTS = ("flew", "moved", "originally", "based", "liv", "born", "grew", "arrived", "relocated", "travel",
-                        "visit", "year", "university", "city")
 _PLACE_PHRASE_WORDS = ("flew", "moved", "from", "based", "live", "living", "born", "grew", "arrived",
                        "relocated", "travel", "visit", "year in", "university", "city")
 _STREETISH = re.compile(r"^[\s>]*\d{1,6}[A-Za-z]?\s+\S|\b(?:suite|apt|unit|box)\b|\d{1,6}[A-Za-z]?\s*$",
@@ -168,10 +161,10 @@ class LocationDetector(PatternDetector):
         # right after a travel or origin phrase, is a place
         Pattern("unknown-after-place-phrase", _AFTER_PLACE_PHRASE, 0.7,
                 needs=holds(_AFTER_PLACE_PHRASE.pattern[2:], re.IGNORECASE, _PLACE_PHRASE_WORDS,
-                            heads=_PLACE_PHRASE_STARTS),
+                            heads=literal_heads(_PLACE_PHRASES, lower=True)),
                 validate=_unknown_word),
         Pattern("facility", _FACILITY, 0.9, needs=holds(_FACILITY_HEAD + r"\b", words=(*_FACILITY_WORDS, " va"), lead=r"\s",
-                                                   heads=_FACILITY_STARTS),
+                                                   heads=literal_heads(_FACILITY_HEADS)),
                 invalidate=_generic_facility),
         Pattern("facility-lowercase", _FACILITY_LOWER, 0.8, needs=("hospital", "medical", "clinic")),
         Pattern("saint-possessive", _SAINT_POSSESSIVE, 0.8, needs=_names_a_saint),

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from phi import context, registry
-from phi.detectors.base import Pattern, PatternDetector
+from phi.detectors.base import Pattern, PatternDetector, literal_heads
 
 from .helpers import Case, check
 
@@ -141,3 +141,13 @@ def test_regex_detectors_are_declared():
     declared = {d.name for d in registry.build() if isinstance(d, PatternDetector) and d.patterns}
     assert declared == {"email", "url", "ip", "ssn", "card", "phone", "identifier", "date", "age", "address",
                         "location", "name"}
+
+
+def test_literal_heads_come_from_the_alternatives_themselves():
+    """A gate's heads are derived from its regex's alternatives: an optional last character is left
+    out, a head a shorter one begins is dropped, and an alternative with no literal start is refused."""
+    assert literal_heads((r"Children'?s", r"Rehab(?:ilitation)?", r"St\.?\s+Patrick", r"VA", r"VAMC", r"lives?\s+in")) \
+        == ("Children", "Rehab", "St", "VA", "live")
+    assert literal_heads((r"Flew\s+to", r"City"), lower=True) == ("flew", "city")
+    with pytest.raises(ValueError):
+        literal_heads((r"(?:a|b)c",))
